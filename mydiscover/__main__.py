@@ -1,0 +1,5 @@
+"""Allow ``python -m mydiscover``."""
+
+from mydiscover.cli import main
+
+main()

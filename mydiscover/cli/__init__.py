@@ -1,0 +1,51 @@
+"""The ``mydiscover`` command: one typer app, one module per command group."""
+
+from __future__ import annotations
+
+import signal
+from types import FrameType
+
+import typer
+
+from mydiscover import __version__
+from mydiscover.cli import scan, status
+
+app = typer.Typer(
+    name="mydiscover",
+    help="Discover Weekly for the music you own: catalog your library, then get 30 tracks a "
+    "week you have not heard yet but will love.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"mydiscover {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Discover Weekly for the music you own."""
+
+
+app.command("scan")(scan.scan)
+app.command("status")(status.status)
+
+
+def _terminate_as_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    """Entry point of the ``mydiscover`` console script."""
+    # A service manager's stop (SIGTERM) ends work as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    app()

@@ -1,0 +1,66 @@
+"""What every command shares: the two consoles, the --db/--config options, error reporting."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from mydiscover.config import ENV_CONFIG, ENV_DB, Settings, load_settings
+from mydiscover.db import open_database
+from mydiscover.errors import MydiscoverError
+
+#: Data goes to stdout, so it pipes cleanly; progress, logs and errors go to stderr.
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        envvar=ENV_DB,
+        help="The database file. Default: mydiscover.db in your XDG data folder.",
+        show_default=False,
+    ),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        envvar=ENV_CONFIG,
+        help="The TOML config file. Default: config.toml in your XDG config folder.",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``error: message`` on stderr and return the exit to raise."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Turn mydiscover's own errors into one line on stderr and exit code 1."""
+    try:
+        yield
+    except MydiscoverError as exc:
+        raise fail(str(exc)) from None
+
+
+def settings_from(db: Path | None, config: Path | None) -> Settings:
+    """The settings, with the command's flags taking precedence."""
+    return load_settings(database=db, config_file=config)
+
+
+def connect(settings: Settings, *, create: bool = True) -> sqlite3.Connection:
+    """Open the settings' database (see :func:`mydiscover.db.open_database`)."""
+    return open_database(settings.database, create=create)

@@ -1,0 +1,173 @@
+"""``mydiscover scan``: catalog music folders into the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from mydiscover.cli.common import (
+    ConfigOption,
+    DbOption,
+    connect,
+    err,
+    fail,
+    out,
+    reported_errors,
+    settings_from,
+)
+from mydiscover.config import Settings
+from mydiscover.db.lock import exclusive_lock
+from mydiscover.db.summary import recorded_errors
+from mydiscover.library.scan import scan_library
+from mydiscover.library.walk import normalize_root
+
+#: Exit status of a scan stopped by Ctrl-C, as shells report SIGINT.
+EXIT_INTERRUPTED = 130
+
+
+class RichScanProgress:
+    """The scan's progress on stderr: a counter while walking, then a bar with rate and ETA."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._walk_task: TaskID = progress.add_task("Looking for music", total=None)
+        self._read_task: TaskID | None = None
+
+    def walking(self, files_found: int) -> None:
+        """Show how many audio files the walk has found so far."""
+        self._progress.update(
+            self._walk_task, description=f"Looking for music: {files_found:,} files"
+        )
+
+    def reading(self, total: int) -> None:
+        """Switch from the walk counter to the reading bar."""
+        self._progress.update(self._walk_task, visible=False)
+        self._read_task = self._progress.add_task("Reading tags", total=total)
+
+    def advance(self, count: int) -> None:
+        """Move the reading bar."""
+        if self._read_task is not None:
+            self._progress.advance(self._read_task, count)
+
+
+class FilesPerSecondColumn(ProgressColumn):
+    """The reading rate in files per second."""
+
+    def render(self, task: Task) -> Text:
+        """Render the task's speed."""
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:,.0f} files/s", style="progress.data.speed")
+
+
+def scan(
+    folders: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Music folders (or files) to scan. Default: music_roots from the config file.",
+            show_default=False,
+        ),
+    ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Processes reading tags. [default: one per core]"),
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="If another scan is running, wait instead of refusing.")
+    ] = False,
+    errors: Annotated[
+        bool,
+        typer.Option("--errors", help="List the files and folders that could not be read."),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Catalog the audio files in your music folders.
+
+    Reads tags and stream info (mp3, flac, ogg, opus, m4a/aac, wav, aiff, wma, wavpack, ape).
+    Incremental: unchanged files cost one stat, moved files keep their identity, removed files
+    are marked missing but never deleted. Hidden files and folders are skipped. Safe to stop with
+    Ctrl-C: the next scan resumes.
+
+    Exit status: 0 when everything was read, 1 when some files or folders could not be
+    (see --errors), 130 when interrupted.
+    """
+    with reported_errors():
+        settings = settings_from(db, config)
+        if errors and not folders:
+            _print_errors(settings)
+            return
+        roots = [normalize_root(str(folder)) for folder in folders or settings.music_roots]
+        if not roots:
+            raise fail(
+                "no folders given, and the config file has no music_roots "
+                f"({settings.config_file}); try: mydiscover scan ~/Music"
+            )
+        with exclusive_lock(settings.database, "scan", wait=wait):
+            conn = connect(settings)
+            try:
+                show_progress = err.is_terminal and not quiet
+                with Progress(
+                    SpinnerColumn(),
+                    TextColumn("[progress.description]{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    FilesPerSecondColumn(),
+                    TimeRemainingColumn(),
+                    console=err,
+                    transient=True,
+                    disable=not show_progress,
+                ) as progress:
+                    report = scan_library(
+                        conn, roots, jobs=jobs, progress=RichScanProgress(progress)
+                    )
+            finally:
+                conn.close()
+    if report.interrupted:
+        err.print(
+            f"Scan interrupted: {report.summary()} so far; run the same scan again to carry on."
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if not quiet:
+        err.print(f"Scanned: {report.summary()}.", highlight=False)
+        if report.errors:
+            err.print("See what failed with: mydiscover scan --errors", style="dim")
+    if errors:
+        _print_errors(settings)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def _print_errors(settings: Settings) -> None:
+    conn = connect(settings, create=False)
+    try:
+        rows = recorded_errors(conn)
+    finally:
+        conn.close()
+    if not out.is_terminal:
+        for path, message in rows:
+            out.print(f"{path}\t{message}", markup=False, highlight=False)
+        return
+    if not rows:
+        err.print("No errors recorded.")
+        return
+    table = Table("Path", "Problem", title=f"{len(rows)} errors", title_justify="left")
+    for path, message in rows:
+        table.add_row(escape(path), escape(message))
+    out.print(table)

@@ -1,0 +1,67 @@
+"""``mydiscover status``: what the database holds."""
+
+from __future__ import annotations
+
+import json
+
+from rich.table import Table
+
+from mydiscover.cli.common import (
+    ConfigOption,
+    DbOption,
+    JsonOption,
+    connect,
+    out,
+    reported_errors,
+    settings_from,
+)
+from mydiscover.db.summary import library_summary
+from mydiscover.display import format_bytes, format_duration
+
+
+def status(
+    db: DbOption = None, config: ConfigOption = None, json_output: JsonOption = False
+) -> None:
+    """Show what is in the database: tracks, missing, errors, formats and total duration."""
+    with reported_errors():
+        settings = settings_from(db, config)
+        conn = connect(settings, create=False)
+        try:
+            summary = {"database": str(settings.database), **library_summary(conn)}
+        finally:
+            conn.close()
+    if json_output:
+        out.print_json(json.dumps(summary))
+        return
+
+    overview = Table(title="mydiscover library", show_header=False, title_justify="left")
+    overview.add_column(style="bold")
+    overview.add_column(justify="right")
+    overview.add_row("Tracks", f"{summary['available']:,}")
+    overview.add_row("Missing", f"{summary['missing']:,}")
+    overview.add_row("Errors", f"{summary['errors']:,}")
+    overview.add_row("Total duration", format_duration(summary["duration_seconds"]))
+    overview.add_row("Total size", format_bytes(summary["bytes"]))
+    last = summary["last_scan"]
+    if last:
+        overview.add_row("Last scan", f"{last['finished_at']} ({last['outcome']})")
+    overview.add_row("Database", summary["database"])
+    overview.add_row("Schema version", str(summary["schema_version"]))
+    out.print(overview)
+
+    if summary["formats"]:
+        formats = Table(title="Formats", title_justify="left")
+        formats.add_column("Format")
+        formats.add_column("Tracks", justify="right")
+        formats.add_column("Duration", justify="right")
+        formats.add_column("Size", justify="right")
+        for row in summary["formats"]:
+            formats.add_row(
+                row["format"],
+                f"{row['tracks']:,}",
+                format_duration(row["duration_seconds"]),
+                format_bytes(row["bytes"]),
+            )
+        out.print(formats)
+    if summary["errors"]:
+        out.print("See them with: mydiscover scan --errors", style="dim")

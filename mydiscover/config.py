@@ -1,0 +1,120 @@
+"""Settings: XDG paths via platformdirs, an optional TOML config file, MYDISCOVER_* overrides.
+
+Precedence, highest first: command-line flags, environment variables, the config file, defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from mydiscover.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on Python 3.10
+    import tomli as tomllib
+
+APP_NAME = "mydiscover"
+ENV_DB = "MYDISCOVER_DB"
+ENV_CONFIG = "MYDISCOVER_CONFIG"
+
+#: Keys the config file may hold, with the type each must have.
+_KNOWN_KEYS: dict[str, type] = {
+    "database": str,
+    "music_roots": list,
+    "lastfm": dict,
+    "listenbrainz": dict,
+}
+
+
+def default_config_path() -> Path:
+    """Where the config file lives unless ``--config`` or ``MYDISCOVER_CONFIG`` say otherwise."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def default_database_path() -> Path:
+    """Where the database lives unless ``--db``, ``MYDISCOVER_DB`` or the config say otherwise."""
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "mydiscover.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command needs to know about where things are and who the user is."""
+
+    database: Path
+    config_file: Path
+    config_file_found: bool
+    music_roots: tuple[Path, ...] = ()
+    lastfm: dict[str, Any] = field(default_factory=dict)
+    listenbrainz: dict[str, Any] = field(default_factory=dict)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Parse the TOML config file at ``path``; a missing file is an empty config."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    for key, value in data.items():
+        expected = _KNOWN_KEYS.get(key)
+        if expected is None:
+            raise ConfigError(
+                f"config file {path}: unknown setting {key!r} "
+                f"(known: {', '.join(sorted(_KNOWN_KEYS))})"
+            )
+        if not isinstance(value, expected):
+            raise ConfigError(
+                f"config file {path}: {key!r} must be a {expected.__name__}, "
+                f"not {type(value).__name__}"
+            )
+    return data
+
+
+def _expand(path: str, base: Path) -> Path:
+    """Expand ``~`` and make a config-relative path absolute against the config's folder."""
+    expanded = Path(os.path.expanduser(path))
+    return expanded if expanded.is_absolute() else (base / expanded)
+
+
+def load_settings(database: Path | None = None, config_file: Path | None = None) -> Settings:
+    """Resolve the settings from flags (the arguments), the environment and the config file."""
+    env_config = os.environ.get(ENV_CONFIG)
+    config_path = config_file or (Path(env_config) if env_config else default_config_path())
+    config_path = Path(os.path.expanduser(config_path))
+    data = read_config_file(config_path)
+
+    env_db = os.environ.get(ENV_DB)
+    if database is not None:
+        db_path = Path(os.path.expanduser(database))
+    elif env_db:
+        db_path = Path(os.path.expanduser(env_db))
+    elif "database" in data:
+        db_path = _expand(data["database"], config_path.parent)
+    else:
+        db_path = default_database_path()
+
+    roots = data.get("music_roots", [])
+    if not all(isinstance(root, str) for root in roots):
+        raise ConfigError(f"config file {config_path}: 'music_roots' must be a list of paths")
+    return Settings(
+        database=db_path,
+        config_file=config_path,
+        config_file_found=config_path.exists(),
+        music_roots=tuple(_expand(root, config_path.parent) for root in roots),
+        lastfm=dict(data.get("lastfm", {})),
+        listenbrainz=dict(data.get("listenbrainz", {})),
+    )

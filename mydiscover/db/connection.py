@@ -1,0 +1,79 @@
+"""Opening the one database file: WAL, foreign keys, a busy timeout, and schema upgrades."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from mydiscover.db.schema import APPLICATION_ID, migrate
+from mydiscover.errors import DatabaseError
+
+#: How long a writer waits for another writer before giving up, in milliseconds.
+BUSY_TIMEOUT_MS = 30_000
+
+
+def open_database(path: Path, *, create: bool = True) -> sqlite3.Connection:
+    """Open (creating it if allowed) the database at ``path`` and bring its schema up to date.
+
+    The connection is in autocommit mode: writers group their statements with
+    :func:`transaction`, so each batch is one short transaction.
+    """
+    path = Path(path)
+    if not path.exists():
+        if not create:
+            raise DatabaseError(f"no database at {path}: run 'mydiscover scan' first")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(f"cannot create folder {path.parent}: {exc.strerror}") from exc
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"cannot open database {path}: {exc}") from exc
+    try:
+        _configure(conn)
+        _check_application_id(conn, path)
+        migrate(conn, path)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise DatabaseError(f"cannot use database {path}: {exc}") from exc
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if mode.lower() != "wal":  # e.g. a network filesystem without shared memory
+        conn.execute("PRAGMA journal_mode = DELETE")
+    # NORMAL is durable across application crashes in WAL mode; only a power cut can lose
+    # the last commit, never corrupt the file.
+    conn.execute("PRAGMA synchronous = NORMAL")
+
+
+def _check_application_id(conn: sqlite3.Connection, path: Path) -> None:
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    if app_id not in (0, APPLICATION_ID):
+        raise DatabaseError(f"{path} is an SQLite file of another application, not mydiscover's")
+    if app_id == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        raise DatabaseError(f"{path} already holds tables that are not mydiscover's")
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Run the block as one write transaction, taken at once so it cannot deadlock later.
+
+    Commits on success; rolls back on any exception, Ctrl-C included, and re-raises it.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -1,0 +1,143 @@
+"""The schema, as an ordered list of forward migrations.
+
+Migration ``n`` takes a database from version ``n`` to ``n + 1``; the version lives in SQLite's
+``user_version`` header field. A new database runs every migration from 0. A database made by an
+older mydiscover runs the ones it lacks; one made by a newer mydiscover is refused, because this
+version cannot know what the newer tables mean.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from mydiscover.errors import DatabaseError
+
+#: Marks the file as mydiscover's in SQLite's header ("mydi").
+APPLICATION_ID = 0x6D796469
+
+_V1_CATALOG = """
+CREATE TABLE tracks (
+    id                 INTEGER PRIMARY KEY,
+    path               BLOB NOT NULL UNIQUE,   -- raw file-system bytes: any file name round-trips
+    path_text          TEXT NOT NULL,          -- the path for people (undecodable bytes escaped)
+    root               BLOB NOT NULL,          -- the music root the file was found under
+    format             TEXT,
+    size               INTEGER NOT NULL,
+    mtime_ns           INTEGER NOT NULL,
+    device             INTEGER,
+    inode              INTEGER,
+    status             TEXT NOT NULL DEFAULT 'ok' CHECK (status IN ('ok', 'missing', 'error')),
+    error              TEXT,
+    title              TEXT,
+    artist             TEXT,
+    album              TEXT,
+    album_artist       TEXT,
+    track_number       INTEGER,
+    track_total        INTEGER,
+    disc_number        INTEGER,
+    disc_total         INTEGER,
+    date               TEXT,
+    year               INTEGER,
+    genre              TEXT,
+    mb_recording_id    TEXT,
+    mb_release_id      TEXT,
+    mb_artist_id       TEXT,
+    mb_album_artist_id TEXT,
+    isrc               TEXT,
+    duration           REAL,
+    bitrate            INTEGER,
+    sample_rate        INTEGER,
+    channels           INTEGER,
+    bits_per_sample    INTEGER,
+    rating             REAL CHECK (rating IS NULL OR rating BETWEEN 0 AND 1),
+    play_count         INTEGER,
+    added_at           TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    updated_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE INDEX tracks_status ON tracks (status);
+CREATE INDEX tracks_mb_recording_id ON tracks (mb_recording_id);
+
+-- Problems that did not become a track: unreadable folders, broken links, symlink loops.
+CREATE TABLE scan_errors (
+    id         INTEGER PRIMARY KEY,
+    root       BLOB NOT NULL,
+    path       BLOB NOT NULL,
+    path_text  TEXT NOT NULL,
+    message    TEXT NOT NULL,
+    seen_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE INDEX scan_errors_root ON scan_errors (root);
+"""
+
+_V2_SCAN_LOG = """
+-- One row per scan run, so 'status' can say when the library was last looked at.
+CREATE TABLE scans (
+    id          INTEGER PRIMARY KEY,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    roots       TEXT NOT NULL,             -- JSON list of the roots, for people
+    outcome     TEXT NOT NULL DEFAULT 'running'
+                CHECK (outcome IN ('running', 'complete', 'interrupted', 'failed')),
+    new         INTEGER NOT NULL DEFAULT 0,
+    changed     INTEGER NOT NULL DEFAULT 0,
+    unchanged   INTEGER NOT NULL DEFAULT 0,
+    moved       INTEGER NOT NULL DEFAULT 0,
+    restored    INTEGER NOT NULL DEFAULT 0,
+    missing     INTEGER NOT NULL DEFAULT 0,
+    errors      INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+#: MIGRATIONS[n] upgrades version n to n + 1. Append; never edit a released entry.
+MIGRATIONS: tuple[str, ...] = (_V1_CATALOG, _V2_SCAN_LOG)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The schema version recorded in the database file."""
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, path: Path, target: int = SCHEMA_VERSION) -> int:
+    """Apply the missing migrations up to ``target``, each in its own transaction.
+
+    Returns the version the database had before. Raises :class:`DatabaseError` for a database
+    newer than this code.
+    """
+    current = schema_version(conn)
+    if current > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"{path} was written by a newer mydiscover (schema version {current}; this one "
+            f"understands up to {SCHEMA_VERSION}): upgrade mydiscover to use it"
+        )
+    for version in range(current, target):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-read inside the write lock: another process may have migrated meanwhile.
+            if schema_version(conn) != version:
+                conn.execute("ROLLBACK")
+                continue
+            for statement in _statements(MIGRATIONS[version]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return current
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (``executescript`` would commit on its own)."""
+    statements: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        statements.append(pending.strip())
+    return statements
