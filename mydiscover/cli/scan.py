@@ -162,7 +162,7 @@ def _print_errors(settings: Settings) -> None:
         conn.close()
     if not out.is_terminal:
         for path, message in rows:
-            out.print(f"{path}\t{message}", markup=False, highlight=False)
+            typer.echo(f"{path}\t{message}")
         return
     if not rows:
         err.print("No errors recorded.")

@@ -37,6 +37,7 @@ class StoredTrack(NamedTuple):
     """A catalogued track that may have moved: the fields its identity can be recognised by."""
 
     id: int
+    path: bytes
     device: int | None
     inode: int | None
     size: int

@@ -3,17 +3,22 @@
 A track keeps its id (and with it its analysis and listening history) when its file moves. A
 new path is matched to a track that vanished from disk by the strongest evidence available:
 
+Candidates are the tracks this scan found gone, those marked missing before, and those
+catalogued outside the scanned roots whose file no longer exists (a drive mounted elsewhere).
+
 1. the same file-system object: device, inode, size and mtime all equal (``mv`` on one disk);
 2. the same MusicBrainz recording on the same release (a retagged or re-encoded copy);
 3. the same artist, album, title, disc, track number and duration to the second (a copy on
    another disk without MusicBrainz tags).
 
-A match is taken only when exactly one vanished track fits, so two copies of one song never
-merge into one.
+A match is taken only when exactly one unclaimed vanished track fits, and each vanished track
+is claimed at most once: two vanished copies of a song never merge into one, and of two new
+copies of one vanished song, one inherits its identity and the other is new.
 """
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
@@ -55,9 +60,15 @@ def _keys(
 class MoveDetector:
     """Matches newly found files against the tracks that vanished, each claimed at most once."""
 
-    def __init__(self, vanished: Iterable[StoredTrack]) -> None:
+    def __init__(
+        self, vanished: Iterable[StoredTrack], elsewhere: Iterable[StoredTrack] = ()
+    ) -> None:
+        """``vanished`` tracks are known to be gone; ``elsewhere`` are catalogued outside the
+        scanned roots and count only once their file is found to be gone too."""
         self._by_key: dict[_Key, list[int]] = defaultdict(list)
-        for track in vanished:
+        self._unverified: dict[int, bytes] = {track.id: track.path for track in elsewhere}
+        self._present: set[int] = set()
+        for track in [*vanished, *elsewhere]:
             for key in _keys(
                 (track.device, track.inode, track.size, track.mtime_ns),
                 track.title,
@@ -92,8 +103,18 @@ class MoveDetector:
                 tags.mb_release_id,
             )
         for key in keys:
-            candidates = [tid for tid in self._by_key.get(key, ()) if tid not in self.claimed]
+            candidates = [
+                tid
+                for tid in self._by_key.get(key, ())
+                if tid not in self.claimed and not self._still_there(tid)
+            ]
             if len(candidates) == 1:
                 self.claimed.add(candidates[0])
                 return candidates[0]
         return None
+
+    def _still_there(self, track_id: int) -> bool:
+        """Whether a track from outside the scanned roots still has its file (checked once)."""
+        if track_id in self._unverified and os.path.lexists(self._unverified.pop(track_id)):
+            self._present.add(track_id)
+        return track_id in self._present

@@ -134,7 +134,12 @@ def scan_library(
             and any(is_under(path, root) for root in roots)
             and not any(is_under(path, folder) for folder in plan.blocked_folders)
         ]
-        claimed = _read_and_store(conn, plan, vanished, report, jobs, progress)
+        elsewhere = [
+            entry.id
+            for path, entry in index.items()
+            if entry.status != "missing" and not any(is_under(path, root) for root in roots)
+        ]
+        claimed = _read_and_store(conn, plan, vanished, elsewhere, report, jobs, progress)
         with transaction(conn):
             gone = [track_id for track_id in vanished if track_id not in claimed]
             report.missing = catalog.set_status(conn, gone, "missing")
@@ -188,14 +193,19 @@ def _read_and_store(
     conn: sqlite3.Connection,
     plan: _Plan,
     vanished: list[int],
+    elsewhere: list[int],
     report: ScanReport,
     jobs: int | None,
     progress: ScanProgress,
 ) -> set[int]:
     """Read the planned files and write them in batches; returns the vanished ids reclaimed."""
-    has_new_files = any(track_id is None for _, track_id in plan.to_read)
-    candidates = vanished + catalog.missing_track_ids(conn) if has_new_files else []
-    moves = MoveDetector(catalog.load_tracks_by_id(conn, candidates))
+    moves = MoveDetector(())
+    if any(track_id is None for _, track_id in plan.to_read):
+        gone = vanished + catalog.missing_track_ids(conn)
+        moves = MoveDetector(
+            catalog.load_tracks_by_id(conn, gone),
+            catalog.load_tracks_by_id(conn, elsewhere),
+        )
     planned = {found.path: (found, track_id) for found, track_id in plan.to_read}
     progress.reading(len(planned))
 

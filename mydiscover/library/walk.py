@@ -6,6 +6,7 @@ stored and opened like any other.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterator
@@ -70,7 +71,10 @@ def walk_root(
     try:
         root_stat = os.stat(root)
     except OSError as exc:
-        yield WalkProblem(root, root, f"cannot open music root: {_describe(exc)}", True)
+        # A root that is not there (a drive unplugged) holds nothing; one we may not open
+        # might still hold everything it did.
+        gone = exc.errno in (errno.ENOENT, errno.ENOTDIR)
+        yield WalkProblem(root, root, f"cannot open music root: {_describe(exc)}", not gone)
         return
     if stat.S_ISREG(root_stat.st_mode):
         if is_audio_name(root) and _first_visit(seen_files, root_stat):
