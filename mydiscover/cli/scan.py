@@ -9,7 +9,6 @@ import typer
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     ProgressColumn,
     SpinnerColumn,
@@ -51,9 +50,7 @@ class RichScanProgress:
 
     def walking(self, files_found: int) -> None:
         """Show how many audio files the walk has found so far."""
-        self._progress.update(
-            self._walk_task, description=f"Looking for music: {files_found:,} files"
-        )
+        self._progress.update(self._walk_task, completed=files_found)
 
     def reading(self, total: int) -> None:
         """Switch from the walk counter to the reading bar."""
@@ -64,6 +61,17 @@ class RichScanProgress:
         """Move the reading bar."""
         if self._read_task is not None:
             self._progress.advance(self._read_task, count)
+
+
+class CountColumn(ProgressColumn):
+    """Files done, out of the total once it is known."""
+
+    def render(self, task: Task) -> Text:
+        """Render ``done/total``, or ``done`` while the total is unknown."""
+        done = f"{int(task.completed):,}"
+        return Text(
+            done if task.total is None else f"{done}/{int(task.total):,}", "progress.download"
+        )
 
 
 class FilesPerSecondColumn(ProgressColumn):
@@ -127,7 +135,7 @@ def scan(
                     SpinnerColumn(),
                     TextColumn("[progress.description]{task.description}"),
                     BarColumn(),
-                    MofNCompleteColumn(),
+                    CountColumn(),
                     FilesPerSecondColumn(),
                     TimeRemainingColumn(),
                     console=err,

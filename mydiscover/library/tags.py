@@ -113,7 +113,7 @@ _ID3_KEYS = {
     "disc": ["tpos"],
     "date": ["tdrc", "tdor"],
     "genre": ["tcon"],
-    "mb_recording_id": ["ufid:http://musicbrainz.org", "txxx:musicbrainz release track id"],
+    "mb_recording_id": ["ufid:http://musicbrainz.org"],
     "mb_release_id": ["txxx:musicbrainz album id"],
     "mb_artist_id": ["txxx:musicbrainz artist id"],
     "mb_album_artist_id": ["txxx:musicbrainz album artist id"],
