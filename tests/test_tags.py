@@ -192,3 +192,12 @@ def test_clean_text() -> None:
     assert clean_text(b"bytes \xff value") == "bytes \ufffd value"
     assert clean_text("\ud800lone surrogate") == "?lone surrogate"
     assert clean_text("   ") is None
+
+
+def test_file_with_a_lying_extension_is_read_by_its_content(tmp_path: Path) -> None:
+    flac = make_track(tmp_path / "real.flac", title="Really FLAC")
+    liar = flac.rename(tmp_path / "liar.mp3")
+
+    tags = read_tags(liar)
+
+    assert (tags.format, tags.title) == ("flac", "Really FLAC")

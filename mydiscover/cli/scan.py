@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -41,26 +42,42 @@ EXIT_INTERRUPTED = 130
 
 
 class RichScanProgress:
-    """The scan's progress on stderr: a counter while walking, then a bar with rate and ETA."""
+    """The scan's progress on stderr: a counter while walking, then a bar with rate and ETA.
+
+    It redraws from the scan's own calls rather than from rich's refresh thread: the scan forks
+    its workers, and forking while another thread runs is unsafe.
+    """
+
+    REDRAW_SECONDS = 0.1
 
     def __init__(self, progress: Progress) -> None:
         self._progress = progress
         self._walk_task: TaskID = progress.add_task("Looking for music", total=None)
         self._read_task: TaskID | None = None
+        self._last_redraw = 0.0
 
     def walking(self, files_found: int) -> None:
         """Show how many audio files the walk has found so far."""
         self._progress.update(self._walk_task, completed=files_found)
+        self._redraw()
 
     def reading(self, total: int) -> None:
         """Switch from the walk counter to the reading bar."""
         self._progress.update(self._walk_task, visible=False)
         self._read_task = self._progress.add_task("Reading tags", total=total)
+        self._redraw(force=True)
 
     def advance(self, count: int) -> None:
         """Move the reading bar."""
         if self._read_task is not None:
             self._progress.advance(self._read_task, count)
+            self._redraw()
+
+    def _redraw(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._last_redraw >= self.REDRAW_SECONDS:
+            self._last_redraw = now
+            self._progress.refresh()
 
 
 class CountColumn(ProgressColumn):
@@ -139,6 +156,7 @@ def scan(
                     FilesPerSecondColumn(),
                     TimeRemainingColumn(),
                     console=err,
+                    auto_refresh=False,
                     transient=True,
                     disable=not show_progress,
                 ) as progress:

@@ -55,8 +55,6 @@ CREATE TABLE tracks (
     added_at           TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
     updated_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
-CREATE INDEX tracks_status ON tracks (status);
-CREATE INDEX tracks_mb_recording_id ON tracks (mb_recording_id);
 
 -- Problems that did not become a track: unreadable folders, broken links, symlink loops.
 CREATE TABLE scan_errors (

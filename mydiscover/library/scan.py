@@ -15,11 +15,7 @@ so a moved or renamed file keeps its identity.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import signal
 import sqlite3
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,16 +26,13 @@ from mydiscover.db import tracks as catalog
 from mydiscover.db import transaction
 from mydiscover.db.tracks import FileState
 from mydiscover.library.identity import MoveDetector
-from mydiscover.library.tags import Tags, UnreadableAudio, read_tags
+from mydiscover.library.reader import ReadResult, TagReader
+from mydiscover.library.tags import Tags
 from mydiscover.library.walk import FoundFile, WalkProblem, is_under, walk_root
 
-#: Fewer files than this are read in-process: starting workers would cost more than it saves.
-MIN_FILES_FOR_WORKERS = 64
 #: A batch is written when it holds this many results, or when this many seconds have passed.
-BATCH_SIZE = 500
+BATCH_SIZE = 2000
 BATCH_SECONDS = 1.0
-
-ReadResult = tuple[bytes, Tags | None, str | None]
 
 
 class ScanProgress(Protocol):
@@ -88,7 +81,8 @@ class ScanReport:
 class _Plan:
     """The outcome of the walk: what to read, what came back, what vanished."""
 
-    to_read: list[tuple[FoundFile, int | None]] = field(default_factory=list)
+    #: path -> (the file, the id of the track it already is, if any)
+    to_read: dict[bytes, tuple[FoundFile, int | None]] = field(default_factory=dict)
     restored: list[int] = field(default_factory=list)
     seen_ids: set[int] = field(default_factory=set)
     blocked_folders: list[bytes] = field(default_factory=list)
@@ -122,26 +116,29 @@ def scan_library(
     scan_id = scan_log.start_scan(conn, roots)
     try:
         index = catalog.load_index(conn)
-        plan = _walk(roots, index, report, progress)
-        if plan.restored:
-            with transaction(conn):
-                report.restored = catalog.set_status(conn, plan.restored, "ok")
-        vanished = [
-            entry.id
-            for path, entry in index.items()
-            if entry.id not in plan.seen_ids
-            and entry.status != "missing"
-            and any(is_under(path, root) for root in roots)
-            and not any(is_under(path, folder) for folder in plan.blocked_folders)
-        ]
-        elsewhere = [
-            entry.id
-            for path, entry in index.items()
-            if entry.status != "missing" and not any(is_under(path, root) for root in roots)
-        ]
-        claimed = _read_and_store(conn, plan, vanished, elsewhere, report, jobs, progress)
+        with TagReader(jobs) as reader:
+            plan = _walk(roots, index, report, progress, reader)
+            if plan.restored:
+                with transaction(conn):
+                    report.restored = catalog.set_status(conn, plan.restored, "ok")
+            vanished = [
+                entry.id
+                for path, entry in index.items()
+                if entry.id not in plan.seen_ids
+                and entry.status != "missing"
+                and any(is_under(path, root) for root in roots)
+                and not any(is_under(path, folder) for folder in plan.blocked_folders)
+            ]
+            elsewhere = [
+                entry.id
+                for path, entry in index.items()
+                if entry.status != "missing" and not any(is_under(path, root) for root in roots)
+            ]
+            moves = _move_detector(conn, plan, vanished, elsewhere)
+            progress.reading(reader.submitted)
+            _store(conn, plan, reader.results(), moves, report, progress)
         with transaction(conn):
-            gone = [track_id for track_id in vanished if track_id not in claimed]
+            gone = [track_id for track_id in vanished if track_id not in moves.claimed]
             report.missing = catalog.set_status(conn, gone, "missing")
             scan_log.replace_problems(conn, roots, report.problems)
     except KeyboardInterrupt:
@@ -157,7 +154,9 @@ def _walk(
     index: dict[bytes, catalog.IndexEntry],
     report: ScanReport,
     progress: ScanProgress,
+    reader: TagReader,
 ) -> _Plan:
+    """Sort every file found into unchanged, restored or to-read (handed to ``reader``)."""
     plan = _Plan()
     seen_dirs: set[tuple[int, int]] = set()
     seen_files: set[tuple[int, int]] = set()
@@ -173,12 +172,11 @@ def _walk(
             if found % 1000 == 0:
                 progress.walking(found)
             entry = index.get(item.path)
-            if entry is None:
-                plan.to_read.append((item, None))
-                continue
-            plan.seen_ids.add(entry.id)
-            if entry.size != item.size or entry.mtime_ns != item.mtime_ns:
-                plan.to_read.append((item, entry.id))
+            if entry is not None:
+                plan.seen_ids.add(entry.id)
+            if entry is None or entry.size != item.size or entry.mtime_ns != item.mtime_ns:
+                plan.to_read[item.path] = (item, entry.id if entry else None)
+                reader.submit(item.path)
             elif entry.status == "missing":
                 plan.restored.append(entry.id)
             elif entry.status == "error":
@@ -189,26 +187,27 @@ def _walk(
     return plan
 
 
-def _read_and_store(
+def _move_detector(
+    conn: sqlite3.Connection, plan: _Plan, vanished: list[int], elsewhere: list[int]
+) -> MoveDetector:
+    """A detector loaded with the tracks new files may turn out to be (none if nothing is new)."""
+    if all(track_id is not None for _, track_id in plan.to_read.values()):
+        return MoveDetector(())
+    gone = vanished + catalog.missing_track_ids(conn)
+    return MoveDetector(
+        catalog.load_tracks_by_id(conn, gone), catalog.load_tracks_by_id(conn, elsewhere)
+    )
+
+
+def _store(
     conn: sqlite3.Connection,
     plan: _Plan,
-    vanished: list[int],
-    elsewhere: list[int],
+    results: Iterator[ReadResult],
+    moves: MoveDetector,
     report: ScanReport,
-    jobs: int | None,
     progress: ScanProgress,
-) -> set[int]:
-    """Read the planned files and write them in batches; returns the vanished ids reclaimed."""
-    moves = MoveDetector(())
-    if any(track_id is None for _, track_id in plan.to_read):
-        gone = vanished + catalog.missing_track_ids(conn)
-        moves = MoveDetector(
-            catalog.load_tracks_by_id(conn, gone),
-            catalog.load_tracks_by_id(conn, elsewhere),
-        )
-    planned = {found.path: (found, track_id) for found, track_id in plan.to_read}
-    progress.reading(len(planned))
-
+) -> None:
+    """Write the read results in batched transactions, as they arrive."""
     inserts: list[tuple[FileState, Tags | None, str | None]] = []
     updates: list[tuple[int, FileState, Tags | None, str | None]] = []
 
@@ -222,8 +221,8 @@ def _read_and_store(
 
     last_flush = time.monotonic()
     try:
-        for path, tags, error in _read_all(list(planned), jobs):
-            found, track_id = planned[path]
+        for path, tags, error in results:
+            found, track_id = plan.to_read[path]
             state = FileState(*found)
             if error is not None:
                 report.errors += 1
@@ -244,54 +243,3 @@ def _read_and_store(
     finally:
         # Runs on Ctrl-C too: results already read are kept, so the next scan resumes.
         flush()
-    return moves.claimed
-
-
-def read_one(path: bytes) -> ReadResult:
-    """Read one file for the catalog: its tags, or the one-line reason it could not be read."""
-    try:
-        return path, read_tags(path), None
-    except UnreadableAudio as exc:
-        return path, None, str(exc)
-
-
-def _ignore_interrupts() -> None:
-    # Workers leave Ctrl-C to the parent, which stops them and saves what they returned.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _read_all(paths: list[bytes], jobs: int | None) -> Iterator[ReadResult]:
-    jobs = jobs or default_jobs()
-    if jobs <= 1 or len(paths) < MIN_FILES_FOR_WORKERS:
-        yield from map(read_one, paths)
-        return
-    context = _worker_context()
-    chunksize = max(1, min(64, len(paths) // (jobs * 16)))
-    pool = context.Pool(jobs, initializer=_ignore_interrupts)
-    try:
-        yield from pool.imap_unordered(read_one, paths, chunksize=chunksize)
-    except BaseException:
-        pool.terminate()
-        raise
-    else:
-        pool.close()
-    finally:
-        pool.join()
-
-
-def default_jobs() -> int:
-    """One worker per core this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _worker_context() -> multiprocessing.context.BaseContext:
-    # forkserver: forking a process that runs a progress-drawing thread is unsafe, and spawn
-    # would re-import everything in each worker.
-    if sys.platform.startswith("linux"):
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["mydiscover.library.scan"])
-        return context
-    return multiprocessing.get_context()
