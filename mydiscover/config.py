@@ -111,7 +111,7 @@ def load_settings(database: Path | None = None, config_file: Path | None = None)
     if not all(isinstance(root, str) for root in roots):
         raise ConfigError(f"config file {config_path}: 'music_roots' must be a list of paths")
     return Settings(
-        database=db_path,
+        database=db_path.absolute(),
         config_file=config_path,
         config_file_found=config_path.exists(),
         music_roots=tuple(_expand(root, config_path.parent) for root in roots),

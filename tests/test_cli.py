@@ -252,3 +252,16 @@ def test_version_and_help(cli_env) -> None:
     assert version.returncode == 0 and version.stdout.startswith("mydiscover ")
     helped = run_cli(cli_env, "scan", "--help")
     assert helped.returncode == 0 and "Ctrl-C" in helped.stdout
+
+
+@pytest.mark.parametrize(
+    ("db_arg", "message"),
+    [("{tmp}", "is a folder"), ("/proc/no-such-dir/x.db", "cannot create")],
+)
+def test_unusable_database_path_is_one_line_error(
+    cli_env, small_library: Path, tmp_path: Path, db_arg: str, message: str
+) -> None:
+    result = run_cli(cli_env, "scan", "--db", db_arg.format(tmp=tmp_path), str(small_library))
+
+    assert result.returncode == 1
+    assert message in result.stderr and "Traceback" not in result.stderr

@@ -21,6 +21,8 @@ def open_database(path: Path, *, create: bool = True) -> sqlite3.Connection:
     :func:`transaction`, so each batch is one short transaction.
     """
     path = Path(path)
+    if path.is_dir():
+        raise DatabaseError(f"{path} is a folder; give the path of a database file inside it")
     if not path.exists():
         if not create:
             raise DatabaseError(f"no database at {path}: run 'mydiscover scan' first")

@@ -13,15 +13,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from mydiscover.errors import BusyError
+from mydiscover.errors import BusyError, DatabaseError
 
 
 @contextmanager
 def exclusive_lock(database: Path, purpose: str, *, wait: bool = False) -> Iterator[None]:
     """Hold ``<database>.lock`` for the block; refuse at once (or ``wait``) if another has it."""
     lock_path = Path(f"{database}.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as handle:
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_path, "a+")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        raise DatabaseError(f"cannot create {lock_path}: {exc.strerror or exc}") from exc
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
