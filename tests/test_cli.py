@@ -159,6 +159,7 @@ def test_unreadable_folder_is_reported_not_marked_missing(
 ) -> None:
     assert run_cli(cli_env, "scan", "--db", str(db_path), str(small_library)).returncode == 0
     locked = small_library / "Slowdive"
+    unsearchable = small_library / "Ride"  # r--: its names can be listed, not looked at
     prefix: list[str] = []
     if os.geteuid() == 0:
         # root reads any folder; drop the two capabilities that let it, as an ordinary user lacks
@@ -167,16 +168,19 @@ def test_unreadable_folder_is_reported_not_marked_missing(
             pytest.skip("running as root without setpriv to drop CAP_DAC_OVERRIDE")
         prefix = [setpriv, "--bounding-set=-dac_override,-dac_read_search", "--"]
     locked.chmod(0)
+    unsearchable.chmod(0o444)
     try:
         result = subprocess_scan(prefix, cli_env, db_path, small_library)
     finally:
         locked.chmod(0o755)
+        unsearchable.chmod(0o755)
 
     assert result.returncode == 1, result.stderr
-    assert "0 missing, 1 errors" in result.stderr
+    assert "0 missing, 2 errors" in result.stderr
     conn = sqlite3.connect(db_path)
-    assert conn.execute("SELECT path_text, message FROM scan_errors").fetchall() == [
-        (str(locked), "cannot list folder: Permission denied")
+    assert sorted(conn.execute("SELECT path_text, message FROM scan_errors").fetchall()) == [
+        (str(unsearchable / "Vapour Trail.ogg"), "cannot stat: Permission denied"),
+        (str(locked), "cannot list folder: Permission denied"),
     ]
     assert conn.execute("SELECT count(*) FROM tracks WHERE status = 'ok'").fetchone()[0] == 3
 

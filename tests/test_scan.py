@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from tests.conftest import scan, tracks
-from tests.library_factory import FORMATS, make_track, write_audio
+from tests.library_factory import FORMATS, make_track, tag, write_audio
 
 
 def album(root: Path, artist: str, name: str, count: int, ext: str = ".flac") -> list[Path]:
@@ -216,8 +216,10 @@ def test_overlapping_roots_count_each_file_once(conn, library: Path) -> None:
     album(library, "Slowdive", "Souvlaki", 2)
 
     report = scan(conn, library, library / "Slowdive")
+    nested_first = scan(conn, library / "Slowdive", library, library)
 
-    assert report.new == 2
+    assert (report.new, report.errors) == (2, 0)
+    assert (nested_first.unchanged, nested_first.errors, nested_first.missing) == (2, 0, 0)
     assert len(tracks(conn)) == 2
 
 
@@ -336,13 +338,18 @@ def test_problems_are_replaced_on_each_scan(conn, library: Path, tmp_path: Path)
 
 
 def test_worker_processes_give_the_same_catalog(conn, library: Path, tmp_path: Path) -> None:
-    for n in range(80):  # above the threshold where workers start
-        make_track(library / f"{n:03d}.wav", seconds=0.05, title=f"t{n}", artist=f"a{n % 7}")
+    template = make_track(library / "template.wav", seconds=0.05).read_bytes()
+    (library / "template.wav").unlink()
+    for n in range(300):  # enough for chunks to go to the workers while the walk goes on
+        path = library / f"{n // 50}" / f"{n:03d}.wav"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(template)
+        tag(path, title=f"t{n}", artist=f"a{n % 7}")
     (library / "bad.mp3").write_bytes(b"junk")
 
     parallel = scan(conn, library, jobs=2)
 
-    assert (parallel.new, parallel.errors) == (81, 1)
+    assert (parallel.new, parallel.errors) == (301, 1)
     serial_db = tmp_path / "serial.db"
     from mydiscover.db import open_database
 
@@ -366,3 +373,173 @@ def test_scan_log_records_each_run(conn, library: Path) -> None:
     rows = conn.execute("SELECT outcome, new, unchanged FROM scans ORDER BY id").fetchall()
 
     assert rows == [("complete", 2, 0), ("complete", 0, 2)]
+
+
+def test_file_moved_and_another_put_in_its_place(conn, library: Path) -> None:
+    first = make_track(library / "a.flac", title="Alison", artist="Slowdive")
+    scan(conn, library)
+    alison_id = by_title(conn)["Alison"]["id"]
+
+    first.rename(library / "moved.flac")
+    make_track(library / "a.flac", seconds=1.0, title="Other", artist="Ride")
+    report = scan(conn, library)
+
+    assert (report.moved, report.new, report.changed, report.missing) == (1, 1, 0, 0)
+    rows = by_title(conn)
+    assert rows["Alison"]["id"] == alison_id
+    assert rows["Alison"]["path"] == os.fsencode(library / "moved.flac")
+    assert rows["Other"]["id"] != alison_id
+
+
+def test_a_copy_never_takes_the_identity_of_the_moved_file(conn, library: Path) -> None:
+    song = make_track(library / "b.flac", title="Dagger", artist="Slowdive", album="Souvlaki")
+    scan(conn, library)
+    old_id = next(iter(tracks(conn).values()))["id"]
+
+    shutil.copyfile(song, library / "a-copy.flac")  # sorts first, matches by tags
+    song.rename(library / "c.flac")  # the real move: same inode
+    report = scan(conn, library)
+
+    assert (report.moved, report.new) == (1, 1)
+    assert tracks(conn)[os.fsencode(library / "c.flac")]["id"] == old_id
+
+
+def test_missing_track_back_changed_is_not_also_claimed(conn, library: Path) -> None:
+    song = make_track(library / "b.flac", title="Dagger", artist="Slowdive")
+    scan(conn, library)
+    parked = song.rename(library.parent / "parked.flac")
+    scan(conn, library)  # b.flac is missing now
+    parked.rename(song)
+    make_track(song, seconds=1.0, title="Dagger", artist="Slowdive")  # back, but re-encoded
+    shutil.copyfile(song, library / "c.flac")
+
+    report = scan(conn, library)
+
+    assert (report.changed, report.new, report.moved) == (1, 1, 0)
+    assert len(tracks(conn)) == 2
+
+
+def test_unreadable_file_stays_an_error_after_missing_and_restored(conn, library: Path) -> None:
+    fake = library / "fake.mp3"
+    fake.write_text("not audio")
+    scan(conn, library)
+    parked = fake.rename(library.parent / "parked.mp3")
+    scan(conn, library)
+    parked.rename(fake)
+
+    report = scan(conn, library)
+
+    (row,) = tracks(conn).values()
+    assert row["status"] == "error"
+    assert report.errors == 1
+
+
+def test_unreadable_file_is_read_again_once_fixed_even_with_same_size_and_mtime(
+    conn, library: Path
+) -> None:
+    song = make_track(library / "song.flac", title="Fixed")
+    good = song.read_bytes()
+    stamp = song.stat().st_mtime_ns
+    song.write_bytes(b"\x00" * len(good))  # a damaged copy of the same size
+    os.utime(song, ns=(stamp, stamp))
+    assert scan(conn, library).errors == 1
+
+    song.write_bytes(good)  # repaired in place, timestamps preserved
+    os.utime(song, ns=(stamp, stamp))
+    report = scan(conn, library)
+
+    (row,) = tracks(conn).values()
+    assert (report.changed, report.errors, row["status"], row["title"]) == (1, 0, "ok", "Fixed")
+
+
+def test_broken_link_with_undecodable_target(conn, library: Path) -> None:
+    os.symlink(b"/nowhere/caf\xe9.mp3", os.fsencode(library) + b"/dead.mp3")
+    make_track(library / "ok.flac", title="ok")
+
+    report = scan(conn, library)
+
+    assert (report.new, report.errors) == (1, 1)
+    (message,) = conn.execute("SELECT message FROM scan_errors").fetchone()
+    assert "caf\\xe9.mp3" in message
+
+
+def test_absurd_numbers_in_tags_do_not_stop_the_scan(conn, library: Path) -> None:
+    from mutagen.flac import FLAC
+
+    song = make_track(library / "huge.flac", title="huge")
+    audio = FLAC(song)
+    audio["TRACKNUMBER"] = "99999999999999999999"
+    audio["FMPS_PLAYCOUNT"] = "1e300"
+    audio["FMPS_RATING"] = "9" * 5000
+    audio.save()
+    make_track(library / "fine.flac", title="fine")
+
+    report = scan(conn, library)
+
+    assert (report.new, report.errors) == (2, 0)
+    row = by_title(conn)["huge"]
+    assert (row["track_number"], row["play_count"], row["rating"]) == (None, None, None)
+
+
+def test_ctrl_c_during_the_walk_of_a_first_scan_keeps_what_was_read(conn, library: Path) -> None:
+    import time
+
+    from mydiscover.library.scan import scan_library
+    from mydiscover.library.walk import normalize_root
+
+    template = make_track(library / "t.wav", seconds=0.05).read_bytes()
+    (library / "t.wav").unlink()
+    for n in range(2500):
+        folder = library / f"{n // 100:02d}"
+        folder.mkdir(exist_ok=True)
+        (folder / f"{n:04d}.wav").write_bytes(template)
+
+    class CtrlCAfterTwoThousand:
+        def walking(self, files_found: int) -> None:
+            if files_found >= 2000:
+                time.sleep(0.5)  # the workers finish what they were given meanwhile
+                raise KeyboardInterrupt
+
+        def reading(self, total: int) -> None: ...
+
+        def advance(self, count: int) -> None: ...
+
+    report = scan_library(conn, [normalize_root(library)], jobs=2, progress=CtrlCAfterTwoThousand())
+
+    assert report.interrupted
+    kept = len(tracks(conn))
+    assert 0 < kept <= 2000 and report.new == kept
+    resumed = scan(conn, library)
+    assert (resumed.new, resumed.unchanged) == (2500 - kept, kept)
+
+
+def test_a_worker_that_dies_fails_the_scan_instead_of_hanging(conn, library: Path) -> None:
+    import multiprocessing
+    import signal
+
+    import pytest
+
+    from mydiscover.library.reader import WorkerCrashed
+    from mydiscover.library.scan import scan_library
+    from mydiscover.library.walk import normalize_root
+
+    template = make_track(library / "t.wav", seconds=0.05).read_bytes()
+    (library / "t.wav").unlink()
+    for n in range(3000):
+        (library / f"{n:04d}.wav").write_bytes(template)
+
+    class KillAWorker:
+        def walking(self, files_found: int) -> None: ...
+
+        def reading(self, total: int) -> None:
+            for child in multiprocessing.active_children():
+                os.kill(child.pid, signal.SIGKILL)
+                break
+
+        def advance(self, count: int) -> None: ...
+
+    with pytest.raises(WorkerCrashed, match="died"):
+        scan_library(conn, [normalize_root(library)], jobs=2, progress=KillAWorker())
+
+    assert conn.execute("SELECT outcome FROM scans").fetchall() == [("failed",)]
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -201,3 +201,36 @@ def test_file_with_a_lying_extension_is_read_by_its_content(tmp_path: Path) -> N
     tags = read_tags(liar)
 
     assert (tags.format, tags.title) == ("flac", "Really FLAC")
+
+
+def test_involved_people_frames_and_binary_asf_values_are_not_text(tmp_path: Path) -> None:
+    from mutagen.asf import ASF, ASFBoolAttribute, ASFByteArrayAttribute
+
+    mp3 = write_audio(tmp_path / "credits.mp3")
+    tags = id3.ID3()
+    tags.add(id3.TIT2(encoding=3, text="Credited"))
+    tags.add(id3.TIPL(encoding=3, people=[["producer", "Brian Eno"]]))  # Picard writes these
+    tags.add(id3.TMCL(encoding=3, people=[["guitar", "Neil Halstead"]]))
+    tags.save(mp3)
+    wma = make_track(tmp_path / "binary.wma", title="Binary")
+    audio = ASF(wma)
+    audio["WM/AlbumTitle"] = [ASFByteArrayAttribute(b"\x00\xffbin")]
+    audio["Author"] = [ASFBoolAttribute(True)]
+    audio.save()
+
+    assert read_tags(mp3).title == "Credited"
+    binary = read_tags(wma)
+    assert (binary.title, binary.album, binary.artist) == ("Binary", None, None)
+
+
+def test_absurd_numbers_are_dropped_not_stored(tmp_path: Path) -> None:
+    assert parse_number_pair("99999999999999999999") == (None, None)
+    assert parse_number_pair("12/99999999999") == (12, None)
+    path = write_audio(tmp_path / "count.mp3")
+    tags = id3.ID3()
+    tags.add(id3.POPM(email="x", rating=255, count=2**70))
+    tags.save(path)
+
+    read = read_tags(path)
+
+    assert (read.rating, read.play_count) == (1.0, None)

@@ -32,6 +32,7 @@ from mydiscover.cli.common import (
     settings_from,
 )
 from mydiscover.config import Settings
+from mydiscover.db.connection import check_database_path
 from mydiscover.db.lock import exclusive_lock
 from mydiscover.db.summary import recorded_errors
 from mydiscover.library.scan import scan_library
@@ -144,6 +145,7 @@ def scan(
                 "no folders given, and the config file has no music_roots "
                 f"({settings.config_file}); try: mydiscover scan ~/Music"
             )
+        check_database_path(settings.database)
         with exclusive_lock(settings.database, "scan", wait=wait):
             conn = connect(settings)
             try:
@@ -180,6 +182,11 @@ def scan(
         raise typer.Exit(1)
 
 
+def _one_field(text: str) -> str:
+    """Text safe for one tab-separated field: tabs and line breaks written as escapes."""
+    return text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
 def _print_errors(settings: Settings) -> None:
     conn = connect(settings, create=False)
     try:
@@ -188,7 +195,7 @@ def _print_errors(settings: Settings) -> None:
         conn.close()
     if not out.is_terminal:
         for path, message in rows:
-            typer.echo(f"{path}\t{message}")
+            typer.echo(f"{_one_field(path)}\t{_one_field(message)}")
         return
     if not rows:
         err.print("No errors recorded.")

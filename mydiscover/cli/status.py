@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from rich.markup import escape
 from rich.table import Table
 
 from mydiscover.cli.common import (
@@ -45,7 +46,7 @@ def status(
     last = summary["last_scan"]
     if last:
         overview.add_row("Last scan", f"{last['finished_at']} ({last['outcome']})")
-    overview.add_row("Database", summary["database"])
+    overview.add_row("Database", escape(summary["database"]))
     overview.add_row("Schema version", str(summary["schema_version"]))
     out.print(overview)
 

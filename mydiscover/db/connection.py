@@ -21,8 +21,7 @@ def open_database(path: Path, *, create: bool = True) -> sqlite3.Connection:
     :func:`transaction`, so each batch is one short transaction.
     """
     path = Path(path)
-    if path.is_dir():
-        raise DatabaseError(f"{path} is a folder; give the path of a database file inside it")
+    check_database_path(path)
     if not path.exists():
         if not create:
             raise DatabaseError(f"no database at {path}: run 'mydiscover scan' first")
@@ -45,6 +44,12 @@ def open_database(path: Path, *, create: bool = True) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def check_database_path(path: Path) -> None:
+    """Refuse a database path that is a folder, before anything is created beside it."""
+    if path.is_dir():
+        raise DatabaseError(f"{path} is a folder; give the path of a database file inside it")
 
 
 def _configure(conn: sqlite3.Connection) -> None:

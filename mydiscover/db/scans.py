@@ -6,7 +6,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 
-from mydiscover.db.tracks import display_path
+from mydiscover.paths import display_path
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 SCAN_COUNTERS = ("new", "changed", "unchanged", "moved", "restored", "missing", "errors")

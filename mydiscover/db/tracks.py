@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from mydiscover.library.tags import Tags
+from mydiscover.paths import display_path
 
 TAG_COLUMNS: tuple[str, ...] = Tags._fields
 _FILE_COLUMNS = ("size", "mtime_ns", "device", "inode")
@@ -19,7 +20,10 @@ class IndexEntry(NamedTuple):
     id: int
     size: int
     mtime_ns: int
+    device: int | None
+    inode: int | None
     status: str
+    unreadable: bool  # the last read failed (kept through 'missing')
 
 
 class FileState(NamedTuple):
@@ -52,14 +56,11 @@ class StoredTrack(NamedTuple):
     mb_release_id: str | None
 
 
-def display_path(path: bytes) -> str:
-    """A byte path as text for people; bytes that are not UTF-8 show as ``\\xNN``."""
-    return path.decode("utf-8", "backslashreplace")
-
-
 def load_index(conn: sqlite3.Connection) -> dict[bytes, IndexEntry]:
     """Every catalogued path with its size, mtime and status, in one query."""
-    rows = conn.execute("SELECT path, id, size, mtime_ns, status FROM tracks")
+    rows = conn.execute(
+        "SELECT path, id, size, mtime_ns, device, inode, status, error IS NOT NULL FROM tracks"
+    )
     return {row[0]: IndexEntry(*row[1:]) for row in rows}
 
 
@@ -135,10 +136,30 @@ def update_tracks(
         )
 
 
-def set_status(conn: sqlite3.Connection, ids: Iterable[int], status: str) -> int:
-    """Mark tracks ``ok`` (found again) or ``missing`` (gone from disk); returns how many."""
+def mark_missing(conn: sqlite3.Connection, ids: Iterable[int]) -> int:
+    """Mark tracks whose files are gone from disk; returns how many."""
     cursor = conn.executemany(
-        f"UPDATE tracks SET status = ?, updated_at = {_NOW} WHERE id = ?",
-        [(status, track_id) for track_id in ids],
+        f"UPDATE tracks SET status = 'missing', updated_at = {_NOW} WHERE id = ?",
+        [(track_id,) for track_id in ids],
     )
     return cursor.rowcount
+
+
+def mark_restored(conn: sqlite3.Connection, ids: Iterable[int]) -> int:
+    """Mark missing tracks whose unchanged files are back; an unreadable one stays an error."""
+    cursor = conn.executemany(
+        "UPDATE tracks SET status = CASE WHEN error IS NULL THEN 'ok' ELSE 'error' END, "
+        f"updated_at = {_NOW} WHERE id = ?",
+        [(track_id,) for track_id in ids],
+    )
+    return cursor.rowcount
+
+
+def vacate_paths(conn: sqlite3.Connection, ids: Iterable[int]) -> None:
+    """Park the paths of tracks about to be re-pointed, so that paths can be swapped between
+    tracks (one file moved away and another put in its place) without a moment where two rows
+    hold the same path. ``-id`` as a blob cannot collide with a real, absolute path."""
+    conn.executemany(
+        "UPDATE tracks SET path = CAST(-id AS BLOB) WHERE id = ?",
+        [(track_id,) for track_id in ids],
+    )

@@ -13,14 +13,15 @@ catalogued outside the scanned roots whose file no longer exists (a drive mounte
 
 A match is taken only when exactly one unclaimed vanished track fits, and each vanished track
 is claimed at most once: two vanished copies of a song never merge into one, and of two new
-copies of one vanished song, one inherits its identity and the other is new.
+copies of one vanished song, one (the first by path) inherits its identity and the other is new.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from mydiscover.db.tracks import FileState, StoredTrack
 from mydiscover.library.match import normalize_name
@@ -57,8 +58,44 @@ def _keys(
         )
 
 
+_KINDS = ("inode", "musicbrainz", "tags")
+
+
+def _keys_of_track(track: StoredTrack) -> Iterator[_Key]:
+    return _keys(
+        (track.device, track.inode, track.size, track.mtime_ns),
+        track.title,
+        track.artist,
+        track.album,
+        track.disc_number,
+        track.track_number,
+        track.duration,
+        track.mb_recording_id,
+        track.mb_release_id,
+    )
+
+
+def _keys_of_arrival(state: FileState, tags: Tags | None) -> dict[str, _Key]:
+    file_state = (state.device, state.inode, state.size, state.mtime_ns)
+    if tags is None:
+        keys = _keys(file_state, *(None,) * 8)
+    else:
+        keys = _keys(
+            file_state,
+            tags.title,
+            tags.artist,
+            tags.album,
+            tags.disc_number,
+            tags.track_number,
+            tags.duration,
+            tags.mb_recording_id,
+            tags.mb_release_id,
+        )
+    return {str(key[0]): key for key in keys}
+
+
 class MoveDetector:
-    """Matches newly found files against the tracks that vanished, each claimed at most once."""
+    """Matches the files that arrived in a scan against the tracks that vanished from it."""
 
     def __init__(
         self, vanished: Iterable[StoredTrack], elsewhere: Iterable[StoredTrack] = ()
@@ -69,52 +106,51 @@ class MoveDetector:
         self._unverified: dict[int, bytes] = {track.id: track.path for track in elsewhere}
         self._present: set[int] = set()
         for track in [*vanished, *elsewhere]:
-            for key in _keys(
-                (track.device, track.inode, track.size, track.mtime_ns),
-                track.title,
-                track.artist,
-                track.album,
-                track.disc_number,
-                track.track_number,
-                track.duration,
-                track.mb_recording_id,
-                track.mb_release_id,
-            ):
+            for key in _keys_of_track(track):
                 self._by_key[key].append(track.id)
         self.claimed: set[int] = set()
 
-    def claim(self, state: FileState, tags: Tags | None) -> int | None:
-        """The id of the vanished track this new file is, or ``None`` if it is a new track."""
+    def __bool__(self) -> bool:
+        return bool(self._by_key)
+
+    def resolve(self, arrivals: Sequence[tuple[FileState, Tags | None]]) -> list[int | None]:
+        """For each arrival, the id of the vanished track it is, or ``None`` for a new track.
+
+        All inode matches are taken before any MusicBrainz match, and those before any tag
+        match, so a copy never takes the identity of a file that was moved; within one kind,
+        arrivals are taken in path order, so the outcome does not depend on reading order.
+        """
+        claims: list[int | None] = [None] * len(arrivals)
         if not self._by_key:
-            return None
-        file_state = (state.device, state.inode, state.size, state.mtime_ns)
-        if tags is None:
-            keys: Iterable[_Key] = _keys(file_state, *(None,) * 8)
-        else:
-            keys = _keys(
-                file_state,
-                tags.title,
-                tags.artist,
-                tags.album,
-                tags.disc_number,
-                tags.track_number,
-                tags.duration,
-                tags.mb_recording_id,
-                tags.mb_release_id,
-            )
-        for key in keys:
-            candidates = [
-                tid
-                for tid in self._by_key.get(key, ())
-                if tid not in self.claimed and not self._still_there(tid)
-            ]
-            if len(candidates) == 1:
-                self.claimed.add(candidates[0])
-                return candidates[0]
-        return None
+            return claims
+        keys = [_keys_of_arrival(state, tags) for state, tags in arrivals]
+        order = sorted(range(len(arrivals)), key=lambda index: arrivals[index][0].path)
+        for kind in _KINDS:
+            for index in order:
+                key = keys[index].get(kind)
+                if claims[index] is not None or key is None:
+                    continue
+                candidates = [
+                    track_id
+                    for track_id in self._by_key.get(key, ())
+                    if track_id not in self.claimed and not self._still_there(track_id)
+                ]
+                if len(candidates) == 1:
+                    self.claimed.add(candidates[0])
+                    claims[index] = candidates[0]
+        return claims
 
     def _still_there(self, track_id: int) -> bool:
-        """Whether a track from outside the scanned roots still has its file (checked once)."""
-        if track_id in self._unverified and os.path.lexists(self._unverified.pop(track_id)):
-            self._present.add(track_id)
+        """Whether a track from outside the scanned roots still has its file (checked once).
+
+        Only "no such file" counts as gone: a file we may not look at is still there.
+        """
+        path = self._unverified.pop(track_id, None)
+        if path is not None:
+            try:
+                os.lstat(path)
+                self._present.add(track_id)
+            except OSError as exc:
+                if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+                    self._present.add(track_id)
         return track_id in self._present

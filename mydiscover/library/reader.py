@@ -12,9 +12,11 @@ import queue
 import signal
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
-from typing import Any
 
+from mydiscover.errors import MydiscoverError
 from mydiscover.library.tags import Tags, UnreadableAudio, read_tags
 
 #: Fewer files than this are read in-process: starting workers would cost more than it saves.
@@ -49,20 +51,24 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-class TagReader:
-    """Takes files to read one at a time, and gives back every result once all are submitted.
+class WorkerCrashed(MydiscoverError):
+    """A worker process died (killed, out of memory) while reading tags."""
 
-    Use as a context manager: leaving it stops the workers, at once if an exception (Ctrl-C
-    included) is on its way out.
+
+class TagReader:
+    """Takes files to read one at a time and gives back their results as they finish.
+
+    Use as a context manager: leaving it stops the workers, without waiting for queued work
+    if an exception (Ctrl-C included) is on its way out.
     """
 
     def __init__(self, jobs: int | None = None) -> None:
         self.jobs = jobs or default_jobs()
         self.submitted = 0
         self._pending: list[bytes] = []
-        self._pool: Any = None
+        self._executor: ProcessPoolExecutor | None = None
         self._chunks_out = 0
-        self._done: queue.SimpleQueue[list[ReadResult] | BaseException] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[Future[list[ReadResult]]] = queue.SimpleQueue()
 
     def __enter__(self) -> TagReader:
         return self
@@ -73,12 +79,8 @@ class TagReader:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self._pool is not None:
-            if exc_type is None:
-                self._pool.close()
-            else:
-                self._pool.terminate()
-            self._pool.join()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=exc_type is not None)
 
     def submit(self, path: bytes) -> None:
         """Queue a file; reading starts on the workers as soon as there is enough to share."""
@@ -87,33 +89,48 @@ class TagReader:
         if len(self._pending) >= CHUNK_SIZE and self._use_workers():
             self._send(CHUNK_SIZE)
 
+    def ready(self) -> Iterator[ReadResult]:
+        """The results that have already come back, without waiting for more."""
+        while self._chunks_out:
+            try:
+                future = self._done.get_nowait()
+            except queue.Empty:
+                return
+            yield from self._unpack(future)
+
     def results(self) -> Iterator[ReadResult]:
-        """Every submitted file's result, in the order they finish. Call after the last submit."""
+        """Every remaining result, in the order they finish. Call after the last submit."""
         if not self._use_workers():
             pending, self._pending = self._pending, []
             yield from map(read_one, pending)
             return
         self._send(max(1, -(-len(self._pending) // self.jobs)))
         while self._chunks_out:
-            chunk = self._done.get()
-            self._chunks_out -= 1
-            if isinstance(chunk, BaseException):
-                raise chunk
-            yield from chunk
+            yield from self._unpack(self._done.get())
+
+    def _unpack(self, future: Future[list[ReadResult]]) -> list[ReadResult]:
+        self._chunks_out -= 1
+        try:
+            return future.result()
+        except BrokenProcessPool as exc:
+            raise WorkerCrashed(
+                "a tag-reading process died (killed, or out of memory?); what was read is "
+                "saved: run the scan again to carry on"
+            ) from exc
 
     def _use_workers(self) -> bool:
-        return self._pool is not None or (self.jobs > 1 and self.submitted >= MIN_FILES_FOR_WORKERS)
+        return self._executor is not None or (
+            self.jobs > 1 and self.submitted >= MIN_FILES_FOR_WORKERS
+        )
 
     def _send(self, chunk_size: int) -> None:
-        if self._pool is None:
-            self._pool = _worker_context().Pool(self.jobs, initializer=_init_worker)
-        for start in range(0, len(self._pending), chunk_size):
-            self._pool.apply_async(
-                read_many,
-                (self._pending[start : start + chunk_size],),
-                callback=self._done.put,
-                error_callback=self._done.put,
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                self.jobs, mp_context=_worker_context(), initializer=_init_worker
             )
+        for start in range(0, len(self._pending), chunk_size):
+            future = self._executor.submit(read_many, self._pending[start : start + chunk_size])
+            future.add_done_callback(self._done.put)
             self._chunks_out += 1
         self._pending = []
 

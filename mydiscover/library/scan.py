@@ -19,6 +19,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Protocol
 
 from mydiscover.db import scans as scan_log
@@ -77,12 +78,21 @@ class ScanReport:
         return ", ".join(parts)
 
 
+class _Reason(Enum):
+    """Why a file is read."""
+
+    NEW = "new"  # a path the catalog does not know
+    CHANGED = "changed"  # a known path whose size or mtime changed
+    REPLACED = "replaced"  # a known path now holding another file-system object
+    RETRY = "retry"  # a known unreadable file, read again in case its cause was fixed
+
+
 @dataclass
 class _Plan:
     """The outcome of the walk: what to read, what came back, what vanished."""
 
-    #: path -> (the file, the id of the track it already is, if any)
-    to_read: dict[bytes, tuple[FoundFile, int | None]] = field(default_factory=dict)
+    #: path -> (the file, the id of the track at that path if any, why it is read)
+    to_read: dict[bytes, tuple[FoundFile, int | None, _Reason]] = field(default_factory=dict)
     restored: list[int] = field(default_factory=list)
     seen_ids: set[int] = field(default_factory=set)
     blocked_folders: list[bytes] = field(default_factory=list)
@@ -109,55 +119,70 @@ def scan_library(
     """Scan ``roots`` (absolute byte paths) into the catalog and report what changed.
 
     A Ctrl-C (``KeyboardInterrupt``) ends the scan early: what was read is kept, nothing is marked
-    missing, and the report says ``interrupted``; the next scan carries on from there.
+    missing, and the report says ``interrupted``; the next scan carries on from there. Any other
+    error is logged as a failed scan and raised.
     """
     progress = progress or _Silent()
+    roots = _outermost(roots)
     report = ScanReport()
     scan_id = scan_log.start_scan(conn, roots)
     try:
         index = catalog.load_index(conn)
+        writer = _Writer(conn, report, progress)
         with TagReader(jobs) as reader:
-            plan = _walk(roots, index, report, progress, reader)
+            # On a first scan no file can be a moved track, so results are stored as they come,
+            # even while the walk goes on; otherwise arrivals wait for the move detection.
+            first_scan = not index
+            plan = _Plan()
+            try:
+                _walk(plan, roots, index, report, progress, reader, writer, first_scan)
+            except KeyboardInterrupt:
+                if first_scan:
+                    writer.store_all(reader.ready(), plan.to_read)
+                raise
             if plan.restored:
                 with transaction(conn):
-                    report.restored = catalog.set_status(conn, plan.restored, "ok")
-            vanished = [
-                entry.id
-                for path, entry in index.items()
-                if entry.id not in plan.seen_ids
-                and entry.status != "missing"
-                and any(is_under(path, root) for root in roots)
-                and not any(is_under(path, folder) for folder in plan.blocked_folders)
-            ]
-            elsewhere = [
-                entry.id
-                for path, entry in index.items()
-                if entry.status != "missing" and not any(is_under(path, root) for root in roots)
-            ]
-            moves = _move_detector(conn, plan, vanished, elsewhere)
-            progress.reading(reader.submitted)
-            _store(conn, plan, reader.results(), moves, report, progress)
+                    report.restored = catalog.mark_restored(conn, plan.restored)
+            vanished = _vanished(index, plan, roots)
+            moves = _move_detector(conn, plan, index, vanished, roots)
+            progress.reading(reader.submitted - writer.stored)
+            writer.store_all(reader.results(), plan.to_read, moves)
         with transaction(conn):
             gone = [track_id for track_id in vanished if track_id not in moves.claimed]
-            report.missing = catalog.set_status(conn, gone, "missing")
+            report.missing = catalog.mark_missing(conn, gone)
             scan_log.replace_problems(conn, roots, report.problems)
     except KeyboardInterrupt:
         report.interrupted = True
+    except BaseException:
+        scan_log.finish_scan(conn, scan_id, "failed", report.counts())
+        raise
     report.errors += len(report.problems)
     outcome = "interrupted" if report.interrupted else "complete"
     scan_log.finish_scan(conn, scan_id, outcome, report.counts())
     return report
 
 
+def _outermost(roots: Sequence[bytes]) -> list[bytes]:
+    """The roots without duplicates and without those inside another root."""
+    unique = list(dict.fromkeys(roots))
+    return [
+        root
+        for root in unique
+        if not any(other != root and is_under(root, other) for other in unique)
+    ]
+
+
 def _walk(
+    plan: _Plan,
     roots: Sequence[bytes],
     index: dict[bytes, catalog.IndexEntry],
     report: ScanReport,
     progress: ScanProgress,
     reader: TagReader,
-) -> _Plan:
-    """Sort every file found into unchanged, restored or to-read (handed to ``reader``)."""
-    plan = _Plan()
+    writer: _Writer,
+    store_while_walking: bool,
+) -> None:
+    """Sort every file found into ``plan``: unchanged, restored or to-read (given to ``reader``)."""
     seen_dirs: set[tuple[int, int]] = set()
     seen_files: set[tuple[int, int]] = set()
     found = 0
@@ -171,75 +196,182 @@ def _walk(
             found += 1
             if found % 1000 == 0:
                 progress.walking(found)
+                if store_while_walking:
+                    writer.store_all(reader.ready(), plan.to_read)
             entry = index.get(item.path)
-            if entry is not None:
-                plan.seen_ids.add(entry.id)
-            if entry is None or entry.size != item.size or entry.mtime_ns != item.mtime_ns:
-                plan.to_read[item.path] = (item, entry.id if entry else None)
+            if entry is None:
+                plan.to_read[item.path] = (item, None, _Reason.NEW)
                 reader.submit(item.path)
-            elif entry.status == "missing":
-                plan.restored.append(entry.id)
-            elif entry.status == "error":
-                report.errors += 1  # still the same unreadable file: not read again
-            else:
+                continue
+            plan.seen_ids.add(entry.id)
+            same_content = entry.size == item.size and entry.mtime_ns == item.mtime_ns
+            if same_content and entry.status == "ok":
                 report.unchanged += 1
+            elif same_content and entry.status == "missing":
+                plan.restored.append(entry.id)
+                report.errors += entry.unreadable
+            else:
+                if not same_content and entry.inode and entry.inode != item.inode:
+                    reason = _Reason.REPLACED
+                else:
+                    reason = _Reason.CHANGED if not same_content else _Reason.RETRY
+                plan.to_read[item.path] = (item, entry.id, reason)
+                reader.submit(item.path)
     progress.walking(found)
-    return plan
+
+
+def _vanished(
+    index: dict[bytes, catalog.IndexEntry], plan: _Plan, roots: Sequence[bytes]
+) -> list[int]:
+    """Tracks under the roots that this scan did not find (and could have)."""
+    return [
+        entry.id
+        for path, entry in index.items()
+        if entry.id not in plan.seen_ids
+        and entry.status != "missing"
+        and any(is_under(path, root) for root in roots)
+        and not any(is_under(path, folder) for folder in plan.blocked_folders)
+    ]
 
 
 def _move_detector(
-    conn: sqlite3.Connection, plan: _Plan, vanished: list[int], elsewhere: list[int]
+    conn: sqlite3.Connection,
+    plan: _Plan,
+    index: dict[bytes, catalog.IndexEntry],
+    vanished: list[int],
+    roots: Sequence[bytes],
 ) -> MoveDetector:
-    """A detector loaded with the tracks new files may turn out to be (none if nothing is new)."""
-    if all(track_id is not None for _, track_id in plan.to_read.values()):
+    """A detector loaded with the tracks arriving files may turn out to be.
+
+    Candidates: what vanished in this scan, what was missing before (and was not found again
+    at its path), the tracks whose path now holds another file, and tracks outside the roots
+    whose files are gone.
+    """
+    arriving = [
+        (track_id, reason)
+        for _, track_id, reason in plan.to_read.values()
+        if reason in (_Reason.NEW, _Reason.REPLACED)
+    ]
+    if not arriving:
         return MoveDetector(())
-    gone = vanished + catalog.missing_track_ids(conn)
+    replaced = [track_id for track_id, reason in arriving if reason is _Reason.REPLACED]
+    missing = [tid for tid in catalog.missing_track_ids(conn) if tid not in plan.seen_ids]
+    elsewhere = [
+        entry.id
+        for path, entry in index.items()
+        if entry.status != "missing" and not any(is_under(path, root) for root in roots)
+    ]
     return MoveDetector(
-        catalog.load_tracks_by_id(conn, gone), catalog.load_tracks_by_id(conn, elsewhere)
+        catalog.load_tracks_by_id(conn, [*vanished, *missing, *replaced]),
+        catalog.load_tracks_by_id(conn, elsewhere),
     )
 
 
-def _store(
-    conn: sqlite3.Connection,
-    plan: _Plan,
-    results: Iterator[ReadResult],
-    moves: MoveDetector,
-    report: ScanReport,
-    progress: ScanProgress,
-) -> None:
-    """Write the read results in batched transactions, as they arrive."""
-    inserts: list[tuple[FileState, Tags | None, str | None]] = []
-    updates: list[tuple[int, FileState, Tags | None, str | None]] = []
+class _Writer:
+    """Writes read results in batched transactions, and tells moved files from new ones."""
 
-    def flush() -> None:
-        if inserts or updates:
-            with transaction(conn):
-                catalog.insert_tracks(conn, inserts)
-                catalog.update_tracks(conn, updates)
-            inserts.clear()
-            updates.clear()
+    def __init__(
+        self, conn: sqlite3.Connection, report: ScanReport, progress: ScanProgress
+    ) -> None:
+        self.conn = conn
+        self.report = report
+        self.progress = progress
+        self.stored = 0
+        self._inserts: list[tuple[FileState, Tags | None, str | None]] = []
+        self._updates: list[tuple[int, FileState, Tags | None, str | None]] = []
+        self._last_flush = time.monotonic()
+        self._settling = False
 
-    last_flush = time.monotonic()
-    try:
-        for path, tags, error in results:
-            found, track_id = plan.to_read[path]
-            state = FileState(*found)
-            if error is not None:
-                report.errors += 1
-            if track_id is not None:
+    def store_all(
+        self,
+        results: Iterator[ReadResult],
+        to_read: dict[bytes, tuple[FoundFile, int | None, _Reason]],
+        moves: MoveDetector | None = None,
+    ) -> None:
+        """Store results as they come; arrivals wait for ``moves`` when it has candidates.
+
+        Arrivals held back are lost if the scan is interrupted before they are resolved: they
+        are simply read again next time, which is better than giving a moved file a new
+        identity.
+        """
+        arrivals: list[tuple[FileState, Tags | None, str | None, int | None]] = []
+        try:
+            for path, tags, error in results:
+                found, track_id, reason = to_read[path]
+                state = FileState(*found)
+                if moves and reason in (_Reason.NEW, _Reason.REPLACED):
+                    arrivals.append((state, tags, error, track_id))
+                    continue
+                self._keep(state, tags, error, track_id, reason)
+            if arrivals:
+                self._settle(arrivals, moves)
+        finally:
+            # Runs on Ctrl-C too: results already read are kept, so the next scan resumes.
+            self._flush()
+
+    def _keep(
+        self,
+        state: FileState,
+        tags: Tags | None,
+        error: str | None,
+        track_id: int | None,
+        reason: _Reason,
+    ) -> None:
+        report = self.report
+        if error is not None:
+            report.errors += 1
+        if track_id is None:
+            report.new += 1
+            self._inserts.append((state, tags, error))
+        else:
+            if reason is not _Reason.RETRY or error is None:
                 report.changed += 1
-                updates.append((track_id, state, tags, error))
-            elif (claimed := moves.claim(state, tags)) is not None:
-                report.moved += 1
-                updates.append((claimed, state, tags, error))
+            self._updates.append((track_id, state, tags, error))
+        self._advance()
+
+    def _settle(
+        self,
+        arrivals: list[tuple[FileState, Tags | None, str | None, int | None]],
+        moves: MoveDetector | None,
+    ) -> None:
+        """Resolve the held-back arrivals against the vanished tracks, then store them."""
+        claims = moves.resolve([(state, tags) for state, tags, _, _ in arrivals]) if moves else []
+        taken = set(claims)
+        moved: list[int] = []
+        self._settling = True  # one transaction, so paths can be vacated and swapped safely
+        for (state, tags, error, own_id), claim in zip(arrivals, claims, strict=True):
+            if claim is not None and claim != own_id:
+                self.report.moved += 1
+                self.report.errors += error is not None
+                moved.append(claim)
+                self._updates.append((claim, state, tags, error))
+                self._advance()
+            elif own_id is not None and (claim == own_id or own_id not in taken):
+                # The file that now stands at a known path: that track, changed.
+                self._keep(state, tags, error, own_id, _Reason.CHANGED)
             else:
-                report.new += 1
-                inserts.append((state, tags, error))
-            progress.advance(1)
-            pending = len(inserts) + len(updates)
-            if pending >= BATCH_SIZE or time.monotonic() - last_flush >= BATCH_SECONDS:
-                flush()
-                last_flush = time.monotonic()
-    finally:
-        # Runs on Ctrl-C too: results already read are kept, so the next scan resumes.
-        flush()
+                self._keep(state, tags, error, None, _Reason.NEW)
+        self._settling = False
+        self._flush(vacate=moved)
+
+    def _advance(self) -> None:
+        self.stored += 1
+        self.progress.advance(1)
+        pending = len(self._inserts) + len(self._updates)
+        if self._settling:
+            return
+        if pending >= BATCH_SIZE or time.monotonic() - self._last_flush >= BATCH_SECONDS:
+            self._flush()
+
+    def _flush(self, vacate: Sequence[int] = ()) -> None:
+        # Take the batch first: if Ctrl-C lands after COMMIT, it is not written twice.
+        inserts, self._inserts = self._inserts, []
+        updates, self._updates = self._updates, []
+        self._last_flush = time.monotonic()
+        if not (inserts or updates):
+            return
+        with transaction(self.conn):
+            if vacate:
+                catalog.vacate_paths(self.conn, [track_id for track_id, *_ in updates])
+            catalog.update_tracks(self.conn, updates)
+            catalog.insert_tracks(self.conn, inserts)

@@ -16,7 +16,13 @@ from typing import Any, NamedTuple
 import mutagen
 from mutagen.aac import AAC
 from mutagen.aiff import AIFF
-from mutagen.asf import ASF
+from mutagen.asf import (
+    ASF,
+    ASFDWordAttribute,
+    ASFQWordAttribute,
+    ASFUnicodeAttribute,
+    ASFWordAttribute,
+)
 from mutagen.flac import FLAC
 from mutagen.monkeysaudio import MonkeysAudio
 from mutagen.mp3 import MP3
@@ -219,7 +225,11 @@ def _join(values: Iterable[object]) -> str | None:
     return MULTI_VALUE_SEPARATOR.join(cleaned) or None
 
 
-_NUMBER_PAIR = re.compile(r"^\s*(\d+)\s*(?:/\s*(\d+))?")
+# At most five digits: no release has 100,000 tracks, and SQLite integers have a limit.
+_NUMBER_PAIR = re.compile(r"^\s*(\d{1,5})(?!\d)\s*(?:/\s*(\d{1,5})(?!\d))?")
+
+#: The largest count stored; anything above is a broken tag, not a count.
+MAX_COUNT = 2**31 - 1
 
 
 def parse_number_pair(text: str | None) -> tuple[int | None, int | None]:
@@ -260,7 +270,7 @@ def parse_count(text: str | None) -> int | None:
         count = int(float(text)) if text is not None else None
     except (ValueError, OverflowError):
         return None
-    return count if count is not None and count >= 0 else None
+    return count if count is not None and 0 <= count <= MAX_COUNT else None
 
 
 def _flatten_id3(tags: Any) -> dict[str, list[str]]:
@@ -278,7 +288,7 @@ def _flatten_id3(tags: Any) -> dict[str, list[str]]:
                 flat["popm:count"] = [str(frame.count)]
         elif frame_id == "TCON":
             flat["tcon"] = list(frame.genres)
-        elif frame_id.startswith("T"):
+        elif frame_id.startswith("T") and hasattr(frame, "text"):  # not TIPL/TMCL pairs
             flat[frame_id.lower()] = [str(text) for text in frame.text]
     return flat
 
@@ -299,7 +309,17 @@ def _flatten_ape(tags: Any) -> dict[str, list[str]]:
 
 
 def _flatten_asf(tags: Any) -> dict[str, list[str]]:
-    return {key.lower(): [str(item.value) for item in values] for key, values in tags.items()}
+    # Text and whole numbers only: byte arrays, GUIDs and booleans are not tag text.
+    return {
+        key.lower(): [str(item.value) for item in values if item.TYPE in _ASF_TEXT_TYPES]
+        for key, values in tags.items()
+    }
+
+
+_ASF_TEXT_TYPES = frozenset(
+    cls.TYPE
+    for cls in (ASFUnicodeAttribute, ASFDWordAttribute, ASFQWordAttribute, ASFWordAttribute)
+)
 
 
 def _flatten_mp4(tags: Any) -> dict[str, list[str]]:
@@ -350,9 +370,9 @@ def _format_name(audio: Any) -> str:
 def _positive_int(value: object) -> int | None:
     try:
         number = int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    return number if number > 0 else None
+    return number if 0 < number <= MAX_COUNT else None
 
 
 def tags_from_mutagen(audio: Any) -> Tags:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from mydiscover.library.tags import AUDIO_EXTENSIONS
+from mydiscover.paths import display_path
 
 _AUDIO_EXTENSIONS_BYTES = frozenset(os.fsencode(ext) for ext in AUDIO_EXTENSIONS)
 
@@ -37,6 +38,13 @@ class WalkProblem(NamedTuple):
     #: True when a whole folder (or root) could not be listed: what was catalogued below it
     #: must not be taken for deleted.
     blocks_folder: bool
+
+
+class _Subfolder(NamedTuple):
+    """A folder still to list, with the (device, inode) of the folders above it."""
+
+    path: bytes
+    ancestors: frozenset[tuple[int, int]]
 
 
 def normalize_root(root: str | bytes) -> bytes:
@@ -77,7 +85,9 @@ def walk_root(
         yield WalkProblem(root, root, f"cannot open music root: {_describe(exc)}", not gone)
         return
     if stat.S_ISREG(root_stat.st_mode):
-        if is_audio_name(root) and _first_visit(seen_files, root_stat):
+        if not is_audio_name(root):
+            yield WalkProblem(root, root, "not an audio file (by its name)", False)
+        elif _first_visit(seen_files, root_stat):
             yield _found(root, root, root_stat)
         return
     if not stat.S_ISDIR(root_stat.st_mode):
@@ -86,58 +96,68 @@ def walk_root(
     if not _first_visit(seen_dirs, root_stat):
         return  # the same folder as an earlier root
 
-    stack = [root]
+    # Each folder travels with the (device, inode) of the folders above it, to tell a symlink
+    # loop (an error) from a second way into a folder scanned already (skipped quietly).
+    stack = [_Subfolder(root, frozenset({(root_stat.st_dev, root_stat.st_ino)}))]
     while stack:
-        folder = stack.pop()
+        folder, ancestors = stack.pop()
         try:
             with os.scandir(folder) as entries:
-                listing = sorted(entries, key=lambda entry: entry.name, reverse=True)
+                listing = sorted(entries, key=lambda entry: entry.name)
         except OSError as exc:
             yield WalkProblem(folder, root, f"cannot list folder: {_describe(exc)}", True)
             continue
-        for entry in listing:  # reverse-sorted, so the stack pops subfolders in name order
+        subfolders: list[_Subfolder] = []
+        for entry in listing:
             if entry.name.startswith(b"."):
                 continue
-            yield from _visit(entry, root, stack, seen_dirs, seen_files)
+            for item in _visit(entry, root, seen_dirs, seen_files, ancestors):
+                if isinstance(item, _Subfolder):
+                    subfolders.append(item)
+                else:
+                    yield item
+        stack.extend(reversed(subfolders))  # popped in name order
 
 
 def _visit(
     entry: os.DirEntry[bytes],
     root: bytes,
-    stack: list[bytes],
     seen_dirs: set[tuple[int, int]],
     seen_files: set[tuple[int, int]],
-) -> Iterator[FoundFile | WalkProblem]:
+    ancestors: frozenset[tuple[int, int]],
+) -> Iterator[FoundFile | WalkProblem | _Subfolder]:
     is_audio = is_audio_name(entry.name)
     if not is_audio and not entry.is_dir():  # is_dir follows symlinks; False when broken
         return
     try:
         entry_stat = entry.stat()  # follows symlinks
     except OSError as exc:
-        if is_audio or entry.is_symlink():
-            yield WalkProblem(entry.path, root, _link_or_stat_problem(entry, exc), False)
+        yield from _stat_problem(entry, root, exc)
         return
+    key = (entry_stat.st_dev, entry_stat.st_ino)
     if stat.S_ISDIR(entry_stat.st_mode):
-        if _first_visit(seen_dirs, entry_stat):
-            stack.append(entry.path)
-        else:
-            yield WalkProblem(
-                entry.path, root, "skipped: symlink loop or a folder already scanned", False
-            )
+        if key in ancestors:
+            yield WalkProblem(entry.path, root, "skipped: symlink loop", False)
+        elif _first_visit(seen_dirs, entry_stat):
+            yield _Subfolder(entry.path, ancestors | {key})
     elif not stat.S_ISREG(entry_stat.st_mode):
         yield WalkProblem(entry.path, root, "not a regular file", False)
     elif _first_visit(seen_files, entry_stat):
         yield _found(entry.path, root, entry_stat)
 
 
-def _link_or_stat_problem(entry: os.DirEntry[bytes], exc: OSError) -> str:
-    if entry.is_symlink():
+def _stat_problem(entry: os.DirEntry[bytes], root: bytes, exc: OSError) -> Iterator[WalkProblem]:
+    if entry.is_symlink() and exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
         try:
-            target = os.fsdecode(os.readlink(entry.path))
+            target = display_path(os.readlink(entry.path))
         except OSError:
             target = "?"
-        return f"broken symbolic link to {target}: {_describe(exc)}"
-    return f"cannot stat: {_describe(exc)}"
+        yield WalkProblem(
+            entry.path, root, f"broken symbolic link to {target}: {_describe(exc)}", False
+        )
+    elif exc.errno != errno.ENOENT:  # ENOENT: deleted while we looked; nothing to say
+        # We cannot tell what is there, so what was catalogued there is not taken for gone.
+        yield WalkProblem(entry.path, root, f"cannot stat: {_describe(exc)}", True)
 
 
 def _first_visit(seen: set[tuple[int, int]], st: os.stat_result) -> bool:
