@@ -33,6 +33,7 @@ from mydiscover.cli.common import (
 )
 from mydiscover.config import Settings
 from mydiscover.db.connection import check_database_path
+from mydiscover.db.listens import rematch_unmatched
 from mydiscover.db.lock import exclusive_lock
 from mydiscover.db.summary import recorded_errors
 from mydiscover.library.scan import scan_library
@@ -146,6 +147,7 @@ def scan(
                 f"({settings.config_file}); try: mydiscover scan ~/Music"
             )
         check_database_path(settings.database)
+        rematched = 0
         with exclusive_lock(settings.database, "scan", wait=wait):
             conn = connect(settings)
             try:
@@ -165,6 +167,9 @@ def scan(
                     report = scan_library(
                         conn, roots, jobs=jobs, progress=RichScanProgress(progress)
                     )
+                if not report.interrupted and (report.new or report.changed or report.moved):
+                    # New files may be what earlier listens were waiting for.
+                    rematched = rematch_unmatched(conn)
             finally:
                 conn.close()
     if report.interrupted:
@@ -174,6 +179,8 @@ def scan(
         raise typer.Exit(EXIT_INTERRUPTED)
     if not quiet:
         err.print(f"Scanned: {report.summary()}.", highlight=False)
+        if rematched:
+            err.print(f"{rematched} earlier listens now match a track.", highlight=False)
         if report.errors:
             err.print("See what failed with: mydiscover scan --errors", style="dim")
     if errors:

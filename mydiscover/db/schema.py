@@ -87,8 +87,55 @@ CREATE TABLE scans (
 );
 """
 
+_V3_HISTORY = """
+-- Every listen from every source; unique on time + artist + title (their matching keys), so
+-- importing the same history twice, or from two services, adds nothing.
+CREATE TABLE listens (
+    id              INTEGER PRIMARY KEY,
+    listened_at     INTEGER NOT NULL,           -- UTC seconds
+    artist          TEXT NOT NULL,
+    title           TEXT NOT NULL,
+    album           TEXT,
+    mb_recording_id TEXT,
+    mb_artist_id    TEXT,
+    mb_release_id   TEXT,
+    source          TEXT NOT NULL,              -- lastfm, listenbrainz, file:<format>
+    artist_key      TEXT NOT NULL,
+    title_key       TEXT NOT NULL,
+    track_id        INTEGER REFERENCES tracks (id),
+    matched_by      TEXT CHECK (matched_by IN ('mbid', 'name', 'album', 'fuzzy')),
+    UNIQUE (listened_at, artist_key, title_key)
+);
+CREATE INDEX listens_track ON listens (track_id);
+CREATE INDEX listens_unmatched ON listens (artist_key) WHERE track_id IS NULL;
+
+-- Where each service import stands, so the next one fetches only what is new and an
+-- interrupted one resumes where it stopped.
+CREATE TABLE history_imports (
+    source         TEXT NOT NULL,
+    account        TEXT NOT NULL,
+    imported_until INTEGER,      -- every listen up to this time (UTC seconds) is in
+    run_from       INTEGER,      -- an unfinished run: its window...
+    run_to         INTEGER,
+    run_cursor     INTEGER,      -- ...and how far it got (a page, or a timestamp)
+    updated_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    PRIMARY KEY (source, account)
+);
+
+-- Listening history per track: listens matched to it, and the play count and rating its
+-- tags carry (POPM, FMPS), which count as history too.
+CREATE VIEW track_history AS
+SELECT tracks.id AS track_id,
+       count(listens.id) AS listens,
+       max(listens.listened_at) AS last_listened_at,
+       tracks.play_count AS tag_play_count,
+       tracks.rating AS tag_rating
+FROM tracks LEFT JOIN listens ON listens.track_id = tracks.id
+GROUP BY tracks.id;
+"""
+
 #: MIGRATIONS[n] upgrades version n to n + 1. Append; never edit a released entry.
-MIGRATIONS: tuple[str, ...] = (_V1_CATALOG, _V2_SCAN_LOG)
+MIGRATIONS: tuple[str, ...] = (_V1_CATALOG, _V2_SCAN_LOG, _V3_HISTORY)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

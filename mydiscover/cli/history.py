@@ -1,0 +1,258 @@
+"""``mydiscover history``: bring listening history in, and see what it holds."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from mydiscover.cli.common import (
+    ConfigOption,
+    DbOption,
+    JsonOption,
+    connect,
+    err,
+    fail,
+    out,
+    reported_errors,
+    settings_from,
+)
+from mydiscover.config import Settings
+from mydiscover.db.listens import history_summary
+from mydiscover.history.report import ImportProgress, ImportReport
+
+app = typer.Typer(
+    help="Bring in your listening history (Last.fm, ListenBrainz, export files) and see it.",
+    no_args_is_help=True,
+)
+
+ENV_LASTFM_KEY = "MYDISCOVER_LASTFM_API_KEY"
+ENV_LISTENBRAINZ_TOKEN = "MYDISCOVER_LISTENBRAINZ_TOKEN"
+EXIT_INTERRUPTED = 130
+
+
+class RichImportProgress:
+    """Pages (or files) done and listens read, on stderr when it is a terminal."""
+
+    def __init__(self, progress: Progress, label: str) -> None:
+        self._progress = progress
+        self._task = progress.add_task(label, total=None, listens=0, unit="")
+        self._listens = 0
+
+    def start(self, total: int | None, unit: str) -> None:
+        """Set the total once it is known."""
+        self._progress.update(self._task, total=total, unit=unit)
+
+    def advance(self, done: int, listens: int) -> None:
+        """Count a page or file."""
+        self._listens += listens
+        self._progress.update(self._task, advance=done, listens=self._listens)
+
+
+def _progress_bar() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[unit]}", style="dim"),
+        TextColumn("{task.fields[listens]:,} listens"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+def _run_import(settings: Settings, label: str, run: Callable[..., ImportReport]) -> ImportReport:
+    """Run an import with a progress bar; Ctrl-C ends it with what was saved."""
+    conn = connect(settings)
+    try:
+        with _progress_bar() as bar:
+            progress = RichImportProgress(bar, label)
+            try:
+                report = run(conn, progress)
+            except KeyboardInterrupt:
+                err.print(f"{label}: interrupted; run it again to carry on where it stopped.")
+                raise typer.Exit(EXIT_INTERRUPTED) from None
+    finally:
+        conn.close()
+    return report
+
+
+def _print_report(label: str, report: ImportReport) -> None:
+    err.print(f"{label}: {report.summary()}.", highlight=False)
+    for where, reason in report.skipped_examples:
+        err.print(f"  skipped {escape(where)}: {escape(reason)}", style="dim", highlight=False)
+
+
+@app.command("import")
+def import_command(
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Export files: lastfm-to-csv CSV, Last.fm JSON pages, ListenBrainz zip or "
+            "JSONL, Maloja JSON, or mydiscover CSV (listened_at,artist,title[,album]"
+            "[,mb_recording_id]). The format is recognised from the content.",
+            show_default=False,
+        ),
+    ],
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="Skip detection: lastfm-csv, lastfm-json, listenbrainz, maloja or csv.",
+        ),
+    ] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Import listening history from export files. Importing a file twice adds nothing."""
+    from mydiscover.history.importer import import_files
+
+    with reported_errors():
+        settings = settings_from(db, config)
+        failures: list[tuple[Path, str]] = []
+
+        def run(conn: sqlite3.Connection, progress: ImportProgress) -> ImportReport:
+            report, failed = import_files(conn, files, fmt=fmt, progress=progress)
+            failures.extend(failed)
+            return report
+
+        report = _run_import(settings, "Importing", run)
+    for _path, reason in failures:
+        err.print(f"[bold red]error:[/] {escape(reason)}", highlight=False)
+    _print_report("Imported", report)
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command("lastfm")
+def lastfm_command(
+    user: Annotated[
+        str | None,
+        typer.Argument(help="Last.fm user name. Default: [lastfm] user in the config file."),
+    ] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Import scrobbles from Last.fm (incremental: a second run fetches only new ones).
+
+    Needs an API key: [lastfm] api_key in the config file, or MYDISCOVER_LASTFM_API_KEY.
+    """
+    from mydiscover.history.lastfm import (
+        DEFAULT_API_URL,
+        import_lastfm,
+        missing_api_key_message,
+    )
+
+    with reported_errors():
+        settings = settings_from(db, config)
+        user = user or settings.lastfm.get("user")
+        if not user:
+            raise fail("no Last.fm user given, and none in the config file ([lastfm] user)")
+        api_key = os.environ.get(ENV_LASTFM_KEY) or settings.lastfm.get("api_key")
+        if not api_key:
+            raise fail(missing_api_key_message())
+        api_url = settings.lastfm.get("api_url", DEFAULT_API_URL)
+        report = _run_import(
+            settings,
+            f"Last.fm {user}",
+            lambda conn, progress: import_lastfm(
+                conn, user, api_key, api_url=api_url, progress=progress
+            ),
+        )
+    _print_report(f"Last.fm {user}", report)
+
+
+@app.command("listenbrainz")
+def listenbrainz_command(
+    user: Annotated[
+        str | None,
+        typer.Argument(
+            help="ListenBrainz user name. Default: [listenbrainz] user in the config file."
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar=ENV_LISTENBRAINZ_TOKEN,
+            help="A user token, for private listens. Default: [listenbrainz] token in config.",
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Import listens from ListenBrainz (incremental: a second run fetches only new ones)."""
+    from mydiscover.history.listenbrainz import DEFAULT_API_URL, import_listenbrainz
+
+    with reported_errors():
+        settings = settings_from(db, config)
+        user = user or settings.listenbrainz.get("user")
+        if not user:
+            raise fail("no ListenBrainz user given, and none in the config file")
+        token = token or settings.listenbrainz.get("token")
+        api_url = settings.listenbrainz.get("api_url", DEFAULT_API_URL)
+        report = _run_import(
+            settings,
+            f"ListenBrainz {user}",
+            lambda conn, progress: import_listenbrainz(
+                conn, user, token, api_url=api_url, progress=progress
+            ),
+        )
+    _print_report(f"ListenBrainz {user}", report)
+
+
+def _date(seconds: int | None) -> str:
+    if seconds is None:
+        return "-"
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%d")
+
+
+@app.command("status")
+def status_command(
+    db: DbOption = None, config: ConfigOption = None, json_output: JsonOption = False
+) -> None:
+    """Show the listening history: listens, sources, dates, match rate, unmatched artists."""
+    with reported_errors():
+        settings = settings_from(db, config)
+        conn = connect(settings, create=False)
+        try:
+            summary = history_summary(conn)
+        finally:
+            conn.close()
+    if json_output:
+        out.print_json(json.dumps(summary))
+        return
+    overview = Table(title="Listening history", show_header=False, title_justify="left")
+    overview.add_column(style="bold")
+    overview.add_column(justify="right")
+    overview.add_row("Listens", f"{summary['listens']:,}")
+    rate = summary["match_rate"]
+    overview.add_row("Matched to your library", "-" if rate is None else f"{rate:.1%}")
+    overview.add_row(
+        "From - to", f"{_date(summary['first_listened_at'])} - {_date(summary['last_listened_at'])}"
+    )
+    tags = summary["tag_play_counts"]
+    overview.add_row("Play counts in tags", f"{tags['plays']:,} plays on {tags['tracks']:,} tracks")
+    out.print(overview)
+    if summary["sources"]:
+        sources = Table("Source", "Listens", "Matched", title="Sources", title_justify="left")
+        for row in summary["sources"]:
+            sources.add_row(row["source"], f"{row['listens']:,}", f"{row['matched']:,}")
+        out.print(sources)
+    if summary["top_unmatched_artists"]:
+        unmatched = Table("Artist", "Listens", title="Top unmatched artists", title_justify="left")
+        for row in summary["top_unmatched_artists"]:
+            unmatched.add_row(escape(row["artist"]), f"{row['listens']:,}")
+        out.print(unmatched)

@@ -1,0 +1,174 @@
+"""The ``listens`` and ``history_imports`` tables: listening history and where imports stand."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+from mydiscover.db.connection import transaction
+from mydiscover.history.listen import Listen
+from mydiscover.library.match import CatalogEntry, Match, TrackMatcher, artist_key, title_key
+
+#: Listens written per transaction.
+BATCH_SIZE = 5000
+
+
+def load_matcher(conn: sqlite3.Connection) -> TrackMatcher:
+    """A matcher over every catalogued track, missing ones included (their history stays)."""
+    rows = conn.execute("SELECT id, artist, title, album, mb_recording_id FROM tracks")
+    return TrackMatcher(CatalogEntry(*row) for row in rows)
+
+
+class ListenWriter:
+    """Adds listens in batched transactions, matching each to a track as it goes.
+
+    Matching is cached per distinct (artist, title, album, recording): a history repeats its
+    favourite songs thousands of times.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, source: str, matcher: TrackMatcher) -> None:
+        self.conn = conn
+        self.source = source
+        self.matcher = matcher
+        self.added = 0
+        self.duplicates = 0
+        self.matched = 0
+        self._batch: list[tuple[Any, ...]] = []
+        self._cache: dict[tuple[str, str, str | None, str | None], Match | None] = {}
+
+    def add(self, listen: Listen) -> None:
+        """Queue one listen; it is written with its batch."""
+        key = (listen.artist, listen.title, listen.album, listen.mb_recording_id)
+        if key in self._cache:
+            match = self._cache[key]
+        else:
+            match = self._cache[key] = self.matcher.match(*key)
+        self._batch.append(
+            (
+                *listen,
+                self.source,
+                artist_key(listen.artist),
+                title_key(listen.title),
+                match.track_id if match else None,
+                match.method if match else None,
+            )
+        )
+        if len(self._batch) >= BATCH_SIZE:
+            self.flush()
+
+    def add_all(self, listens: Iterable[Listen]) -> None:
+        """Queue many listens."""
+        for listen in listens:
+            self.add(listen)
+
+    def flush(self, extra: str | None = None, params: tuple[Any, ...] = ()) -> None:
+        """Write the queued listens in one transaction, with ``extra`` SQL in the same one
+        (an import's progress, so listens and progress are saved together or not at all)."""
+        batch, self._batch = self._batch, []
+        with transaction(self.conn):
+            before = self.conn.total_changes
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO listens (listened_at, artist, title, album, "
+                "mb_recording_id, mb_artist_id, mb_release_id, source, artist_key, title_key, "
+                "track_id, matched_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                batch,
+            )
+            added = self.conn.total_changes - before
+            if extra:
+                self.conn.execute(extra, params)
+        self.added += added
+        self.duplicates += len(batch) - added
+        self.matched += sum(1 for row in batch if row[10] is not None)
+
+
+def rematch_unmatched(conn: sqlite3.Connection, matcher: TrackMatcher | None = None) -> int:
+    """Try the listens no track matched yet against the catalog as it is now; returns how many
+    found their track (new files were scanned, tags were fixed)."""
+    matcher = matcher or load_matcher(conn)
+    found: list[tuple[int, str, int]] = []
+    cache: dict[tuple[Any, ...], Match | None] = {}
+    rows = conn.execute(
+        "SELECT id, artist, title, album, mb_recording_id FROM listens WHERE track_id IS NULL"
+    )
+    for listen_id, *key in rows:
+        cache_key = tuple(key)
+        if cache_key not in cache:
+            cache[cache_key] = matcher.match(*key)
+        match = cache[cache_key]
+        if match is not None:
+            found.append((match.track_id, match.method, listen_id))
+    with transaction(conn):
+        conn.executemany("UPDATE listens SET track_id = ?, matched_by = ? WHERE id = ?", found)
+    return len(found)
+
+
+class ImportState(NamedTuple):
+    """Where a service import stands (see the ``history_imports`` table)."""
+
+    imported_until: int | None
+    run_from: int | None
+    run_to: int | None
+    run_cursor: int | None
+
+
+def import_state(conn: sqlite3.Connection, source: str, account: str) -> ImportState:
+    """The state of the import of ``account`` from ``source`` (all ``None`` the first time)."""
+    row = conn.execute(
+        "SELECT imported_until, run_from, run_to, run_cursor FROM history_imports "
+        "WHERE source = ? AND account = ?",
+        (source, account),
+    ).fetchone()
+    return ImportState(*(row or (None, None, None, None)))
+
+
+#: Upsert of an import's state, run inside a listen batch's transaction.
+SAVE_STATE_SQL = (
+    "INSERT INTO history_imports (source, account, imported_until, run_from, run_to, run_cursor) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source, account) DO UPDATE SET "
+    "imported_until = excluded.imported_until, run_from = excluded.run_from, "
+    "run_to = excluded.run_to, run_cursor = excluded.run_cursor, "
+    "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+)
+
+
+def history_summary(conn: sqlite3.Connection, top: int = 10) -> dict[str, Any]:
+    """Listens, sources, date range, match rate, top unmatched artists, tag play counts."""
+    total, matched, first, last = conn.execute(
+        "SELECT count(*), count(track_id), min(listened_at), max(listened_at) FROM listens"
+    ).fetchone()
+    sources = [
+        {"source": source, "listens": count, "matched": hits}
+        for source, count, hits in conn.execute(
+            "SELECT source, count(*), count(track_id) FROM listens GROUP BY source ORDER BY 2 DESC"
+        )
+    ]
+    unmatched = [
+        {"artist": artist, "listens": count}
+        for artist, count in conn.execute(
+            "SELECT min(artist), count(*) FROM listens WHERE track_id IS NULL "
+            "GROUP BY artist_key ORDER BY 2 DESC, 1 LIMIT ?",
+            (top,),
+        )
+    ]
+    tag_tracks, tag_plays = conn.execute(
+        "SELECT count(*), coalesce(sum(play_count), 0) FROM tracks WHERE play_count > 0"
+    ).fetchone()
+    imports = [
+        {"source": source, "account": account, "imported_until": until, "unfinished": run}
+        for source, account, until, run in conn.execute(
+            "SELECT source, account, imported_until, run_to IS NOT NULL FROM history_imports "
+            "ORDER BY 1, 2"
+        )
+    ]
+    return {
+        "listens": total,
+        "matched": matched,
+        "match_rate": round(matched / total, 4) if total else None,
+        "first_listened_at": first,
+        "last_listened_at": last,
+        "sources": sources,
+        "top_unmatched_artists": unmatched,
+        "tag_play_counts": {"tracks": tag_tracks, "plays": tag_plays},
+        "imports": [{**row, "unfinished": bool(row["unfinished"])} for row in imports],
+    }
