@@ -12,6 +12,19 @@ from mydiscover.library.match import CatalogEntry, Match, TrackMatcher, artist_k
 
 #: Listens written per transaction.
 BATCH_SIZE = 5000
+#: The same song within this many seconds is the same listen: lastfm-to-csv keeps only the
+#: minute, so its listens would otherwise be doubled by the same history from the API.
+SAME_LISTEN_SECONDS = 59
+
+_INSERT_SQL = f"""
+INSERT OR IGNORE INTO listens (listened_at, artist, title, album, mb_recording_id,
+    mb_artist_id, mb_release_id, source, artist_key, title_key, track_id, matched_by)
+SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
+WHERE NOT EXISTS (
+    SELECT 1 FROM listens WHERE artist_key = ?9 AND title_key = ?10
+    AND listened_at BETWEEN ?1 - {SAME_LISTEN_SECONDS} AND ?1 + {SAME_LISTEN_SECONDS}
+)
+"""
 
 
 def load_matcher(conn: sqlite3.Connection) -> TrackMatcher:
@@ -68,12 +81,7 @@ class ListenWriter:
         batch, self._batch = self._batch, []
         with transaction(self.conn):
             before = self.conn.total_changes
-            self.conn.executemany(
-                "INSERT OR IGNORE INTO listens (listened_at, artist, title, album, "
-                "mb_recording_id, mb_artist_id, mb_release_id, source, artist_key, title_key, "
-                "track_id, matched_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                batch,
-            )
+            self.conn.executemany(_INSERT_SQL, batch)
             added = self.conn.total_changes - before
             if extra:
                 self.conn.execute(extra, params)

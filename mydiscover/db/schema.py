@@ -88,8 +88,9 @@ CREATE TABLE scans (
 """
 
 _V3_HISTORY = """
--- Every listen from every source; unique on time + artist + title (their matching keys), so
--- importing the same history twice, or from two services, adds nothing.
+-- Every listen from every source; unique on artist + title (their matching keys) + time, so
+-- importing the same history twice, or from two services, adds nothing. (The writer also
+-- treats the same song within a minute as the same listen: some exports keep only minutes.)
 CREATE TABLE listens (
     id              INTEGER PRIMARY KEY,
     listened_at     INTEGER NOT NULL,           -- UTC seconds
@@ -104,7 +105,7 @@ CREATE TABLE listens (
     title_key       TEXT NOT NULL,
     track_id        INTEGER REFERENCES tracks (id),
     matched_by      TEXT CHECK (matched_by IN ('mbid', 'name', 'album', 'fuzzy')),
-    UNIQUE (listened_at, artist_key, title_key)
+    UNIQUE (artist_key, title_key, listened_at)
 );
 CREATE INDEX listens_track ON listens (track_id);
 CREATE INDEX listens_unmatched ON listens (artist_key) WHERE track_id IS NULL;
