@@ -41,17 +41,22 @@ class _Retry(Exception):
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
-    """The seconds a response asks the client to wait before its next request: ``Retry-After``
-    (in seconds) or ListenBrainz's ``X-RateLimit-Reset-In``; ``None`` when it asks nothing
-    readable. Capped at :data:`MAX_SERVER_WAIT`."""
+    """The seconds a refusal (HTTP 429) asks the client to wait: ``Retry-After`` (in seconds)
+    or ListenBrainz's ``X-RateLimit-Reset-In``; ``None`` when it asks nothing readable.
+    Capped at :data:`MAX_SERVER_WAIT`."""
     for name in ("Retry-After", "X-RateLimit-Reset-In"):
-        try:
-            seconds = float(headers.get(name, ""))
-        except ValueError:
-            continue  # absent, or an HTTP date, which APIs hardly send: backoff covers it
-        if math.isfinite(seconds) and seconds >= 0:
-            return min(seconds, MAX_SERVER_WAIT)
+        seconds = _seconds(headers.get(name))
+        if seconds is not None:
+            return seconds
     return None
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        seconds = float(value or "")
+    except ValueError:
+        return None  # absent, or an HTTP date, which APIs hardly send: backoff covers it
+    return min(seconds, MAX_SERVER_WAIT) if math.isfinite(seconds) and seconds >= 0 else None
 
 
 def host_of(url: str) -> str:
@@ -132,10 +137,14 @@ class ApiSession:
     ) -> tuple[Any, Mapping[str, str]]:
         self._wait_turn()
         response = self._send(url, params, headers)
-        self._note_rate_limit(response)
         status = response.status_code
-        if status == 429 or status >= 500:
-            raise _Retry(f"HTTP {status}", retry_after(response.headers))
+        if status == 429:
+            raise _Retry("HTTP 429 (too many requests)", retry_after(response.headers))
+        self._note_rate_limit(response)  # after the 429 check: its retry pause already waits
+        if status >= 500:
+            # Only Retry-After: the rate-limit headers some services send on every answer
+            # say nothing about when a failing server recovers.
+            raise _Retry(f"HTTP {status}", _seconds(response.headers.get("Retry-After")))
         try:
             body = response.json()
         except ValueError:
@@ -144,7 +153,7 @@ class ApiSession:
             raise _Retry("the answer was not valid JSON (cut off?)") from None
         reason = retry_when(body) if retry_when else None
         if reason:
-            raise _Retry(reason, retry_after(response.headers))
+            raise _Retry(reason)
         return body, response.headers
 
     def _wait_turn(self) -> None:
@@ -174,6 +183,6 @@ class ApiSession:
         # A service that counts requests says when its allowance is spent: wait for the reset
         # rather than be refused.
         if response.headers.get("X-RateLimit-Remaining", "").strip() == "0":
-            wait = retry_after({"X-RateLimit-Reset-In": response.headers.get("X-RateLimit-Reset-In", "")})
+            wait = _seconds(response.headers.get("X-RateLimit-Reset-In"))
             if wait:
                 self._next_request = max(self._next_request, time.monotonic() + wait)

@@ -161,7 +161,7 @@ def lastfm_command(
             raise fail("no Last.fm user given, and none in the config file ([lastfm] user)")
         api_key = os.environ.get(ENV_LASTFM_KEY) or settings.lastfm.get("api_key")
         if not api_key:
-            raise fail(missing_api_key_message())
+            raise fail(missing_api_key_message(settings.config_file))
         api_url = settings.lastfm.get("api_url", DEFAULT_API_URL)
         report = _run_import(
             settings,

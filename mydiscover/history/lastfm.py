@@ -1,0 +1,195 @@
+"""Importing a Last.fm listening history through ``user.getRecentTracks``.
+
+A run fixes its time window before the first request, fetches the window's pages newest first
+and commits each page's listens together with the page it reached, so an interrupted run (a
+network failure, Ctrl-C) resumes with the same window where it stopped, and the next run asks
+only for what is new. The helpers :func:`run_window` and :func:`saved_state` are shared with
+the ListenBrainz import.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from mydiscover.config import default_config_path
+from mydiscover.db.listens import (
+    SAVE_STATE_SQL,
+    ImportState,
+    ListenWriter,
+    import_state,
+    load_matcher,
+)
+from mydiscover.history.files import lastfm_page_listens
+from mydiscover.history.importer import take_records
+from mydiscover.history.report import ImportProgress, ImportReport, SilentProgress
+from mydiscover.http import ApiSession, ServiceError
+
+DEFAULT_API_URL = "https://ws.audioscrobbler.com/2.0/"
+SOURCE = "lastfm"
+#: The most tracks Last.fm sends in one page.
+PAGE_SIZE = 200
+#: Last.fm allows about 5 requests a second per key, averaged; stay below it.
+MIN_INTERVAL = 0.25
+#: Listens reach a service late: a scrobble is sent once the track has played, and offline
+#: players send theirs when they next sync. Each run therefore looks back this far before
+#: where the previous one ended; what was already imported is recognised and not added twice.
+LATE_LISTENS = 24 * 3600
+
+#: Last.fm error codes that mean "try again later", with what they mean.
+_TEMPORARY = {
+    8: "operation failed",
+    11: "service offline",
+    16: "temporarily unavailable",
+    29: "rate limit exceeded",
+}
+_KEY_PAGE = "https://www.last.fm/api/account/create"
+
+
+class RunWindow(NamedTuple):
+    """The listens one run imports: ``start`` to ``end`` (UTC seconds, both included; no
+    ``start`` on a first import), and how far the run got (``None`` before its first page)."""
+
+    start: int | None
+    end: int
+    cursor: int | None
+
+
+def run_window(state: ImportState, now: Callable[[], float]) -> RunWindow:
+    """The window of an unfinished run, to resume it unchanged, or else that of a new run:
+    from shortly before the last import's end up to now."""
+    if state.run_to is not None:
+        return RunWindow(state.run_from, state.run_to, state.run_cursor)
+    start = None if state.imported_until is None else state.imported_until - LATE_LISTENS
+    return RunWindow(start, int(now()), None)
+
+
+def saved_state(
+    source: str, account: str, state: ImportState, window: RunWindow, cursor: int | None
+) -> tuple[Any, ...]:
+    """The parameters of ``SAVE_STATE_SQL`` after a page: the run's window and where the next
+    page starts, or, once the run is done (``cursor`` is ``None``), all imported up to its end."""
+    if cursor is None:
+        return (source, account, window.end, None, None, None)
+    return (source, account, state.imported_until, window.start, window.end, cursor)
+
+
+def missing_api_key_message(config_file: Path | None = None) -> str:
+    """What to tell a user who has no Last.fm API key: where to get one, where to put it."""
+    where = config_file or default_config_path()
+    return (
+        f"a Last.fm API key is needed: create one (free, at once) at {_KEY_PAGE}, then put "
+        f'api_key = "..." under [lastfm] in {where}, or set MYDISCOVER_LASTFM_API_KEY'
+    )
+
+
+def import_lastfm(
+    conn: sqlite3.Connection,
+    user: str,
+    api_key: str,
+    *,
+    api_url: str = DEFAULT_API_URL,
+    progress: ImportProgress | None = None,
+    session: ApiSession | None = None,
+    now: Callable[[], float] = time.time,
+) -> ImportReport:
+    """Import the scrobbles of Last.fm ``user`` that are not in the database yet, matching
+    each to a catalogued track; resumes an interrupted import where it stopped.
+
+    ``session`` replaces the default client (and with it ``api_url``). Raises
+    :class:`ServiceError` for a refusal (private profile, unknown user, bad key) or when
+    Last.fm keeps failing; the pages imported until then are kept.
+    """
+    session = session or ApiSession(api_url, min_interval=MIN_INTERVAL)
+    progress = progress or SilentProgress()
+    account = user.lower()
+    state = import_state(conn, SOURCE, account)
+    window = run_window(state, now)
+    writer = ListenWriter(conn, SOURCE, load_matcher(conn))
+    report = ImportReport()
+    first = page = window.cursor or 1
+    done = False
+    while not done:
+        body = _fetch_page(session, user, api_key, window, page)
+        # Re-read every page: a scrobble deleted or sent late inside the window moves pages.
+        total = _total_pages(body)
+        if page == first:
+            progress.start(max(total, first) - first + 1, "pages")
+        records = lastfm_page_listens(body, f"page {page}")
+        listens = take_records(records, writer, report, "Last.fm")
+        done = page >= total
+        saved = saved_state(SOURCE, account, state, window, None if done else page + 1)
+        writer.flush(SAVE_STATE_SQL, saved)
+        progress.advance(1, listens)
+        page += 1
+    report.added, report.duplicates = writer.added, writer.duplicates
+    report.matched = writer.matched
+    return report
+
+
+def _fetch_page(
+    session: ApiSession, user: str, api_key: str, window: RunWindow, page: int
+) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "method": "user.getrecenttracks",
+        "user": user,
+        "api_key": api_key,
+        "format": "json",
+        "limit": PAGE_SIZE,
+        "page": page,
+        "to": window.end,
+    }
+    if window.start is not None:
+        params["from"] = window.start
+    body, _headers = session.get_json(params=params, retry_when=_temporary_error)
+    _raise_for_error(body, user, api_key)
+    if not isinstance(body, dict) or not isinstance(body.get("recenttracks"), dict):
+        raise ServiceError("Last.fm sent an answer without recent tracks")
+    return body
+
+
+def _total_pages(body: dict[str, Any]) -> int:
+    attributes = body["recenttracks"].get("@attr") or {}
+    try:
+        return int(attributes.get("totalPages", 0))
+    except (TypeError, ValueError):
+        raise ServiceError("Last.fm sent an unreadable page count") from None
+
+
+def _error_code(body: Any) -> int | None:
+    if not isinstance(body, dict) or "error" not in body:
+        return None
+    try:
+        return int(body["error"])
+    except (TypeError, ValueError):
+        return 0
+
+
+def _temporary_error(body: Any) -> str | None:
+    code = _error_code(body)
+    return f"Last.fm error {code} ({_TEMPORARY[code]})" if code in _TEMPORARY else None
+
+
+def _raise_for_error(body: Any, user: str, api_key: str) -> None:
+    code = _error_code(body)
+    if code is None:
+        return
+    if code == 17:
+        raise ServiceError(
+            f"Last.fm profile '{user}' is private: make 'recent listening' public in "
+            "Last.fm's privacy settings"
+        )
+    if code == 6:
+        raise ServiceError(f"no Last.fm user '{user}'")
+    if code in (10, 26):
+        raise ServiceError(
+            "the Last.fm API key was refused (invalid or suspended): check it, or create a "
+            f"new one at {_KEY_PAGE}"
+        )
+    # Last.fm's own words, one line, and never the key even if it were to echo it.
+    said = " ".join(str(body.get("message", "")).split())[:200].replace(api_key, "<api key>")
+    detail = f" ({said})" if said else ""
+    raise ServiceError(f"Last.fm refused the request: error {code}{detail}")
