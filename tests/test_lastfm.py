@@ -8,7 +8,8 @@ import pytest
 import requests
 
 from mydiscover.db.listens import import_state
-from mydiscover.history.lastfm import LATE_LISTENS, import_lastfm, missing_api_key_message
+from mydiscover.history.lastfm import import_lastfm, missing_api_key_message
+from mydiscover.history.runs import LATE_LISTENS
 from mydiscover.http import USER_AGENT, ApiSession, ServiceError, retry_after
 from tests import fake_services
 from tests.fake_services import (

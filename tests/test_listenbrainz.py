@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mydiscover.db.listens import import_state
-from mydiscover.history.lastfm import LATE_LISTENS
 from mydiscover.history.listenbrainz import import_listenbrainz
+from mydiscover.history.runs import LATE_LISTENS
 from mydiscover.http import ApiSession, ServiceError
 from tests import fake_services
 from tests.fake_services import FakeListen, FakeListenBrainz, FakeServer, Reply, make_listens

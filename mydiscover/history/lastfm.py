@@ -3,9 +3,7 @@
 A run fixes its time window before the first request, fetches the window's pages newest first
 and commits each page's listens together with the page it reached, so an interrupted run (a
 network failure, Ctrl-C) resumes with the same window where it stopped, and the next run asks
-only for what is new. The helpers :func:`run_window` and :func:`saved_state` are shared with
-the ListenBrainz import.
-"""
+only for what is new."""
 
 from __future__ import annotations
 
@@ -13,19 +11,14 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from mydiscover.config import default_config_path
-from mydiscover.db.listens import (
-    SAVE_STATE_SQL,
-    ImportState,
-    ListenWriter,
-    import_state,
-    load_matcher,
-)
+from mydiscover.db.listens import SAVE_STATE_SQL, ListenWriter, import_state, load_matcher
 from mydiscover.history.files import lastfm_page_listens
 from mydiscover.history.importer import take_records
 from mydiscover.history.report import ImportProgress, ImportReport, SilentProgress
+from mydiscover.history.runs import RunWindow, run_window, saved_state
 from mydiscover.http import ApiSession, ServiceError
 
 DEFAULT_API_URL = "https://ws.audioscrobbler.com/2.0/"
@@ -34,11 +27,6 @@ SOURCE = "lastfm"
 PAGE_SIZE = 200
 #: Last.fm allows about 5 requests a second per key, averaged; stay below it.
 MIN_INTERVAL = 0.25
-#: Listens reach a service late: a scrobble is sent once the track has played, and offline
-#: players send theirs when they next sync. Each run therefore looks back this far before
-#: where the previous one ended; what was already imported is recognised and not added twice.
-LATE_LISTENS = 24 * 3600
-
 #: Last.fm error codes that mean "try again later", with what they mean.
 _TEMPORARY = {
     8: "operation failed",
@@ -47,34 +35,6 @@ _TEMPORARY = {
     29: "rate limit exceeded",
 }
 _KEY_PAGE = "https://www.last.fm/api/account/create"
-
-
-class RunWindow(NamedTuple):
-    """The listens one run imports: ``start`` to ``end`` (UTC seconds, both included; no
-    ``start`` on a first import), and how far the run got (``None`` before its first page)."""
-
-    start: int | None
-    end: int
-    cursor: int | None
-
-
-def run_window(state: ImportState, now: Callable[[], float]) -> RunWindow:
-    """The window of an unfinished run, to resume it unchanged, or else that of a new run:
-    from shortly before the last import's end up to now."""
-    if state.run_to is not None:
-        return RunWindow(state.run_from, state.run_to, state.run_cursor)
-    start = None if state.imported_until is None else state.imported_until - LATE_LISTENS
-    return RunWindow(start, int(now()), None)
-
-
-def saved_state(
-    source: str, account: str, state: ImportState, window: RunWindow, cursor: int | None
-) -> tuple[Any, ...]:
-    """The parameters of ``SAVE_STATE_SQL`` after a page: the run's window and where the next
-    page starts, or, once the run is done (``cursor`` is ``None``), all imported up to its end."""
-    if cursor is None:
-        return (source, account, window.end, None, None, None)
-    return (source, account, state.imported_until, window.start, window.end, cursor)
 
 
 def missing_api_key_message(config_file: Path | None = None) -> str:
