@@ -72,3 +72,16 @@ def run_cli(env: dict[str, str], *args: str | bytes, **kwargs) -> subprocess.Com
         timeout=120,
         **kwargs,
     )
+
+
+class RecordingProgress:
+    """An ImportProgress that remembers every call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def start(self, total, unit) -> None:
+        self.calls.append(("start", total, unit))
+
+    def advance(self, done, listens) -> None:
+        self.calls.append(("advance", done, listens))

@@ -12,6 +12,7 @@ from mydiscover.history.lastfm import import_lastfm, missing_api_key_message
 from mydiscover.history.runs import LATE_LISTENS
 from mydiscover.http import USER_AGENT, ApiSession, ServiceError, retry_after
 from tests import fake_services
+from tests.conftest import RecordingProgress as Recorder
 from tests.fake_services import (
     FakeLastfm,
     FakeListen,
@@ -33,19 +34,6 @@ CATALOG = [
     (4, "Someone Else", "Tagged By MBID", None, "1587517a-9b2b-385a-b044-673fddf88004"),
 ]
 NOW_PLAYING = FakeListen(0, "Tame Impala", "Apocalypse Dreams", "Lonerism")
-
-
-class Recorder:
-    """An ImportProgress that remembers every call."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple] = []
-
-    def start(self, total, unit) -> None:
-        self.calls.append(("start", total, unit))
-
-    def advance(self, done, listens) -> None:
-        self.calls.append(("advance", done, listens))
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from mydiscover.history.listenbrainz import import_listenbrainz
 from mydiscover.history.runs import LATE_LISTENS
 from mydiscover.http import ApiSession, ServiceError
 from tests import fake_services
+from tests.conftest import RecordingProgress as Recorder
 from tests.fake_services import FakeListen, FakeListenBrainz, FakeServer, Reply, make_listens
 
 fake_server = fake_services.fake_server  # the fixture, under its name in this module
@@ -94,19 +95,6 @@ def test_pages_are_walked_by_max_ts(conn, fake_server, listenbrainz, sleeps):
         "listenbrainz",
     )
     assert import_state(conn, "listenbrainz", "rj") == (NOW, None, None, None)
-
-
-class Recorder:
-    """An ImportProgress that remembers every call."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple] = []
-
-    def start(self, total, unit) -> None:
-        self.calls.append(("start", total, unit))
-
-    def advance(self, done, listens) -> None:
-        self.calls.append(("advance", done, listens))
 
 
 def test_progress_counts_pages_of_unknown_total(conn, fake_server, listenbrainz, sleeps):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from mydiscover.config import ENV_CONFIG, ENV_DB, Settings, load_settings
 from mydiscover.db import open_database
@@ -59,6 +61,33 @@ def reported_errors() -> Iterator[None]:
 def settings_from(db: Path | None, config: Path | None) -> Settings:
     """The settings, with the command's flags taking precedence."""
     return load_settings(database=db, config_file=config)
+
+
+def read_summary(
+    db: Path | None, config: Path | None, summarize: Callable[[sqlite3.Connection], dict[str, Any]]
+) -> dict[str, Any]:
+    """Open the existing database read-only in spirit, and return ``summarize(conn)``, with the
+    database's path added."""
+    with reported_errors():
+        settings = settings_from(db, config)
+        conn = connect(settings, create=False)
+        try:
+            return {"database": str(settings.database), **summarize(conn)}
+        finally:
+            conn.close()
+
+
+def overview_table(title: str) -> Table:
+    """A two-column (label, value) table, as the status commands print."""
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    return table
+
+
+def print_json(data: dict[str, Any]) -> None:
+    """Print ``data`` as JSON on stdout."""
+    out.print_json(json.dumps(data))
 
 
 def connect(settings: Settings, *, create: bool = True) -> sqlite3.Connection:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Callable
@@ -23,6 +22,9 @@ from mydiscover.cli.common import (
     err,
     fail,
     out,
+    overview_table,
+    print_json,
+    read_summary,
     reported_errors,
     settings_from,
 )
@@ -85,7 +87,16 @@ def _run_import(settings: Settings, label: str, run: Callable[..., ImportReport]
                 raise typer.Exit(EXIT_INTERRUPTED) from None
     finally:
         conn.close()
+    _print_report(label, report)
     return report
+
+
+def _account(given: str | None, section: dict[str, str], service: str, key: str) -> str:
+    """The account to import: the one given, or the config file's."""
+    user = given or section.get("user")
+    if not user:
+        raise fail(f"no {service} user given, and none in the config file ([{key}] user)")
+    return user
 
 
 def _print_report(label: str, report: ImportReport) -> None:
@@ -127,10 +138,9 @@ def import_command(
             failures.extend(failed)
             return report
 
-        report = _run_import(settings, "Importing", run)
+        _run_import(settings, "Import", run)
     for _path, reason in failures:
         err.print(f"[bold red]error:[/] {escape(reason)}", highlight=False)
-    _print_report("Imported", report)
     if failures:
         raise typer.Exit(1)
 
@@ -156,21 +166,18 @@ def lastfm_command(
 
     with reported_errors():
         settings = settings_from(db, config)
-        user = user or settings.lastfm.get("user")
-        if not user:
-            raise fail("no Last.fm user given, and none in the config file ([lastfm] user)")
+        user = _account(user, settings.lastfm, "Last.fm", "lastfm")
         api_key = os.environ.get(ENV_LASTFM_KEY) or settings.lastfm.get("api_key")
         if not api_key:
             raise fail(missing_api_key_message(settings.config_file))
         api_url = settings.lastfm.get("api_url", DEFAULT_API_URL)
-        report = _run_import(
+        _run_import(
             settings,
             f"Last.fm {user}",
             lambda conn, progress: import_lastfm(
                 conn, user, api_key, api_url=api_url, progress=progress
             ),
         )
-    _print_report(f"Last.fm {user}", report)
 
 
 @app.command("listenbrainz")
@@ -198,19 +205,16 @@ def listenbrainz_command(
 
     with reported_errors():
         settings = settings_from(db, config)
-        user = user or settings.listenbrainz.get("user")
-        if not user:
-            raise fail("no ListenBrainz user given, and none in the config file")
+        user = _account(user, settings.listenbrainz, "ListenBrainz", "listenbrainz")
         token = token or settings.listenbrainz.get("token")
         api_url = settings.listenbrainz.get("api_url", DEFAULT_API_URL)
-        report = _run_import(
+        _run_import(
             settings,
             f"ListenBrainz {user}",
             lambda conn, progress: import_listenbrainz(
                 conn, user, token, api_url=api_url, progress=progress
             ),
         )
-    _print_report(f"ListenBrainz {user}", report)
 
 
 def _date(seconds: int | None) -> str:
@@ -224,19 +228,11 @@ def status_command(
     db: DbOption = None, config: ConfigOption = None, json_output: JsonOption = False
 ) -> None:
     """Show the listening history: listens, sources, dates, match rate, unmatched artists."""
-    with reported_errors():
-        settings = settings_from(db, config)
-        conn = connect(settings, create=False)
-        try:
-            summary = history_summary(conn)
-        finally:
-            conn.close()
+    summary = read_summary(db, config, history_summary)
     if json_output:
-        out.print_json(json.dumps(summary))
+        print_json(summary)
         return
-    overview = Table(title="Listening history", show_header=False, title_justify="left")
-    overview.add_column(style="bold")
-    overview.add_column(justify="right")
+    overview = overview_table("Listening history")
     overview.add_row("Listens", f"{summary['listens']:,}")
     rate = summary["match_rate"]
     overview.add_row("Matched to your library", "-" if rate is None else f"{rate:.1%}")

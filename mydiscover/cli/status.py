@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from rich.markup import escape
 from rich.table import Table
 
@@ -11,10 +9,10 @@ from mydiscover.cli.common import (
     ConfigOption,
     DbOption,
     JsonOption,
-    connect,
     out,
-    reported_errors,
-    settings_from,
+    overview_table,
+    print_json,
+    read_summary,
 )
 from mydiscover.db.summary import library_summary
 from mydiscover.display import format_bytes, format_duration
@@ -24,20 +22,12 @@ def status(
     db: DbOption = None, config: ConfigOption = None, json_output: JsonOption = False
 ) -> None:
     """Show what is in the database: tracks, missing, errors, formats and total duration."""
-    with reported_errors():
-        settings = settings_from(db, config)
-        conn = connect(settings, create=False)
-        try:
-            summary = {"database": str(settings.database), **library_summary(conn)}
-        finally:
-            conn.close()
+    summary = read_summary(db, config, library_summary)
     if json_output:
-        out.print_json(json.dumps(summary))
+        print_json(summary)
         return
 
-    overview = Table(title="mydiscover library", show_header=False, title_justify="left")
-    overview.add_column(style="bold")
-    overview.add_column(justify="right")
+    overview = overview_table("mydiscover library")
     overview.add_row("Tracks", f"{summary['available']:,}")
     overview.add_row("Missing", f"{summary['missing']:,}")
     overview.add_row("Errors", f"{summary['errors']:,}")

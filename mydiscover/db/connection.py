@@ -10,6 +10,8 @@ from pathlib import Path
 from mydiscover.db.schema import APPLICATION_ID, migrate
 from mydiscover.errors import DatabaseError
 
+#: The page cache's ceiling, in KiB.
+CACHE_KIB = 256 * 1024
 #: How long a writer waits for another writer before giving up, in milliseconds.
 BUSY_TIMEOUT_MS = 30_000
 
@@ -61,6 +63,10 @@ def _configure(conn: sqlite3.Connection) -> None:
     # NORMAL is durable across application crashes in WAL mode; only a power cut can lose
     # the last commit, never corrupt the file.
     conn.execute("PRAGMA synchronous = NORMAL")
+    # A large import updates its indexes in random order; with SQLite's default 2 MB page
+    # cache that is mostly system time (a million listens: 46 s, 39 s with 256 MB). The
+    # cache grows only as pages are used, so small commands pay nothing for the ceiling.
+    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
 
 
 def _check_application_id(conn: sqlite3.Connection, path: Path) -> None:

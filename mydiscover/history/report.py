@@ -41,7 +41,7 @@ class ImportReport:
     def summary(self) -> str:
         """One line: added, already there, matched to the library, skipped."""
         line = (
-            f"{self.added} listens added ({self.matched} matched to your library), "
-            f"{self.duplicates} already there"
+            f"{self.added} listens added, {self.duplicates} already there; "
+            f"{self.matched} of those read match a track of your library"
         )
         return f"{line}, {self.skipped} skipped" if self.skipped else line
