@@ -107,6 +107,13 @@ def load_settings(database: Path | None = None, config_file: Path | None = None)
     else:
         db_path = default_database_path()
 
+    for section in ("lastfm", "listenbrainz"):
+        for key, value in data.get(section, {}).items():
+            if not isinstance(value, str):
+                raise ConfigError(
+                    f"config file {config_path}: [{section}] {key} must be text in quotes, "
+                    f"not {type(value).__name__}"
+                )
     roots = data.get("music_roots", [])
     if not all(isinstance(root, str) for root in roots):
         raise ConfigError(f"config file {config_path}: 'music_roots' must be a list of paths")

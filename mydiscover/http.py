@@ -25,6 +25,9 @@ MAX_BACKOFF = 60.0
 #: The longest pause a server's ``Retry-After`` is obeyed for: a client stuck for an hour
 #: looks hung, and the next try will simply be told to wait again.
 MAX_SERVER_WAIT = 600.0
+#: The most one request waits in all, over its retries, before giving up with the reason: a
+#: command that sits silent for longer looks hung. Resumable imports pick up from there.
+MAX_TOTAL_WAIT = 300.0
 
 
 class ServiceError(MydiscoverError):
@@ -113,6 +116,7 @@ class ApiSession:
         """
         url = f"{self.base_url.rstrip('/')}/{path.lstrip('/')}" if path else self.base_url
         attempt = 0
+        waited = 0.0
         while True:
             try:
                 return self._try(url, params, headers, retry_when)
@@ -121,7 +125,14 @@ class ApiSession:
                     raise ServiceError(
                         f"{self.host}: {problem.reason} (gave up after {attempt + 1} tries)"
                     ) from None
-                self.sleep(problem.wait if problem.wait is not None else self.delay(attempt))
+                pause = problem.wait if problem.wait is not None else self.delay(attempt)
+                if waited + pause > MAX_TOTAL_WAIT:
+                    raise ServiceError(
+                        f"{self.host}: {problem.reason} (asked to wait {pause:.0f} s more: "
+                        "try again later)"
+                    ) from None
+                self.sleep(pause)
+                waited += pause
                 attempt += 1
 
     def delay(self, attempt: int) -> float:

@@ -76,6 +76,7 @@ def test_config_path_from_environment(tmp_path: Path, monkeypatch: pytest.Monkey
         ("colour = 'blue'\n", "unknown setting 'colour'"),
         ("music_roots = '/just/one'\n", "'music_roots' must be a list"),
         ("music_roots = [1, 2]\n", "must be a list of paths"),
+        ("[lastfm]\nuser = 42\n", r"\[lastfm\] user must be text"),
     ],
 )
 def test_bad_config_is_reported_with_its_path(tmp_path: Path, text: str, message: str) -> None:

@@ -258,3 +258,62 @@ def test_history_cli_end_to_end(cli_env, library: Path, db_path: Path, tmp_path:
 
     bad = run_cli(cli_env, "history", "import", *db, str(tmp_path / "missing.csv"))
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
+
+
+def test_a_short_song_played_twice_in_a_row_is_two_listens(conn, tmp_path: Path) -> None:
+    path = tmp_path / "short.csv"
+    path.write_text(
+        "listened_at,artist,title\n1699990000,Wire,Field Day for the Sundays\n"
+        "1699990030,Wire,Field Day for the Sundays\n1699990030,Wire,Field Day for the Sundays\n"
+    )
+
+    report, _ = import_files(conn, [path])
+
+    assert (report.added, report.duplicates) == (2, 1)
+
+
+def test_a_file_with_a_stray_byte_is_read_once(conn, tmp_path: Path) -> None:
+    lines = [f"{ALISON + 300 * n},Björk,Song {n}" for n in range(200)]
+    path = tmp_path / "mixed.csv"
+    data = ("listened_at,artist,title\n" + "\n".join(lines) + "\n").encode()
+    path.write_bytes(data + f"{ALISON + 90000},Bj\xf6rk,Late\n".encode("cp1252"))
+
+    report, _ = import_files(conn, [path])
+
+    assert report.added == 201
+    artists = {row[0] for row in conn.execute("SELECT DISTINCT artist FROM listens")}
+    assert artists == {"Björk"}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"listened_at": 1699990000, "track_metadata": {"artist_name": "A", "track_name": "B",'
+        ' "mbid_mapping": ["odd"], "additional_info": "odd"}}',
+        '{"listened_at": 1e400, "track_metadata": {"artist_name": "A", "track_name": "B"}}',
+        '{"listened_at": [1], "track_metadata": []}',
+        "[[1, 2], [3]]",
+    ],
+)
+def test_odd_json_types_are_skipped_not_fatal(conn, tmp_path: Path, line: str) -> None:
+    odd = tmp_path / "odd.jsonl"
+    odd.write_text(line + "\n" + json.dumps(listenbrainz_listen(ALISON, "Ride", "Seagull")) + "\n")
+    good = maloja(tmp_path / "m.json")
+
+    report, failures = import_files(conn, [odd, good], fmt=None)
+
+    assert report.added >= 2  # the Maloja file at least, whatever became of the odd one
+    assert all("Traceback" not in reason for _, reason in failures)
+
+
+def test_damaged_zip_is_a_failure_for_that_file_only(conn, tmp_path: Path) -> None:
+    archive = listenbrainz_zip(tmp_path / "lb.zip")
+    data = bytearray(archive.read_bytes())
+    member = data.find(b"Slowdive")
+    data[member : member + 8] = b"XXXXXXXX"  # the CRC no longer matches
+    archive.write_bytes(bytes(data))
+
+    report, failures = import_files(conn, [archive, maloja(tmp_path / "m.json")])
+
+    assert [path for path, _ in failures] == [archive]
+    assert report.added >= 2

@@ -355,3 +355,14 @@ def test_cli_imports_from_the_configured_api_and_keeps_the_key_secret(
     assert API_KEY not in first.stderr + first.stdout
     assert no_key.returncode == 1
     assert "api_key" in no_key.stderr and "last.fm/api/account/create" in no_key.stderr
+
+
+def test_a_server_asking_for_hours_gets_a_clear_refusal_not_a_hang(fake_server, sleeps):
+    refusal = {"error": 29, "message": "Rate Limit Exceeded"}
+    fake_server.always(Reply(429, refusal, {"Retry-After": "86400"}))
+    session = ApiSession(fake_server.url, min_interval=0, sleep=sleeps.append)
+
+    with pytest.raises(ServiceError, match="try again later"):
+        session.get_json()
+
+    assert sum(sleeps) <= 300

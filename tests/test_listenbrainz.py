@@ -63,18 +63,20 @@ def test_pages_are_walked_by_max_ts(conn, fake_server, listenbrainz, sleeps):
         (BURIAL.recording_mbid,),
     )
     report = run(conn, fake_server, sleeps)
-    assert (report.added, report.duplicates, report.skipped, report.matched) == (2500, 0, 0, 1)
+    # Each page ends just after the previous one's oldest listen (max_ts is exclusive), so
+    # listens of that same second are asked for again: one repeat a page, not added twice.
+    assert (report.added, report.duplicates, report.skipped, report.matched) == (2500, 3, 0, 1)
     assert listen_count(conn) == 2500
     ends = times(listenbrainz)
-    # Each page ends where the previous one's oldest listen was; an empty page is the last.
     assert fake_server.params("max_ts") == [
         str(NOW + 1),
-        str(ends[999]),
-        str(ends[1999]),
-        str(ends[2499]),
+        str(ends[999] + 1),
+        str(ends[1998] + 1),
+        str(ends[2499] + 1),
+        str(ends[2499]),  # a page of one second: move past it; an empty page is the last
     ]
-    assert fake_server.params("min_ts") == [None] * 4
-    assert fake_server.params("count") == ["1000"] * 4
+    assert fake_server.params("min_ts") == [None] * 5
+    assert fake_server.params("count") == ["1000"] * 5
     assert {request.path for request in fake_server.requests} == {"/1/user/RJ/listens"}
     assert {request.headers["Authorization"] for request in fake_server.requests} == {
         f"Token {TOKEN}"
@@ -104,7 +106,8 @@ def test_progress_counts_pages_of_unknown_total(conn, fake_server, listenbrainz,
         ("start", None, "pages"),
         ("advance", 1, 1000),
         ("advance", 1, 1000),
-        ("advance", 1, 500),
+        ("advance", 1, 502),
+        ("advance", 1, 1),
         ("advance", 1, 0),
     ]
 
@@ -127,7 +130,7 @@ def test_429_waits_as_long_as_asked(conn, fake_server, listenbrainz, sleeps):
     fake_server.queue(Reply(429, refusal, headers))
     assert run(conn, fake_server, sleeps).added == 2500
     assert sleeps == [3.0]
-    assert len(fake_server.requests) == 5
+    assert len(fake_server.requests) == 6
 
 
 def test_an_unknown_user_is_named(conn, fake_server, listenbrainz, sleeps):
@@ -145,18 +148,23 @@ def test_a_refused_token_is_not_repeated(conn, fake_server, listenbrainz, sleeps
 
 def test_a_failed_run_resumes_where_it_stopped(conn, fake_server, listenbrainz, sleeps):
     ends = times(listenbrainz)
-    fake_server.always(Reply(502, b"Bad Gateway"), max_ts=str(ends[999]))
+    fake_server.always(Reply(502, b"Bad Gateway"), max_ts=str(ends[999] + 1))
     with pytest.raises(ServiceError, match=r"HTTP 502 \(gave up after 3 tries"):
         run(conn, fake_server, sleeps)
     assert listen_count(conn) == 1000
-    assert import_state(conn, "listenbrainz", "rj") == (None, None, NOW, ends[999])
+    assert import_state(conn, "listenbrainz", "rj") == (None, None, NOW, ends[999] + 1)
 
     fake_server.clear()
     fake_server.requests.clear()
     listenbrainz.listens.append(FakeListen(NOW + 60, "Burial", "Archangel"))  # after the window
     report = run(conn, fake_server, sleeps, now=NOW + 3600)
-    assert fake_server.params("max_ts") == [str(ends[999]), str(ends[1999]), str(ends[2499])]
-    assert (report.added, report.duplicates) == (1500, 0)
+    assert fake_server.params("max_ts") == [
+        str(ends[999] + 1),
+        str(ends[1998] + 1),
+        str(ends[2499] + 1),
+        str(ends[2499]),
+    ]
+    assert (report.added, report.duplicates) == (1500, 3)
     assert import_state(conn, "listenbrainz", "rj") == (NOW, None, None, None)
 
 
@@ -186,3 +194,20 @@ def test_unreadable_listens_are_counted(conn, fake_server, listenbrainz, sleeps)
     report = run(conn, fake_server, sleeps)
     assert (report.added, report.skipped) == (1, 1)
     assert report.skipped_examples == [("ListenBrainz, page 1, listen 1", "no artist or no title")]
+
+
+def test_listens_sharing_a_second_across_a_page_boundary_are_all_kept(
+    conn, fake_server, listenbrainz, sleeps
+):
+    # Twenty-one different songs logged in one second (a bulk import on the user's side),
+    # straddling the end of the first page of 1,000.
+    ends = times(listenbrainz)
+    crowded = ends[990]
+    listenbrainz.listens = [
+        listen for listen in listenbrainz.listens if listen.listened_at > crowded
+    ] + [FakeListen(crowded, "Various", f"Track {n}") for n in range(21)]
+
+    report = run(conn, fake_server, sleeps)
+
+    assert report.added == len(listenbrainz.listens) == 1011
+    assert listen_count(conn) == 1011

@@ -17,6 +17,11 @@ CATALOG = [
     CatalogEntry(8, "Queen", "Don't Stop Me Now", "Jazz", None),
     CatalogEntry(9, "Simon & Garfunkel", "The Boxer", "Bridge over Troubled Water", None),
     CatalogEntry(10, "Oasis", "Live Forever", "Definitely Maybe", None),
+    CatalogEntry(11, "Clean Bandit", "Rather Be (feat. Jess Glynne)", "New Eyes", None),
+    CatalogEntry(12, "Arcade Fire", "Neighborhood #1 (Tunnels)", "Funeral", None),
+    CatalogEntry(13, "Beethoven", "Symphony No. 5 in C minor", None, None),
+    CatalogEntry(14, "Tears for Fears", "Everybody Wants to Rule the World", None, None),
+    CatalogEntry(15, "!!!", "Heart of Hearts", "Myth Takes", None),
 ]
 
 
@@ -52,6 +57,8 @@ def matcher() -> TrackMatcher:
         ("Aretha Franklin", "Respect", None, None, (6, "name")),
         # The catalog's multi-artist tag matches on its first artist.
         ("Slowdive", "Souvlaki Space Station", None, None, (5, "name")),
+        ("Clean Bandit", "Rather Be", None, None, (11, "name")),
+        ("!!!", "Heart of Hearts", None, None, (15, "name")),
         # A typo is forgiven only within the same artist.
         ("Slowdive", "Souvlaki Space Statoin", None, None, (5, "fuzzy")),
     ],
@@ -72,6 +79,17 @@ def test_hard_cases_match(matcher, artist, title, album, mbid, expected) -> None
         ("Unknown Artist", "Let It Be"),
         ("", "Let It Be"),
         ("The Beatles", ""),
+        # A remix after a featuring credit is still a remix.
+        ("Clean Bandit", "Rather Be (feat. Jess Glynne) [Marvin Humes Remix]"),
+        # Numbers decide: another part, another symphony.
+        ("Arcade Fire", "Neighborhood #2 (Laika)"),
+        ("Arcade Fire", "Neighborhood #2 (Tunnels)"),
+        ("Beethoven", "Symphony No. 6 in C minor"),
+        # Version words decide, even when the rest is a near match.
+        ("Tears for Fears", "Everybody Wants to Rule the World (Live)"),
+        ("Tears for Fears", "Everybody Wants to Rule the World - Remix"),
+        # A punctuation-only name is not any other punctuation-only name.
+        ("???", "Heart of Hearts"),
     ],
 )
 def test_no_false_matches(matcher, artist, title) -> None:

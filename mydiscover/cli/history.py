@@ -47,7 +47,7 @@ class RichImportProgress:
 
     def __init__(self, progress: Progress, label: str) -> None:
         self._progress = progress
-        self._task = progress.add_task(label, total=None, listens=0, unit="")
+        self._task = progress.add_task(escape(label), total=None, listens=0, unit="")
         self._listens = 0
 
     def start(self, total: int | None, unit: str) -> None:
@@ -83,7 +83,9 @@ def _run_import(settings: Settings, label: str, run: Callable[..., ImportReport]
             try:
                 report = run(conn, progress)
             except KeyboardInterrupt:
-                err.print(f"{label}: interrupted; run it again to carry on where it stopped.")
+                err.print(
+                    f"{escape(label)}: interrupted; run it again to carry on where it stopped."
+                )
                 raise typer.Exit(EXIT_INTERRUPTED) from None
     finally:
         conn.close()
@@ -100,7 +102,7 @@ def _account(given: str | None, section: dict[str, str], service: str, key: str)
 
 
 def _print_report(label: str, report: ImportReport) -> None:
-    err.print(f"{label}: {report.summary()}.", highlight=False)
+    err.print(f"{escape(label)}: {escape(report.summary())}.", highlight=False)
     for where, reason in report.skipped_examples:
         err.print(f"  skipped {escape(where)}: {escape(reason)}", style="dim", highlight=False)
 

@@ -12,8 +12,10 @@ from mydiscover.library.match import CatalogEntry, Match, TrackMatcher, artist_k
 
 #: Listens written per transaction.
 BATCH_SIZE = 5000
-#: The same song within this many seconds is the same listen: lastfm-to-csv keeps only the
-#: minute, so its listens would otherwise be doubled by the same history from the API.
+#: The same song within this many seconds, from another source, is the same listen:
+#: lastfm-to-csv keeps only the minute, so its listens would otherwise be doubled by the same
+#: history from the API. (Within one source only exact repeats are dropped: a short song
+#: played twice in a row is two listens.)
 SAME_LISTEN_SECONDS = 59
 
 _INSERT_SQL = f"""
@@ -23,6 +25,7 @@ SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
 WHERE NOT EXISTS (
     SELECT 1 FROM listens WHERE artist_key = ?9 AND title_key = ?10
     AND listened_at BETWEEN ?1 - {SAME_LISTEN_SECONDS} AND ?1 + {SAME_LISTEN_SECONDS}
+    AND source != ?8
 )
 """
 

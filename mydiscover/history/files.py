@@ -29,7 +29,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from mydiscover.errors import MydiscoverError
 from mydiscover.history.listen import Listen, SkippedRow, clean, clean_mbid
@@ -108,16 +108,41 @@ def _decode(data: bytes) -> str:
         return data.decode("cp1252", "replace")
 
 
-def _text_lines(path: Path) -> Iterator[str]:
-    """The file's lines as text: UTF-8, falling back to Windows-1252 for the whole file."""
+#: A longer line is not a listen: it is skipped without ever being held whole in memory.
+MAX_LINE_BYTES = 1 << 20
+
+
+def _decode_line(raw: bytes) -> str:
+    # Line by line, so one stray Windows-1252 byte late in a UTF-8 file costs only its line.
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            yield from handle
-        return
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
-        pass
-    with open(path, encoding="cp1252", errors="replace", newline="") as handle:
-        yield from handle
+        return raw.decode("cp1252", "replace")
+
+
+def _lines_of(stream: IO[bytes]) -> Iterator[str]:
+    """The lines of a binary stream as text, a byte-order mark dropped, over-long lines
+    replaced by an empty one (so line numbers stay right)."""
+    first = True
+    while raw := stream.readline(MAX_LINE_BYTES):
+        if len(raw) == MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            while (rest := stream.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                pass  # skip the rest of the over-long line
+            raw = b"\n"
+        if first:
+            raw, first = raw.removeprefix(b"\xef\xbb\xbf"), False
+        yield _decode_line(raw)
+
+
+def _text_lines(path: Path) -> Iterator[str]:
+    """The file's lines as text (UTF-8, or Windows-1252 for a line that is not)."""
+    with open(path, "rb") as handle:
+        yield from _lines_of(handle)
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else an empty one: exports hold every oddity."""
+    return value if isinstance(value, dict) else {}
 
 
 def _checked_time(value: Any) -> int | None:
@@ -209,14 +234,14 @@ def _read_lastfm_json(path: Path) -> Iterator[Record]:
 
 def lastfm_page_listens(page: dict[str, Any], where: str) -> Iterator[Record]:
     """The listens of one ``user.getRecentTracks`` JSON page (now-playing entries skipped)."""
-    tracks = (page.get("recenttracks") or {}).get("track") or []
+    tracks = _object(page.get("recenttracks")).get("track") or []
     if isinstance(tracks, dict):  # Last.fm sends a lone track as an object, not a list
         tracks = [tracks]
     for index, track in enumerate(tracks, start=1):
         if not isinstance(track, dict):
             yield SkippedRow(f"{where}, track {index}", "not an object")
             continue
-        if (track.get("@attr") or {}).get("nowplaying") == "true" or "date" not in track:
+        if _object(track.get("@attr")).get("nowplaying") == "true" or "date" not in track:
             continue
         artist = track.get("artist") or {}
         album = track.get("album") or {}
@@ -247,8 +272,8 @@ def listenbrainz_listen(item: Any, where: str) -> Record:
     meta = item.get("track_metadata")
     if not isinstance(meta, dict):
         return SkippedRow(where, "no track_metadata")
-    mapping = meta.get("mbid_mapping") or item.get("mbid_mapping") or {}
-    info = meta.get("additional_info") or {}
+    mapping = _object(meta.get("mbid_mapping")) or _object(item.get("mbid_mapping"))
+    info = _object(meta.get("additional_info"))
     artist_ids = mapping.get("artist_mbids") or info.get("artist_mbids") or [None]
     return _listen(
         where,
@@ -310,8 +335,7 @@ def _read_listenbrainz_zip(path: Path) -> Iterator[Record]:
             raise UnknownFormat(f"{path} holds no listens/*.jsonl: not a ListenBrainz export")
         for name in names:
             with archive.open(name) as member:
-                text = io.TextIOWrapper(member, encoding="utf-8-sig", errors="replace")
-                yield from _jsonl(iter(text), name)
+                yield from _jsonl(_lines_of(member), name)
 
 
 # --- Maloja ------------------------------------------------------------------------------
@@ -330,10 +354,12 @@ def _read_maloja(path: Path) -> Iterator[Record]:
             continue
         artists = track.get("artists") or []
         album = track.get("album") or {}
+        if isinstance(artists, list):
+            artists = "; ".join(str(artist) for artist in artists if artist is not None)
         yield _listen(
             where,
             scrobble.get("time"),
-            "; ".join(str(a) for a in artists) if isinstance(artists, list) else artists,
+            artists,
             track.get("title"),
             (album.get("albumtitle") or album.get("name")) if isinstance(album, dict) else None,
         )

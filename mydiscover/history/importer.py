@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import sqlite3
+import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -64,6 +67,11 @@ def import_files(
             listens = 0
         except OSError as exc:
             failures.append((path, f"cannot read {path}: {exc.strerror or exc}"))
+            listens = 0
+        except (ValueError, RuntimeError, zlib.error, csv.Error, zipfile.BadZipFile) as exc:
+            # A damaged file (a bad zip member, an unclosed CSV quote): what it gave so far is
+            # kept, and the other files go on.
+            failures.append((path, f"{path} is damaged: {type(exc).__name__}: {exc}"))
             listens = 0
         progress.advance(1, listens)
     return report, failures

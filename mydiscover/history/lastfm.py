@@ -112,10 +112,10 @@ def _fetch_page(
 
 
 def _total_pages(body: dict[str, Any]) -> int:
-    attributes = body["recenttracks"].get("@attr") or {}
+    attributes = body["recenttracks"].get("@attr")
     try:
-        return int(attributes.get("totalPages", 0))
-    except (TypeError, ValueError):
+        return int(attributes.get("totalPages", 0) if isinstance(attributes, dict) else 0)
+    except (TypeError, ValueError, OverflowError):
         raise ServiceError("Last.fm sent an unreadable page count") from None
 
 
@@ -124,7 +124,7 @@ def _error_code(body: Any) -> int | None:
         return None
     try:
         return int(body["error"])
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return 0
 
 
@@ -150,6 +150,7 @@ def _raise_for_error(body: Any, user: str, api_key: str) -> None:
             f"new one at {_KEY_PAGE}"
         )
     # Last.fm's own words, one line, and never the key even if it were to echo it.
-    said = " ".join(str(body.get("message", "")).split())[:200].replace(api_key, "<api key>")
+    # The key is removed before the cut, so no part of it can survive at the edge.
+    said = " ".join(str(body.get("message", "")).replace(api_key, "<api key>").split())[:200]
     detail = f" ({said})" if said else ""
     raise ServiceError(f"Last.fm refused the request: error {code}{detail}")

@@ -72,10 +72,11 @@ def import_listenbrainz(
             if _in_window(item, window.start)
         )
         count = take_records(records, writer, report, "ListenBrainz")
-        saved = saved_state(SOURCE, account, state, window, None if done else oldest)
+        next_max_ts = _next_max_ts(oldest, max_ts)
+        saved = saved_state(SOURCE, account, state, window, None if done else next_max_ts)
         writer.flush(SAVE_STATE_SQL, saved)
         progress.advance(1, count)
-        max_ts = oldest
+        max_ts = next_max_ts
         page += 1
     report.added, report.duplicates = writer.added, writer.duplicates
     report.matched = writer.matched
@@ -111,16 +112,17 @@ def _raise_refusal(body: Any, user: str, token: str | None) -> NoReturn:
         raise ServiceError(f"the ListenBrainz token was refused: check it at {_TOKEN_PAGE}")
     if not isinstance(code, int):
         raise ServiceError("ListenBrainz sent an answer without listens")
-    said = " ".join(str(body.get("error", "")).split())[:200]
+    said = str(body.get("error", ""))
     if token:
         said = said.replace(token, "<token>")  # never echo a credential, even if the server did
+    said = " ".join(said.split())[:200]
     raise ServiceError(f"ListenBrainz refused the request: HTTP {code} ({said})")
 
 
 def _listened_at(item: Any) -> int | None:
     try:
         return int(item["listened_at"])
-    except (TypeError, ValueError, KeyError):
+    except (TypeError, ValueError, KeyError, OverflowError):
         return None
 
 
@@ -128,6 +130,15 @@ def _in_window(item: Any, start: int | None) -> bool:
     when = _listened_at(item)
     # A listen without a time stays, to be counted as skipped.
     return start is None or when is None or when >= start
+
+
+def _next_max_ts(oldest: int | None, max_ts: int) -> int:
+    """Where the next page ends. ``max_ts`` is exclusive, so ending it just after the oldest
+    listen asks again for the listens of that same second that did not fit in this page
+    (repeats are recognised and not added twice); a page that was all one second moves on."""
+    if oldest is None:
+        return max_ts
+    return oldest + 1 if oldest + 1 < max_ts else oldest
 
 
 def _oldest(listens: list[Any], max_ts: int) -> int | None:

@@ -9,7 +9,9 @@ Keys are built for recall without false friends: accents, case, Unicode forms, p
 
 from __future__ import annotations
 
+import bisect
 import difflib
+import math
 import re
 import unicodedata
 from collections import defaultdict
@@ -29,7 +31,19 @@ def normalize_name(text: str | None) -> str:
     return " ".join(folded.split())
 
 
-_FEATURING = re.compile(r"[\(\[]?\s*\b(?:feat|ft|featuring)\b\.?\s.*$", re.IGNORECASE)
+# "(feat. X)" up to its closing bracket (a "[... Remix]" after it is kept), or a bare
+# "feat. X" up to a bracket, a " - " or the end.
+_FEATURING = re.compile(
+    r"\s*[\(\[]\s*(?:feat|ft|featuring)\b\.?\s[^\)\]]*[\)\]]"
+    r"|\s+(?:feat|ft|featuring)\b\.?\s.*?(?=\s[\(\[]|\s-\s|$)",
+    re.IGNORECASE,
+)
+#: Words that make another recording of a song: a fuzzy match must not add or drop them.
+_VERSION_WORDS = frozenset(
+    {"live", "remix", "mix", "edit", "acoustic", "demo", "instrumental", "unplugged", "reprise",
+     "karaoke", "cover", "dub", "version", "session", "orchestral", "rework", "bootleg"}
+)  # fmt: skip
+_DIGITS = re.compile(r"\d+")
 _EDITION_WORDS = (
     r"(?:\d{4}\s+)?(?:digital(?:ly)?\s+)?remaster(?:ed)?(?:\s+version)?(?:\s+\d{4})?"
     r"|(?:\d{4}\s+)?(?:mono|stereo)(?:\s+(?:version|mix))?"
@@ -60,6 +74,8 @@ def artist_key(artist: str | None) -> str:
     first = artist.split("; ")[0]  # the catalog joins several artists with "; "
     first = _FEATURING.sub("", first).strip() or first
     key = _fold(first)
+    if not key:  # a name of punctuation only ("!!!") is its own key
+        return normalize_name(first)
     return key[4:] if key.startswith("the ") and len(key) > 4 else key
 
 
@@ -75,7 +91,20 @@ def title_key(title: str | None) -> str:
             break
         stripped = shorter
     key = _fold(stripped)
+    if not key:
+        return normalize_name(stripped)
     return key[4:] if key.startswith("the ") and len(key) > 4 else key
+
+
+def _fuzzy_signature(key: str) -> _Signature:
+    """What two titles must share to be fuzzy-matched: their numbers ("Part 2", "No. 5")
+    and their version words ("live", "remix")."""
+    return tuple(_DIGITS.findall(key)), frozenset(key.split()) & _VERSION_WORDS
+
+
+_Signature = tuple[tuple[str, ...], frozenset[str]]
+#: Per artist: title lengths (sorted) and, in the same order, (title, signature, track id).
+_FuzzyIndex = tuple[list[int], list[tuple[str, _Signature, int]]]
 
 
 class CatalogEntry(NamedTuple):
@@ -104,6 +133,7 @@ class TrackMatcher:
         self._by_mbid: dict[str, list[int]] = defaultdict(list)
         self._by_name: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
         self._titles_by_artist: dict[str, dict[str, list[int]]] = defaultdict(dict)
+        self._fuzzy_cache: dict[str, _FuzzyIndex] = {}
         for track in sorted(tracks):  # by id, so ties always resolve the same way
             if track.mb_recording_id:
                 self._by_mbid[track.mb_recording_id.lower()].append(track.id)
@@ -141,18 +171,38 @@ class TrackMatcher:
         return self._fuzzy(akey, tkey)
 
     def _fuzzy(self, akey: str, tkey: str) -> Match | None:
-        titles = self._titles_by_artist.get(akey)
-        if not titles:
+        index = self._fuzzy_index(akey)
+        if index is None:
             return None
+        lengths, entries = index
+        # difflib's ratio is at most 2 * shorter / (sum of lengths): only titles of close
+        # length can reach the threshold, and they are a slice of the length-sorted list.
+        bound = FUZZY_THRESHOLD / (2 - FUZZY_THRESHOLD)
+        low = bisect.bisect_left(lengths, math.ceil(len(tkey) * bound))
+        high = bisect.bisect_right(lengths, math.floor(len(tkey) / bound))
+        signature = _fuzzy_signature(tkey)
         matcher = difflib.SequenceMatcher(b=tkey, autojunk=False)
         best: tuple[float, int] | None = None
-        for candidate, ids in titles.items():
+        for candidate, candidate_signature, track_id in entries[low:high]:
+            if candidate_signature != signature:
+                continue  # "Part 1" is not "Part 2", and "Song (Live)" is not "Song"
             matcher.set_seq1(candidate)
-            if matcher.real_quick_ratio() < FUZZY_THRESHOLD:
-                continue
             if matcher.quick_ratio() < FUZZY_THRESHOLD:
                 continue
             ratio = matcher.ratio()
             if ratio >= FUZZY_THRESHOLD and (best is None or ratio > best[0]):
-                best = (ratio, ids[0])
+                best = (ratio, track_id)
         return Match(best[1], "fuzzy") if best else None
+
+    def _fuzzy_index(self, akey: str) -> _FuzzyIndex | None:
+        """The artist's titles sorted by length, with their signatures (built once)."""
+        if akey not in self._fuzzy_cache:
+            titles = self._titles_by_artist.get(akey)
+            if not titles:
+                return None
+            entries = sorted(
+                ((title, _fuzzy_signature(title), ids[0]) for title, ids in titles.items()),
+                key=lambda entry: (len(entry[0]), entry[0]),
+            )
+            self._fuzzy_cache[akey] = ([len(entry[0]) for entry in entries], entries)
+        return self._fuzzy_cache[akey]
