@@ -44,7 +44,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import platform
 import random
 import shutil
@@ -53,7 +52,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unicodedata
 import uuid
@@ -64,10 +62,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from common import (
+    REPO_ROOT,
+    TreeMemorySampler,
+    add_common_arguments,
+    add_repo_to_path,
+    cache_folder,
+    cli_environment,
+    failure_report,
+    print_table,
+    usable_cores,
+    verdict,
+)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+add_repo_to_path()
 
 from mydiscover.db.connection import open_database, transaction  # noqa: E402
 from mydiscover.library.match import artist_key, title_key  # noqa: E402
@@ -545,55 +553,6 @@ def ensure_data(
 # --- the run -------------------------------------------------------------------------------
 
 
-class RssSampler(threading.Thread):
-    """The peak RSS of a process and its descendants, sampled every ``interval`` seconds; and
-    the kernel's own high-water mark of the process (``VmHWM``, Linux only), as last read."""
-
-    def __init__(self, pid: int, interval: float = SAMPLE_INTERVAL) -> None:
-        super().__init__(daemon=True)
-        self.pid = pid
-        self.interval = interval
-        self.peak_bytes = 0
-        self.hwm_bytes: int | None = None
-        self.samples = 0
-        self._stop_event = threading.Event()
-
-    def _read_hwm(self) -> None:
-        try:
-            status = Path(f"/proc/{self.pid}/status").read_text()
-        except OSError:
-            return
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):  # "VmHWM:     48592 kB"
-                self.hwm_bytes = max(self.hwm_bytes or 0, int(line.split()[1]) * 1024)
-
-    def run(self) -> None:
-        import psutil
-
-        gone = (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied)
-        try:
-            root = psutil.Process(self.pid)
-        except gone:
-            return
-        while not self._stop_event.is_set():
-            try:
-                tree = [root, *root.children(recursive=True)]
-            except gone:
-                break
-            total = 0
-            for process in tree:
-                with contextlib.suppress(*gone):
-                    total += process.memory_info().rss
-            self.peak_bytes = max(self.peak_bytes, total)
-            self._read_hwm()
-            self.samples += 1
-            self._stop_event.wait(self.interval)
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join()
-
-
 @dataclass
 class Run:
     """One timed import."""
@@ -616,13 +575,6 @@ class ImportFailed(RuntimeError):
     """The import command exited with an error."""
 
 
-def cli_environment(config_home: Path) -> dict[str, str]:
-    """The environment for the CLI: no MYDISCOVER_* overrides, no user config file."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MYDISCOVER_")}
-    env["XDG_CONFIG_HOME"] = str(config_home)
-    return env
-
-
 def timed_import(db: Path, jsonl: Path, env: dict[str, str], logs: Path) -> Run:
     """Run ``mydiscover history import`` on ``db``; wall seconds, peak RSS, stored counts."""
     command = [sys.executable, "-m", "mydiscover", "history", "import", "--db", str(db)]
@@ -630,7 +582,7 @@ def timed_import(db: Path, jsonl: Path, env: dict[str, str], logs: Path) -> Run:
     with open(logs / "stdout", "wb") as out, open(logs / "stderr", "wb") as err:
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=REPO_ROOT)
-        sampler = RssSampler(process.pid)
+        sampler = TreeMemorySampler(process.pid, SAMPLE_INTERVAL, read_hwm=True)
         sampler.start()
         process.wait()
         elapsed = time.perf_counter() - started
@@ -638,17 +590,14 @@ def timed_import(db: Path, jsonl: Path, env: dict[str, str], logs: Path) -> Run:
     stderr = (logs / "stderr").read_text(errors="replace")
     if process.returncode != 0:
         stdout = (logs / "stdout").read_text(errors="replace")
-        raise ImportFailed(
-            f"$ {' '.join(command)}\nexit status {process.returncode}\n"
-            f"--- stdout ---\n{stdout}--- stderr ---\n{stderr}"
-        )
+        raise ImportFailed(failure_report(command, process.returncode, stdout, stderr))
     summary = " ".join(stderr.split())  # rich wraps its lines at 80 columns off a terminal
     with contextlib.closing(sqlite3.connect(db)) as conn:
         stored, matched = conn.execute("SELECT count(*), count(track_id) FROM listens").fetchone()
     return Run(
         seconds=elapsed,
-        peak_rss_mb=sampler.peak_bytes / 2**20,
-        hwm_mb=sampler.hwm_bytes / 2**20 if sampler.hwm_bytes is not None else None,
+        peak_rss_mb=sampler.peak_mb,
+        hwm_mb=sampler.hwm_mb,
         exit_status=process.returncode,
         summary=summary,
         stored=stored,
@@ -694,26 +643,6 @@ def match_quality(db: Path, truth: Path) -> dict[str, Any]:
     }
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
-def print_table(rows: list[tuple[str, ...]], header: tuple[str, ...], right: set[int]) -> None:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-
-    def line(row: Sequence[str]) -> str:
-        cells = [
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-            for i, cell in enumerate(row)
-        ]
-        return "  ".join(cells).rstrip()
-
-    print(line(header))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(line(row))
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Benchmark 'mydiscover history import' on a synthetic ListenBrainz export."
@@ -728,9 +657,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="lines of the JSONL file, duplicates included (default: %(default)s)",
     )
     parser.add_argument(
-        "--repeat", type=int, default=1, help="timed imports (default: %(default)s)"
-    )
-    parser.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help="generator seed (default: %(default)s)"
     )
     parser.add_argument(
@@ -740,13 +666,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="where to build / reuse the data (default: bench/.cache/history-TRACKS-LISTENS)",
     )
     parser.add_argument("--rebuild", action="store_true", help="regenerate the cached data")
-    parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    add_common_arguments(
+        parser,
+        repeat_default=1,
+        repeat_help="timed imports",
+        json_help="also print the figures as JSON",
+    )
     args = parser.parse_args(argv)
     if args.tracks < TRACKS_PER_ARTIST or args.listens < 1000 or args.repeat < 1:
         parser.error(f"need --tracks >= {TRACKS_PER_ARTIST}, --listens >= 1000, --repeat >= 1")
-    if args.cache is None:
-        args.cache = REPO_ROOT / "bench" / ".cache" / f"history-{args.tracks}-{args.listens}"
-    args.cache = args.cache.resolve()
+    args.cache = cache_folder(args.cache, f"history-{args.tracks}-{args.listens}")
     return args
 
 
@@ -821,12 +750,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 verdict(worst_rss < TARGET_RSS_MB),
             )
         )
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = usable_cores()
     print(
         f"\nmydiscover history import benchmark: {args.repeat} run(s), {cores} cores, "
         f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
     )
-    print_table(rows, header, right={1, 2, 3, 4, 5, 6})
+    print_table(rows, header, right_aligned_columns={1, 2, 3, 4, 5, 6})
 
     q = quality
     print(

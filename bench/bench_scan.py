@@ -32,7 +32,6 @@ the library in the page cache.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import multiprocessing
 import os
@@ -42,7 +41,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -51,8 +49,18 @@ from pathlib import Path
 from typing import Any
 
 import mutagen
+from common import (
+    TreeMemorySampler,
+    add_common_arguments,
+    add_repo_to_path,
+    cache_folder,
+    cli_environment,
+    failure_report,
+    print_table,
+    usable_cores,
+    verdict,
+)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FILES = 20_000
 FORMATS = (".mp3", ".flac", ".ogg", ".wav")
 ARTISTS = 200
@@ -93,8 +101,7 @@ def track_layout(index: int) -> tuple[str, dict[str, str]]:
 
 
 def _library_factory() -> Any:
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
+    add_repo_to_path()
     from tests import library_factory
 
     return library_factory
@@ -183,56 +190,8 @@ def mutagen_pass(paths: Sequence[str], jobs: int) -> float:
     return elapsed
 
 
-class TreeMemorySampler(threading.Thread):
-    """Tracks the peak summed RSS of a process and all its descendants."""
-
-    def __init__(self, pid: int, interval: float = SAMPLE_INTERVAL) -> None:
-        super().__init__(daemon=True)
-        self.pid = pid
-        self.interval = interval
-        self.peak_bytes = 0
-        self.samples = 0
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        import psutil
-
-        try:
-            root = psutil.Process(self.pid)
-        except psutil.NoSuchProcess:
-            return
-        gone = (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied)
-        tree: list[psutil.Process] = []
-        while not self._stop_event.is_set():
-            # Listing the tree reads all of /proc; reading one RSS is cheap. So the tree is
-            # listed every few samples only, to keep the sampler off the cores being measured.
-            if self.samples % TREE_REFRESH_EVERY == 0:
-                try:
-                    tree = [root, *root.children(recursive=True)]
-                except gone:
-                    break
-            total = 0
-            for process in tree:
-                with contextlib.suppress(*gone):
-                    total += process.memory_info().rss
-            self.peak_bytes = max(self.peak_bytes, total)
-            self.samples += 1
-            self._stop_event.wait(self.interval)
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join()
-
-
 class ScanFailed(RuntimeError):
     """The mydiscover CLI exited with an error."""
-
-
-def cli_environment(config_home: Path) -> dict[str, str]:
-    """The environment for the CLI: no MYDISCOVER_* overrides, no user config file."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MYDISCOVER_")}
-    env["XDG_CONFIG_HOME"] = str(config_home)
-    return env
 
 
 def run_cli_scan(
@@ -244,7 +203,11 @@ def run_cli_scan(
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
     )
-    sampler = TreeMemorySampler(process.pid) if sample else None
+    sampler = (
+        TreeMemorySampler(process.pid, SAMPLE_INTERVAL, tree_refresh_every=TREE_REFRESH_EVERY)
+        if sample
+        else None
+    )
     if sampler is not None:
         sampler.start()
     stdout, stderr = process.communicate()
@@ -252,11 +215,8 @@ def run_cli_scan(
     if sampler is not None:
         sampler.stop()
     if process.returncode != 0:
-        raise ScanFailed(
-            f"$ {' '.join(command)}\nexit status {process.returncode}\n"
-            f"--- stdout ---\n{stdout}--- stderr ---\n{stderr}"
-        )
-    peak = sampler.peak_bytes / 2**20 if sampler is not None else None
+        raise ScanFailed(failure_report(command, process.returncode, stdout, stderr))
+    peak = sampler.peak_mb if sampler is not None else None
     return elapsed, peak
 
 
@@ -297,28 +257,6 @@ class Measurement:
         return self.files / self.seconds
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
-def print_table(rows: list[tuple[str, ...]]) -> None:
-    header = ("measurement", "files", "seconds", "files/s", "ratio / note", "target", "result")
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    right = {1, 2, 3}
-
-    def line(row: Sequence[str]) -> str:
-        cells = [
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-            for i, cell in enumerate(row)
-        ]
-        return "  ".join(cells).rstrip()
-
-    print(line(header))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(line(row))
-
-
 def repeat_runs(count: int, run: Callable[[], float], into: Measurement) -> None:
     for _ in range(count):
         into.runs.append(run())
@@ -337,16 +275,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         help="where to build / reuse the library (default: bench/.cache/library-FILES)",
     )
-    parser.add_argument(
-        "--repeat", type=int, default=3, help="runs per measurement (default: %(default)s)"
+    add_common_arguments(
+        parser,
+        repeat_default=3,
+        repeat_help="runs per measurement",
+        json_help="also print all figures as JSON",
     )
-    parser.add_argument("--json", action="store_true", help="also print all figures as JSON")
     args = parser.parse_args(argv)
     if args.files < 1 or args.repeat < 1:
         parser.error("--files and --repeat must be at least 1")
-    if args.library is None:
-        args.library = REPO_ROOT / "bench" / ".cache" / f"library-{args.files}"
-    args.library = args.library.resolve()
+    args.library = cache_folder(args.library, f"library-{args.files}")
     return args
 
 
@@ -354,8 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     files: int = args.files
     library: Path = args.library
-    jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    jobs = jobs or 1
+    jobs = usable_cores()
     baseline_jobs = 2
 
     build_seconds = ensure_library(library, files, jobs)
@@ -464,7 +401,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"mydiscover scan benchmark: {files:,} files, median of {args.repeat}, "
         f"{jobs} cores, Python {platform.python_version()}, mutagen {mutagen.version_string}"
     )
-    print_table(rows)
+    print_table(
+        rows,
+        header=("measurement", "files", "seconds", "files/s", "ratio / note", "target", "result"),
+        right_aligned_columns={1, 2, 3},
+    )
 
     if args.json:
         figures = {
