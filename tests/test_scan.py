@@ -519,9 +519,9 @@ def test_a_worker_that_dies_fails_the_scan_instead_of_hanging(conn, library: Pat
 
     import pytest
 
-    from mydiscover.library.reader import WorkerCrashed
     from mydiscover.library.scan import scan_library
     from mydiscover.library.walk import normalize_root
+    from mydiscover.workers import WorkerCrashed
 
     template = make_track(library / "t.wav", seconds=0.05).read_bytes()
     (library / "t.wav").unlink()

@@ -81,9 +81,7 @@ def _read_whole(path: str, sample_rate: int) -> Excerpts:
     except ImportError as exc:
         raise DecodeError("this format needs Essentia to decode (pip install essentia)") from exc
     try:
-        loader = es.MonoLoader(
-            filename=path, sampleRate=sample_rate, resampleQuality=1
-        )
+        loader = es.MonoLoader(filename=path, sampleRate=sample_rate, resampleQuality=1)
         audio = loader()
     except RuntimeError as exc:
         raise DecodeError(f"cannot decode: {' '.join(str(exc).split())}") from exc

@@ -27,7 +27,7 @@ from mydiscover.db import tracks as catalog
 from mydiscover.db import transaction
 from mydiscover.db.tracks import FileState
 from mydiscover.library.identity import MoveDetector
-from mydiscover.library.reader import ReadResult, TagReader
+from mydiscover.library.reader import ReadResult, TagReader, tag_reader
 from mydiscover.library.tags import Tags
 from mydiscover.library.walk import FoundFile, WalkProblem, is_under, walk_root
 
@@ -129,7 +129,7 @@ def scan_library(
     try:
         index = catalog.load_index(conn)
         writer = _Writer(conn, report, progress)
-        with TagReader(jobs) as reader:
+        with tag_reader(jobs) as reader:
             # On a first scan no file can be a moved track, so results are stored as they come,
             # even while the walk goes on; otherwise arrivals wait for the move detection.
             first_scan = not index
