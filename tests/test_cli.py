@@ -125,7 +125,7 @@ def test_non_utf8_folder_argument(cli_env, library: Path, db_path: Path) -> None
 
 
 def test_second_scan_refuses_while_one_runs(cli_env, small_library: Path, db_path: Path) -> None:
-    with exclusive_lock(db_path, "scan"):
+    with exclusive_lock(db_path, "a scan"):
         result = run_cli(cli_env, "scan", "--db", str(db_path), str(small_library))
 
     assert result.returncode == 1
@@ -138,7 +138,7 @@ def test_second_scan_waits_when_asked(cli_env, small_library: Path, db_path: Pat
     released_at: list[float] = []
 
     def hold_lock() -> None:
-        with exclusive_lock(db_path, "scan"):
+        with exclusive_lock(db_path, "a scan"):
             held.set()
             time.sleep(1.0)
             released_at.append(time.monotonic())

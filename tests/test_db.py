@@ -99,9 +99,9 @@ def test_status_check_constraint_guards_bad_values(conn) -> None:
 
 def test_second_lock_holder_is_refused_with_a_clear_message(db_path: Path) -> None:
     with (
-        exclusive_lock(db_path, "scan"),
+        exclusive_lock(db_path, "a scan"),
         pytest.raises(BusyError, match=r"a scan \(pid \d+\) is using"),
-        exclusive_lock(db_path, "scan"),
+        exclusive_lock(db_path, "a scan"),
     ):
         pass  # pragma: no cover - never reached
 
@@ -111,7 +111,7 @@ def test_waiting_lock_holder_gets_it_when_released(db_path: Path) -> None:
     held = threading.Event()
 
     def first() -> None:
-        with exclusive_lock(db_path, "scan"):
+        with exclusive_lock(db_path, "a scan"):
             held.set()
             time.sleep(0.3)
             order.append("first done")
@@ -119,7 +119,7 @@ def test_waiting_lock_holder_gets_it_when_released(db_path: Path) -> None:
     thread = threading.Thread(target=first)
     thread.start()
     held.wait(5)
-    with exclusive_lock(db_path, "scan", wait=True):
+    with exclusive_lock(db_path, "a scan", wait=True):
         order.append("second in")
     thread.join()
 

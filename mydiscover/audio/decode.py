@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from mydiscover.audio import essentia_standard
 from mydiscover.errors import MydiscoverError
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def _read_seekable(handle: SoundFile, sample_rate: int) -> Excerpts:
 
 def _read_whole(path: str, sample_rate: int) -> Excerpts:
     try:
-        import essentia.standard as es
+        es = essentia_standard()
     except ImportError as exc:
         raise DecodeError("this format needs Essentia to decode (pip install essentia)") from exc
     try:
@@ -105,7 +106,7 @@ def resample(audio: np.ndarray, source_rate: int, target_rate: int) -> np.ndarra
     else:
         return soxr.resample(audio, source_rate, target_rate, quality="HQ").astype(np.float32)
     try:
-        import essentia.standard as es
+        es = essentia_standard()
     except ImportError as exc:
         raise DecodeError("no resampler available: install soxr or essentia") from exc
     return es.Resample(inputSampleRate=source_rate, outputSampleRate=target_rate, quality=1)(audio)

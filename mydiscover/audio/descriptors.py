@@ -13,6 +13,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from mydiscover.audio import essentia_standard
+
 SAMPLE_RATE = 44_100
 #: Below this, tempo and key are not measured: there is not enough music to measure.
 MIN_SECONDS = 5.0
@@ -42,30 +44,52 @@ def pitch_class(key: str) -> int:
     return PITCH_CLASSES.index(_FLATS.get(key, key))
 
 
-def describe(audio: np.ndarray) -> Descriptors:
-    """Measure mono 44.1 kHz ``audio``. Too short or silent audio gets ``None`` where a
-    measure would be meaningless, never an exception."""
-    import essentia.standard as es
+def describe(audio: np.ndarray | list[np.ndarray]) -> Descriptors:
+    """Measure mono 44.1 kHz audio: one signal, or a track's excerpts.
 
-    audio = np.ascontiguousarray(audio, dtype=np.float32)
-    if not len(audio) or not np.any(audio):
+    Tempo, key and danceability are measured on each excerpt (never across the joins) and
+    combined: the tempo of the most confident excerpt, the key most excerpts agree on
+    (weighted by strength), the mean danceability; loudness is measured over them all. Too
+    short or silent audio gets ``None`` where a measure would be meaningless, never an
+    exception.
+    """
+    es = essentia_standard()
+
+    pieces = [np.ascontiguousarray(piece, dtype=np.float32) for piece in _as_pieces(audio)]
+    whole = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+    if not len(whole) or not np.any(whole):
         return Descriptors(None, None, None, None, None, None, None, None)
-    loudness, replay_gain = _loudness(es, audio)
-    if len(audio) < MIN_SECONDS * SAMPLE_RATE:
+    loudness, replay_gain = _loudness(es, whole)
+    measurable = [piece for piece in pieces if len(piece) >= MIN_SECONDS * SAMPLE_RATE]
+    if not measurable:
         return Descriptors(None, None, None, None, None, loudness, replay_gain, None)
-    bpm, _, confidence, _, _ = es.RhythmExtractor2013(method="multifeature")(audio)
-    key, scale, strength = es.KeyExtractor()(audio)
-    danceability, _ = es.Danceability()(audio)
+    rhythm = es.RhythmExtractor2013(method="multifeature")
+    tempos = []
+    for piece in measurable:
+        piece_bpm, _, piece_confidence, _, _ = rhythm(piece)
+        tempos.append((float(piece_bpm), float(piece_confidence)))
+    bpm, confidence = max(tempos, key=lambda pair: pair[1])
+    keys: dict[tuple[str, str], float] = {}
+    for piece in measurable:
+        key, scale, strength = es.KeyExtractor()(piece)
+        name = (PITCH_CLASSES[pitch_class(key)], scale)
+        keys[name] = keys.get(name, 0.0) + float(strength)
+    (key, scale), weight = max(keys.items(), key=lambda item: item[1])
+    danceability = float(np.mean([es.Danceability()(piece)[0] for piece in measurable]))
     return Descriptors(
         round(float(bpm), 2) if bpm > 0 else None,
         round(float(confidence), 3),
-        PITCH_CLASSES[pitch_class(key)],
+        key,
         scale,
-        round(float(strength), 3),
+        round(weight / len(measurable), 3),
         loudness,
         replay_gain,
-        round(float(danceability), 3),
+        round(danceability, 3),
     )
+
+
+def _as_pieces(audio: np.ndarray | list[np.ndarray]) -> list[np.ndarray]:
+    return list(audio) if isinstance(audio, list) else [audio]
 
 
 def _loudness(es: Any, audio: np.ndarray) -> tuple[float | None, float | None]:

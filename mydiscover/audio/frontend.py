@@ -13,6 +13,7 @@ from functools import cache
 
 import numpy as np
 
+from mydiscover.audio import essentia_standard
 from mydiscover.audio.embed import MEL_BANDS, PATCH_FRAMES
 
 SAMPLE_RATE = 16_000
@@ -60,7 +61,7 @@ def to_patches(frames: np.ndarray) -> np.ndarray:
 
 
 def _essentia_mel(audio: np.ndarray) -> np.ndarray:
-    import essentia.standard as es
+    es = essentia_standard()
 
     extractor = es.TensorflowInputMusiCNN()
     # Frames centred on multiples of the hop, the first on sample 0: as librosa frames them.

@@ -8,7 +8,7 @@ from types import FrameType
 import typer
 
 from mydiscover import __version__
-from mydiscover.cli import history, scan, status
+from mydiscover.cli import analyze, history, scan, status
 
 app = typer.Typer(
     name="mydiscover",
@@ -38,6 +38,7 @@ def _root(
 
 app.command("scan")(scan.scan)
 app.command("status")(status.status)
+app.command("analyze")(analyze.analyze)
 app.add_typer(history.app, name="history")
 
 

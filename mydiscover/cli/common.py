@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +13,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress, ProgressColumn, Task
 from rich.table import Table
+from rich.text import Text
 
 from mydiscover.config import ENV_CONFIG, ENV_DB, Settings, load_settings
 from mydiscover.db import open_database
@@ -41,6 +44,41 @@ ConfigOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+class RateColumn(ProgressColumn):
+    """A progress column showing the rate, as "12.3 files/s"."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task: Task) -> Text:
+        """Render the task's speed."""
+        speed = task.finished_speed or task.speed
+        shown = "" if speed is None else f"{speed:,.1f} {self.unit}/s"
+        return Text(shown, style="progress.data.speed")
+
+
+class ThrottledRedraw:
+    """Redraws a rich ``Progress`` made with ``auto_refresh=False`` at most every 0.1 s.
+
+    Commands that fork worker processes draw progress this way, from their own calls rather
+    than from rich's refresh thread: forking while another thread runs is unsafe.
+    """
+
+    INTERVAL = 0.1
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self._last = 0.0
+
+    def __call__(self, force: bool = False) -> None:
+        """Redraw if the interval has passed (or ``force``)."""
+        now = time.monotonic()
+        if force or now - self._last >= self.INTERVAL:
+            self._last = now
+            self.progress.refresh()
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +23,8 @@ from rich.text import Text
 from mydiscover.cli.common import (
     ConfigOption,
     DbOption,
+    RateColumn,
+    ThrottledRedraw,
     connect,
     err,
     fail,
@@ -46,17 +47,14 @@ EXIT_INTERRUPTED = 130
 class RichScanProgress:
     """The scan's progress on stderr: a counter while walking, then a bar with rate and ETA.
 
-    It redraws from the scan's own calls rather than from rich's refresh thread: the scan forks
-    its workers, and forking while another thread runs is unsafe.
+    It redraws from the scan's own calls (see :class:`ThrottledRedraw`).
     """
-
-    REDRAW_SECONDS = 0.1
 
     def __init__(self, progress: Progress) -> None:
         self._progress = progress
         self._walk_task: TaskID = progress.add_task("Looking for music", total=None)
         self._read_task: TaskID | None = None
-        self._last_redraw = 0.0
+        self._redraw = ThrottledRedraw(progress)
 
     def walking(self, files_found: int) -> None:
         """Show how many audio files the walk has found so far."""
@@ -75,12 +73,6 @@ class RichScanProgress:
             self._progress.advance(self._read_task, count)
             self._redraw()
 
-    def _redraw(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if force or now - self._last_redraw >= self.REDRAW_SECONDS:
-            self._last_redraw = now
-            self._progress.refresh()
-
 
 class CountColumn(ProgressColumn):
     """Files done, out of the total once it is known."""
@@ -91,15 +83,6 @@ class CountColumn(ProgressColumn):
         return Text(
             done if task.total is None else f"{done}/{int(task.total):,}", "progress.download"
         )
-
-
-class FilesPerSecondColumn(ProgressColumn):
-    """The reading rate in files per second."""
-
-    def render(self, task: Task) -> Text:
-        """Render the task's speed."""
-        speed = task.finished_speed or task.speed
-        return Text("" if speed is None else f"{speed:,.0f} files/s", style="progress.data.speed")
 
 
 def scan(
@@ -148,7 +131,7 @@ def scan(
             )
         check_database_path(settings.database)
         rematched = 0
-        with exclusive_lock(settings.database, "scan", wait=wait):
+        with exclusive_lock(settings.database, "a scan", wait=wait):
             conn = connect(settings)
             try:
                 show_progress = err.is_terminal and not quiet
@@ -157,7 +140,7 @@ def scan(
                     TextColumn("[progress.description]{task.description}"),
                     BarColumn(),
                     CountColumn(),
-                    FilesPerSecondColumn(),
+                    RateColumn("files"),
                     TimeRemainingColumn(),
                     console=err,
                     auto_refresh=False,

@@ -18,7 +18,10 @@ from mydiscover.errors import BusyError, DatabaseError
 
 @contextmanager
 def exclusive_lock(database: Path, purpose: str, *, wait: bool = False) -> Iterator[None]:
-    """Hold ``<database>.lock`` for the block; refuse at once (or ``wait``) if another has it."""
+    """Hold ``<database>.lock`` for the block; refuse at once (or ``wait``) if another has it.
+
+    ``purpose`` says who holds it, for the refusal message: "a scan", "an analysis".
+    """
     lock_path = Path(f"{database}.lock")
     try:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -36,7 +39,7 @@ def exclusive_lock(database: Path, purpose: str, *, wait: bool = False) -> Itera
             ) from None
         handle.seek(0)
         handle.truncate()
-        handle.write(f"a {purpose} (pid {os.getpid()})")
+        handle.write(f"{purpose} (pid {os.getpid()})")
         handle.flush()
         try:
             yield

@@ -135,8 +135,34 @@ FROM tracks LEFT JOIN listens ON listens.track_id = tracks.id
 GROUP BY tracks.id;
 """
 
+_V4_AUDIO = """
+-- What each track sounds like, and which file (size, mtime) and analyser version said so, so
+-- that only new, changed or outdated tracks are analysed again.
+CREATE TABLE track_audio (
+    track_id         INTEGER PRIMARY KEY REFERENCES tracks (id),
+    version          INTEGER NOT NULL,
+    backend          TEXT,                  -- essentia or librosa
+    file_size        INTEGER NOT NULL,
+    file_mtime_ns    INTEGER NOT NULL,
+    error            TEXT,                  -- why the audio could not be analysed
+    bpm              REAL,
+    bpm_confidence   REAL,
+    key              TEXT,
+    scale            TEXT CHECK (scale IS NULL OR scale IN ('major', 'minor')),
+    key_strength     REAL,
+    loudness_lufs    REAL,
+    replay_gain_db   REAL,
+    danceability     REAL,
+    embedding        BLOB,                  -- 200 float32, little-endian
+    tag_scores       BLOB,                  -- 50 float32: musicnn's MSD tags
+    patches          INTEGER,
+    analysed_seconds REAL,
+    analysed_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+"""
+
 #: MIGRATIONS[n] upgrades version n to n + 1. Append; never edit a released entry.
-MIGRATIONS: tuple[str, ...] = (_V1_CATALOG, _V2_SCAN_LOG, _V3_HISTORY)
+MIGRATIONS: tuple[str, ...] = (_V1_CATALOG, _V2_SCAN_LOG, _V3_HISTORY, _V4_AUDIO)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,66 @@
+"""Analysing one track: decode its excerpts, measure its descriptors, embed its sound.
+
+Runs in worker processes: each loads the network once, on its first track.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from mydiscover.audio.decode import DecodeError, load_excerpts, resample
+from mydiscover.audio.descriptors import SAMPLE_RATE, Descriptors, describe
+from mydiscover.audio.embed import MusicnnModel, TrackEmbedding
+from mydiscover.audio.frontend import SAMPLE_RATE as CNN_RATE
+from mydiscover.audio.frontend import audio_backend, mel_frames, to_patches
+
+#: Bumped when the analysis changes in a way that makes older results worth redoing.
+ANALYSIS_VERSION = 1
+
+
+class TrackAnalysis(NamedTuple):
+    """Everything the audio stage learns about one track."""
+
+    descriptors: Descriptors
+    embedding: TrackEmbedding | None  # None for audio shorter than one 3-s patch
+    analysed_seconds: float
+    backend: str
+
+
+_model: MusicnnModel | None = None
+
+
+def _network() -> MusicnnModel:
+    global _model
+    if _model is None:
+        _model = MusicnnModel()
+    return _model
+
+
+def analyze_file(path: bytes) -> TrackAnalysis:
+    """Analyse the audio file at ``path``; raises :class:`DecodeError` if it cannot be read."""
+    excerpts = load_excerpts(path, SAMPLE_RATE)
+    descriptors = describe(excerpts.pieces)
+    patches = [
+        to_patches(mel_frames(resample(piece, SAMPLE_RATE, CNN_RATE))) for piece in excerpts.pieces
+    ]
+    all_patches = np.concatenate(patches) if patches else np.zeros((0, 187, 96), np.float32)
+    embedding = _network().summarize(all_patches) if len(all_patches) else None
+    seconds = sum(len(piece) for piece in excerpts.pieces) / SAMPLE_RATE
+    return TrackAnalysis(descriptors, embedding, round(seconds, 2), audio_backend())
+
+
+AnalysisResult = tuple[int, TrackAnalysis | None, str | None]
+
+
+def analyze_many(items: list[tuple[int, bytes]]) -> list[AnalysisResult]:
+    """Analyse a chunk of (track id, path): each result, or the reason it failed (one worker
+    task)."""
+    results: list[AnalysisResult] = []
+    for track_id, path in items:
+        try:
+            results.append((track_id, analyze_file(path), None))
+        except DecodeError as exc:
+            results.append((track_id, None, str(exc)))
+    return results

@@ -1,0 +1,103 @@
+"""Audio analysis end to end: real generated files through decoding, descriptors, the
+network and the database, and the ``analyze`` command."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+pytest.importorskip("essentia")
+
+from mydiscover.audio.analyze import ANALYSIS_VERSION, analyze_file
+from mydiscover.db.audio import load_embeddings, pending_tracks
+from tests.conftest import run_cli
+from tests.library_factory import tag, write_audio
+from tests.test_descriptors import click_track, progression
+
+SR = 44_100
+
+
+def write_music(path: Path, audio: np.ndarray, **tags) -> Path:
+    """Write ``audio`` (44.1 kHz mono) in blocks, then tag it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with soundfile.SoundFile(path, "w", SR, 1) as handle:
+        for start in range(0, len(audio), SR):
+            handle.write(audio[start : start + SR])
+    return tag(path, **tags) if tags else path
+
+
+def test_a_click_track_is_analysed(tmp_path: Path) -> None:
+    path = write_music(tmp_path / "clicks.flac", click_track(120, seconds=30))
+
+    analysis = analyze_file(str(path).encode())
+
+    assert analysis.descriptors.bpm == pytest.approx(120, rel=0.04)
+    assert analysis.embedding is not None and analysis.embedding.patches == 10
+    assert analysis.embedding.embedding.shape == (200,)
+    assert analysis.analysed_seconds == pytest.approx(30, abs=0.1)
+
+
+def test_embedding_tells_pieces_apart(tmp_path: Path) -> None:
+    # Two excerpts of one piece are nearer each other than either is to another piece.
+    chords = progression(0, "major")
+    first = write_music(tmp_path / "a.flac", chords[: 12 * SR])
+    second = write_music(tmp_path / "b.flac", chords[12 * SR : 24 * SR])
+    other = write_music(tmp_path / "c.flac", click_track(140, seconds=12))
+
+    vectors = [analyze_file(str(p).encode()).embedding.embedding for p in (first, second, other)]
+    unit = [v / np.linalg.norm(v) for v in vectors]
+
+    same = float(unit[0] @ unit[1])
+    assert same > float(unit[0] @ unit[2]) and same > float(unit[1] @ unit[2])
+
+
+def test_analyze_command_is_incremental_and_records_failures(
+    cli_env, library: Path, db_path: Path
+) -> None:
+    write_music(library / "clicks.flac", click_track(100, seconds=20), title="Clicks")
+    write_music(library / "chords.ogg", progression(7, "minor")[: 20 * SR], title="Chords")
+    write_audio(library / "tiny.wav", seconds=1.0)
+    # A Monkey's Audio header with no audio: its tags read, its sound does not.
+    write_audio(library / "hollow.ape", seconds=5.0)
+    db = ["--db", str(db_path)]
+    assert run_cli(cli_env, "scan", *db, str(library)).returncode == 0
+
+    first = run_cli(cli_env, "analyze", *db)
+    again = run_cli(cli_env, "analyze", *db)
+
+    assert "Analysed 4 tracks" in first.stderr, first.stderr
+    assert "Nothing to analyse" in again.stderr and again.returncode == 0
+    conn = sqlite3.connect(db_path)
+    rows = {
+        Path(path).name: (bpm, key, error, patches)
+        for path, bpm, key, error, patches in conn.execute(
+            "SELECT tracks.path_text, bpm, key, track_audio.error, patches FROM track_audio "
+            "JOIN tracks ON tracks.id = track_audio.track_id"
+        )
+    }
+    assert rows["clicks.flac"][0] == pytest.approx(100, rel=0.04)
+    assert rows["tiny.wav"][3] is None  # shorter than one 3-s patch: no embedding, no crash
+    assert "Invalid data" in rows["hollow.ape"][2]  # recorded with the decoder's reason
+    assert first.returncode == 1 and "could not be decoded" in first.stderr
+    ids, vectors = load_embeddings(conn)
+    assert len(ids) >= 2 and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+
+    # A changed file, and only it, is analysed again; so is everything for a newer analyser.
+    write_music(library / "clicks.flac", click_track(130, seconds=20), title="Clicks")
+    assert run_cli(cli_env, "scan", *db, str(library)).returncode == 0
+    conn.close()
+    from mydiscover.db import open_database
+
+    fresh = open_database(db_path)
+    assert [Path(t.path_text).name for t in pending_tracks(fresh, ANALYSIS_VERSION)] == [
+        "clicks.flac"
+    ]
+    assert len(pending_tracks(fresh, ANALYSIS_VERSION + 1)) == 4
+    fresh.close()
+    status = json.loads(run_cli(cli_env, "status", "--json", *db).stdout)
+    assert status["tracks"] == 4
