@@ -101,3 +101,24 @@ def test_analyze_command_is_incremental_and_records_failures(
     fresh.close()
     status = json.loads(run_cli(cli_env, "status", "--json", *db).stdout)
     assert status["tracks"] == 4
+
+
+def test_similar_names_the_nearest_tracks(cli_env, library: Path, db_path: Path) -> None:
+    chords = progression(0, "major")
+    write_music(library / "a.flac", chords[: 12 * SR], artist="Quartet", title="Part A")
+    write_music(library / "b.flac", chords[12 * SR : 24 * SR], artist="Quartet", title="Part B")
+    write_music(library / "c.flac", click_track(140, seconds=12), artist="Drums", title="Beat")
+    db = ["--db", str(db_path)]
+    run_cli(cli_env, "scan", *db, str(library))
+    run_cli(cli_env, "analyze", *db)
+
+    by_name = run_cli(cli_env, "similar", *db, "--json", "quartet - part a")
+    by_path = run_cli(cli_env, "similar", *db, "-n", "1", str(library / "c.flac"))
+    unknown = run_cli(cli_env, "similar", *db, "Nobody - Nothing")
+
+    assert by_name.returncode == 0, by_name.stderr
+    nearest = json.loads(by_name.stdout)["similar"]
+    assert [row["title"] for row in nearest] == ["Part B", "Beat"]
+    assert nearest[0]["similarity"] > nearest[1]["similarity"]
+    assert by_path.returncode == 0 and "Part" in by_path.stdout
+    assert unknown.returncode == 1 and "no track" in unknown.stderr

@@ -8,7 +8,7 @@ from types import FrameType
 import typer
 
 from mydiscover import __version__
-from mydiscover.cli import analyze, history, scan, status
+from mydiscover.cli import analyze, history, scan, similar, status
 
 app = typer.Typer(
     name="mydiscover",
@@ -39,6 +39,7 @@ def _root(
 app.command("scan")(scan.scan)
 app.command("status")(status.status)
 app.command("analyze")(analyze.analyze)
+app.command("similar")(similar.similar)
 app.add_typer(history.app, name="history")
 
 
