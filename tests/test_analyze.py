@@ -122,3 +122,20 @@ def test_similar_names_the_nearest_tracks(cli_env, library: Path, db_path: Path)
     assert nearest[0]["similarity"] > nearest[1]["similarity"]
     assert by_path.returncode == 0 and "Part" in by_path.stdout
     assert unknown.returncode == 1 and "no track" in unknown.stderr
+
+
+def test_the_librosa_fallback_analyses_too(cli_env, library: Path, db_path: Path) -> None:
+    pytest.importorskip("librosa")
+    write_music(library / "clicks.flac", click_track(110, seconds=20), title="Clicks")
+    env = {**cli_env, "MYDISCOVER_AUDIO_BACKEND": "librosa"}
+    db = ["--db", str(db_path)]
+    run_cli(env, "scan", *db, str(library))
+
+    result = run_cli(env, "analyze", *db)
+
+    assert result.returncode == 0, result.stderr
+    (row,) = sqlite3.connect(db_path).execute(
+        "SELECT backend, bpm, danceability, patches FROM track_audio"
+    )
+    assert row[0] == "librosa" and row[1] == pytest.approx(110, rel=0.04)
+    assert row[2] is None and row[3] == 6  # no danceability without Essentia; 20 s: 6 patches

@@ -1,19 +1,23 @@
-"""Musical descriptors with Essentia: tempo, key and scale, loudness, danceability.
+"""Musical descriptors: tempo, key and scale, loudness, danceability.
 
 Input is mono audio at 44.1 kHz (what Essentia's rhythm and tonal extractors are tuned for).
-Each descriptor comes from the extractor that measured best on signals with a known answer:
-``RhythmExtractor2013`` (multifeature) for tempo, ``KeyExtractor`` for the key (Essentia's
-``key_edma`` in ``MusicExtractor`` named the wrong key on a plain C-Am-F-G progression),
-EBU R128 for loudness.
+With Essentia, each descriptor comes from the extractor that measured best on signals with a
+known answer: ``RhythmExtractor2013`` (multifeature) for tempo, ``KeyExtractor`` for the key
+(``key_edma`` in ``MusicExtractor`` named the wrong key on a plain C-Am-F-G progression),
+EBU R128 for loudness, ``Danceability``. Where Essentia cannot be installed, librosa measures
+the same: tempo from the onset envelope's autocorrelation (hop 256: with 512, 170 BPM read as
+85), key by Krumhansl-Kessler profiles on the CQT chroma, and loudness by ITU-R BS.1770 here;
+it has no danceability and no tempo confidence (``None``).
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from mydiscover.audio import essentia_standard
+from mydiscover.audio.frontend import audio_backend
 
 SAMPLE_RATE = 44_100
 #: Below this, tempo and key are not measured: there is not enough music to measure.
@@ -44,7 +48,7 @@ def pitch_class(key: str) -> int:
     return PITCH_CLASSES.index(_FLATS.get(key, key))
 
 
-def describe(audio: np.ndarray | list[np.ndarray]) -> Descriptors:
+def describe(audio: np.ndarray | list[np.ndarray], backend: str | None = None) -> Descriptors:
     """Measure mono 44.1 kHz audio: one signal, or a track's excerpts.
 
     Tempo, key and danceability are measured on each excerpt (never across the joins) and
@@ -53,38 +57,34 @@ def describe(audio: np.ndarray | list[np.ndarray]) -> Descriptors:
     short or silent audio gets ``None`` where a measure would be meaningless, never an
     exception.
     """
-    es = essentia_standard()
-
+    measures = _Essentia() if (backend or audio_backend()) == "essentia" else _Librosa()
     pieces = [np.ascontiguousarray(piece, dtype=np.float32) for piece in _as_pieces(audio)]
     whole = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
     if not len(whole) or not np.any(whole):
         return Descriptors(None, None, None, None, None, None, None, None)
-    loudness, replay_gain = _loudness(es, whole)
+    loudness = measures.loudness(whole)
+    replay_gain = measures.replay_gain(whole, loudness)
     measurable = [piece for piece in pieces if len(piece) >= MIN_SECONDS * SAMPLE_RATE]
     if not measurable:
         return Descriptors(None, None, None, None, None, loudness, replay_gain, None)
-    rhythm = es.RhythmExtractor2013(method="multifeature")
-    tempos = []
-    for piece in measurable:
-        piece_bpm, _, piece_confidence, _, _ = rhythm(piece)
-        tempos.append((float(piece_bpm), float(piece_confidence)))
-    bpm, confidence = max(tempos, key=lambda pair: pair[1])
+    tempos = [measures.tempo(piece) for piece in measurable]
+    bpm, confidence = max(tempos, key=lambda pair: pair[1] or 0.0)
     keys: dict[tuple[str, str], float] = {}
     for piece in measurable:
-        key, scale, strength = es.KeyExtractor()(piece)
-        name = (PITCH_CLASSES[pitch_class(key)], scale)
-        keys[name] = keys.get(name, 0.0) + float(strength)
+        key, scale, strength = measures.key(piece)
+        keys[(key, scale)] = keys.get((key, scale), 0.0) + strength
     (key, scale), weight = max(keys.items(), key=lambda item: item[1])
-    danceability = float(np.mean([es.Danceability()(piece)[0] for piece in measurable]))
+    dances = [measures.danceability(piece) for piece in measurable]
+    danceability = None if None in dances else float(np.mean(dances))
     return Descriptors(
-        round(float(bpm), 2) if bpm > 0 else None,
-        round(float(confidence), 3),
+        round(bpm, 2) if bpm > 0 else None,
+        None if confidence is None else round(confidence, 3),
         key,
         scale,
         round(weight / len(measurable), 3),
-        loudness,
-        replay_gain,
-        round(danceability, 3),
+        None if loudness is None else round(loudness, 2),
+        None if replay_gain is None else round(replay_gain, 2),
+        None if danceability is None else round(danceability, 3),
     )
 
 
@@ -92,15 +92,110 @@ def _as_pieces(audio: np.ndarray | list[np.ndarray]) -> list[np.ndarray]:
     return list(audio) if isinstance(audio, list) else [audio]
 
 
-def _loudness(es: Any, audio: np.ndarray) -> tuple[float | None, float | None]:
-    stereo = np.stack([audio, audio], axis=1)
-    _, _, integrated, _ = es.LoudnessEBUR128(sampleRate=SAMPLE_RATE)(stereo)
-    loudness = float(integrated) - _DUAL_MONO_DB
-    try:
-        gain = float(es.ReplayGain(sampleRate=SAMPLE_RATE)(audio))
-    except RuntimeError:  # shorter than ReplayGain's analysis window
-        gain = None
-    # EBU R128's gate answers about -70 LUFS for near-silence: no loudness to speak of.
-    return (round(loudness, 2) if loudness > -69 else None), (
-        round(gain, 2) if gain is not None else None
-    )
+#: EBU R128's gate answers about -70 LUFS for near-silence: no loudness to speak of.
+_SILENT_LUFS = -69.0
+
+
+class _Essentia:
+    """Descriptors measured by Essentia."""
+
+    def __init__(self) -> None:
+        self.es = essentia_standard()
+
+    def tempo(self, audio: np.ndarray) -> tuple[float, float | None]:
+        bpm, _, confidence, _, _ = self.es.RhythmExtractor2013(method="multifeature")(audio)
+        return float(bpm), float(confidence)
+
+    def key(self, audio: np.ndarray) -> tuple[str, str, float]:
+        key, scale, strength = self.es.KeyExtractor()(audio)
+        return PITCH_CLASSES[pitch_class(key)], scale, float(strength)
+
+    def danceability(self, audio: np.ndarray) -> float | None:
+        return float(self.es.Danceability()(audio)[0])
+
+    def loudness(self, audio: np.ndarray) -> float | None:
+        stereo = np.stack([audio, audio], axis=1)
+        _, _, integrated, _ = self.es.LoudnessEBUR128(sampleRate=SAMPLE_RATE)(stereo)
+        loudness = float(integrated) - _DUAL_MONO_DB
+        return loudness if loudness > _SILENT_LUFS else None
+
+    def replay_gain(self, audio: np.ndarray, loudness: float | None) -> float | None:
+        try:
+            return float(self.es.ReplayGain(sampleRate=SAMPLE_RATE)(audio))
+        except RuntimeError:  # shorter than ReplayGain's analysis window
+            return None
+
+
+# Krumhansl-Kessler key profiles, C major and C minor.
+_MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+_MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+#: ReplayGain 2.0's reference loudness.
+_REPLAY_GAIN_REFERENCE_LUFS = -18.0
+_ONSET_HOP = 256
+
+
+class _Librosa:
+    """The same descriptors measured with librosa and numpy, where Essentia is missing."""
+
+    def tempo(self, audio: np.ndarray) -> tuple[float, float | None]:
+        import librosa
+
+        envelope = librosa.onset.onset_strength(y=audio, sr=SAMPLE_RATE, hop_length=_ONSET_HOP)
+        bpm = librosa.feature.tempo(onset_envelope=envelope, sr=SAMPLE_RATE, hop_length=_ONSET_HOP)[
+            0
+        ]
+        return float(bpm), None
+
+    def key(self, audio: np.ndarray) -> tuple[str, str, float]:
+        import librosa
+
+        chroma = librosa.feature.chroma_cqt(y=audio, sr=SAMPLE_RATE).mean(axis=1)
+        best = (-2.0, 0, "major")
+        for tonic in range(12):
+            for scale, profile in (("major", _MAJOR_PROFILE), ("minor", _MINOR_PROFILE)):
+                fit = float(np.corrcoef(chroma, np.roll(profile, tonic))[0, 1])
+                if fit > best[0]:
+                    best = (fit, tonic, scale)
+        fit, tonic, scale = best
+        return PITCH_CLASSES[tonic], scale, max(0.0, fit)
+
+    def danceability(self, audio: np.ndarray) -> float | None:
+        return None  # Essentia's DFA measure has no librosa counterpart
+
+    def loudness(self, audio: np.ndarray) -> float | None:
+        return bs1770_loudness(audio, SAMPLE_RATE)
+
+    def replay_gain(self, audio: np.ndarray, loudness: float | None) -> float | None:
+        return None if loudness is None else _REPLAY_GAIN_REFERENCE_LUFS - loudness
+
+
+def bs1770_loudness(audio: np.ndarray, rate: int) -> float | None:
+    """Integrated loudness (LUFS) of a mono signal by ITU-R BS.1770-4: K-weighting, 400-ms
+    blocks every 100 ms, an absolute gate at -70 LUFS and a relative gate 10 LU down."""
+    from scipy.signal import lfilter
+
+    # The two K-weighting stages (a high shelf, then a high pass), for any sample rate.
+    k = np.tan(np.pi * 1681.974450955533 / rate)
+    gain, q = 10 ** (3.999843853973347 / 20), 0.7071752369554196
+    boost = gain**0.4996667741545416
+    norm = 1 + k / q + k * k
+    shelf_b = [(gain + boost * k / q + k * k) / norm, 2 * (k * k - gain) / norm,
+               (gain - boost * k / q + k * k) / norm]  # fmt: skip
+    shelf_a = [1.0, 2 * (k * k - 1) / norm, (1 - k / q + k * k) / norm]
+    k = np.tan(np.pi * 38.13547087602444 / rate)
+    q = 0.5003270373238773
+    norm = 1 + k / q + k * k
+    pass_a = [1.0, 2 * (k * k - 1) / norm, (1 - k / q + k * k) / norm]
+    weighted = lfilter([1.0, -2.0, 1.0], pass_a, lfilter(shelf_b, shelf_a, audio))
+    block, step = int(0.4 * rate), int(0.1 * rate)
+    if len(weighted) < block:
+        return None
+    squares = np.cumsum(np.concatenate([[0.0], weighted.astype(np.float64) ** 2]))
+    starts = np.arange(0, len(weighted) - block + 1, step)
+    powers = (squares[starts + block] - squares[starts]) / block
+    loud = powers[-0.691 + 10 * np.log10(np.maximum(powers, 1e-20)) > -70]
+    if not len(loud):
+        return None
+    relative_gate = -0.691 + 10 * np.log10(loud.mean()) - 10
+    gated = loud[-0.691 + 10 * np.log10(loud) > relative_gate]
+    return float(-0.691 + 10 * np.log10(gated.mean()))
