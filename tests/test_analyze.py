@@ -100,7 +100,7 @@ def test_analyze_command_is_incremental_and_records_failures(
     assert len(pending_tracks(fresh, ANALYSIS_VERSION + 1)) == 4
     fresh.close()
     status = json.loads(run_cli(cli_env, "status", "--json", *db).stdout)
-    assert status["tracks"] == 4
+    assert (status["tracks"], status["analysed"], status["undecodable"]) == (4, 2, 1)
 
 
 def test_similar_names_the_nearest_tracks(cli_env, library: Path, db_path: Path) -> None:
@@ -139,3 +139,36 @@ def test_the_librosa_fallback_analyses_too(cli_env, library: Path, db_path: Path
     )
     assert row[0] == "librosa" and row[1] == pytest.approx(110, rel=0.04)
     assert row[2] is None and row[3] == 6  # no danceability without Essentia; 20 s: 6 patches
+
+
+def test_ctrl_c_keeps_what_was_analysed(cli_env, library: Path, db_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    for n in range(10):
+        write_music(library / f"{n}.flac", click_track(80 + 8 * n, seconds=30), title=f"T{n}")
+    db = ["--db", str(db_path)]
+    run_cli(cli_env, "scan", *db, str(library))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mydiscover", "analyze", "--jobs", "2", *db],
+        env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    done = 0
+    deadline = time.monotonic() + 120
+    while done == 0 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.02)
+        with sqlite3.connect(db_path, timeout=5) as reader:
+            done = reader.execute("SELECT count(*) FROM track_audio").fetchone()[0]
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    with sqlite3.connect(db_path) as reader:
+        kept = reader.execute("SELECT count(*) FROM track_audio").fetchone()[0]
+        assert reader.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert 0 < kept < 10
+    resumed = run_cli(cli_env, "analyze", *db)
+    assert f"Analysed {10 - kept} tracks" in resumed.stderr

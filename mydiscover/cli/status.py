@@ -31,6 +31,7 @@ def status(
     overview.add_row("Tracks", f"{summary['available']:,}")
     overview.add_row("Missing", f"{summary['missing']:,}")
     overview.add_row("Errors", f"{summary['errors']:,}")
+    overview.add_row("Analysed", f"{summary['analysed']:,}")
     overview.add_row("Total duration", format_duration(summary["duration_seconds"]))
     overview.add_row("Total size", format_bytes(summary["bytes"]))
     last = summary["last_scan"]

@@ -23,6 +23,10 @@ def library_summary(conn: sqlite3.Connection) -> dict[str, Any]:
         )
     ]
     problems = conn.execute("SELECT count(*) FROM scan_errors").fetchone()[0]
+    analysed, undecodable = conn.execute(
+        "SELECT count(track_audio.embedding), count(track_audio.error) FROM track_audio "
+        "JOIN tracks ON tracks.id = track_audio.track_id WHERE tracks.status = 'ok'"
+    ).fetchone()
     last = conn.execute(
         f"SELECT started_at, finished_at, outcome, {', '.join(SCAN_COUNTERS)} FROM scans "
         "WHERE outcome != 'running' ORDER BY id DESC LIMIT 1"
@@ -43,6 +47,8 @@ def library_summary(conn: sqlite3.Connection) -> dict[str, Any]:
         "duration_seconds": round(totals[0], 1),
         "bytes": totals[1],
         "formats": formats,
+        "analysed": analysed,
+        "undecodable": undecodable,
         "last_scan": last_scan,
     }
 
