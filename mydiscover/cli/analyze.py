@@ -7,17 +7,16 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from mydiscover.cli.common import (
     ConfigOption,
     DbOption,
-    RateColumn,
     ThrottledRedraw,
     connect,
     err,
     reported_errors,
     settings_from,
+    threadless_progress,
 )
 from mydiscover.db.connection import check_database_path, transaction
 from mydiscover.db.lock import exclusive_lock
@@ -66,7 +65,7 @@ def analyze(
                 started = time.monotonic()
                 done = 0
                 with (
-                    _progress_bar(quiet) as bar,
+                    threadless_progress(unit="tracks", shown=err.is_terminal and not quiet) as bar,
                     WorkerPool(analyze_many, jobs, chunk_size=1, min_items=2) as pool,
                 ):
                     task = bar.add_task("Analysing audio", total=len(pending))
@@ -102,17 +101,3 @@ def analyze(
             err.print(f"  {escape(path)}: {escape(reason)}", style="dim", highlight=False)
     if failed:
         raise typer.Exit(1)
-
-
-def _progress_bar(quiet: bool) -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        RateColumn("tracks"),
-        TimeRemainingColumn(),
-        console=err,
-        auto_refresh=False,
-        transient=True,
-        disable=quiet or not err.is_terminal,
-    )

@@ -13,7 +13,14 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, ProgressColumn, Task
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -47,7 +54,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts
 
 
 class RateColumn(ProgressColumn):
-    """A progress column showing the rate, as "12.3 files/s"."""
+    """A progress column showing the rate: "1,234 files/s", or "1.45 tracks/s" when slow."""
 
     def __init__(self, unit: str) -> None:
         super().__init__()
@@ -56,8 +63,38 @@ class RateColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         """Render the task's speed."""
         speed = task.finished_speed or task.speed
-        shown = "" if speed is None else f"{speed:,.1f} {self.unit}/s"
+        if speed is None:
+            return Text("")
+        shown = f"{speed:,.0f} {self.unit}/s" if speed >= 10 else f"{speed:.2f} {self.unit}/s"
         return Text(shown, style="progress.data.speed")
+
+
+class CountColumn(ProgressColumn):
+    """Files done, out of the total once it is known."""
+
+    def render(self, task: Task) -> Text:
+        """Render ``done/total``, or ``done`` while the total is unknown."""
+        done = f"{int(task.completed):,}"
+        return Text(
+            done if task.total is None else f"{done}/{int(task.total):,}", "progress.download"
+        )
+
+
+def threadless_progress(*columns: ProgressColumn, unit: str, shown: bool) -> Progress:
+    """A progress display on stderr for commands that fork workers: description, bar, count,
+    rate in ``unit``/s and ETA, redrawn only by :class:`ThrottledRedraw` (no thread)."""
+    return Progress(
+        *columns,
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        CountColumn(),
+        RateColumn(unit),
+        TimeRemainingColumn(),
+        console=err,
+        auto_refresh=False,
+        transient=True,
+        disable=not shown,
+    )
 
 
 class ThrottledRedraw:

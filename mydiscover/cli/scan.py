@@ -8,22 +8,15 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.progress import (
-    BarColumn,
     Progress,
-    ProgressColumn,
     SpinnerColumn,
-    Task,
     TaskID,
-    TextColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table
-from rich.text import Text
 
 from mydiscover.cli.common import (
     ConfigOption,
     DbOption,
-    RateColumn,
     ThrottledRedraw,
     connect,
     err,
@@ -31,6 +24,7 @@ from mydiscover.cli.common import (
     out,
     reported_errors,
     settings_from,
+    threadless_progress,
 )
 from mydiscover.config import Settings
 from mydiscover.db.connection import check_database_path
@@ -72,17 +66,6 @@ class RichScanProgress:
         if self._read_task is not None:
             self._progress.advance(self._read_task, count)
             self._redraw()
-
-
-class CountColumn(ProgressColumn):
-    """Files done, out of the total once it is known."""
-
-    def render(self, task: Task) -> Text:
-        """Render ``done/total``, or ``done`` while the total is unknown."""
-        done = f"{int(task.completed):,}"
-        return Text(
-            done if task.total is None else f"{done}/{int(task.total):,}", "progress.download"
-        )
 
 
 def scan(
@@ -135,17 +118,8 @@ def scan(
             conn = connect(settings)
             try:
                 show_progress = err.is_terminal and not quiet
-                with Progress(
-                    SpinnerColumn(),
-                    TextColumn("[progress.description]{task.description}"),
-                    BarColumn(),
-                    CountColumn(),
-                    RateColumn("files"),
-                    TimeRemainingColumn(),
-                    console=err,
-                    auto_refresh=False,
-                    transient=True,
-                    disable=not show_progress,
+                with threadless_progress(
+                    SpinnerColumn(), unit="files", shown=show_progress
                 ) as progress:
                     report = scan_library(
                         conn, roots, jobs=jobs, progress=RichScanProgress(progress)
