@@ -63,4 +63,7 @@ def analyze_many(items: list[tuple[int, bytes]]) -> list[AnalysisResult]:
             results.append((track_id, analyze_file(path), None))
         except DecodeError as exc:
             results.append((track_id, None, str(exc)))
+        except Exception as exc:  # one odd file must not stop a library's analysis
+            reason = " ".join(str(exc).split())
+            results.append((track_id, None, f"analysis failed: {type(exc).__name__}: {reason}"))
     return results
