@@ -83,7 +83,7 @@ def test_analyze_command_is_incremental_and_records_failures(
     assert rows["clicks.flac"][0] == pytest.approx(100, rel=0.04)
     assert rows["tiny.wav"][3] is None  # shorter than one 3-s patch: no embedding, no crash
     assert "Invalid data" in rows["hollow.ape"][2]  # recorded with the decoder's reason
-    assert first.returncode == 1 and "could not be decoded" in first.stderr
+    assert first.returncode == 1 and "could not be analysed" in first.stderr
     ids, vectors = load_embeddings(conn)
     assert len(ids) >= 2 and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
 

@@ -94,7 +94,7 @@ def analyze(
         seconds = time.monotonic() - started
         err.print(
             f"Analysed {done} tracks in {seconds:.1f} s ({done / seconds:.2f} tracks/s); "
-            f"{len(failed)} could not be decoded.",
+            f"{len(failed)} could not be analysed.",
             highlight=False,
         )
         for path, reason in failed[:5]:
