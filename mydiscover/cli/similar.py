@@ -6,7 +6,6 @@ import os
 import sqlite3
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -39,6 +38,8 @@ def similar(
     json_output: JsonOption = False,
 ) -> None:
     """Show the tracks that sound most like TRACK (by the CNN embedding), with BPM and key."""
+    import numpy as np  # here, not at the top: every other command starts faster without it
+
     from mydiscover.db.audio import load_embeddings
 
     with reported_errors():
