@@ -59,9 +59,7 @@ def import_files(
                 listens = take_records(records, writer, report, path.name)
             finally:
                 writer.flush()  # on Ctrl-C too: a re-import fills in the rest
-                report.added += writer.added
-                report.duplicates += writer.duplicates
-                report.matched += writer.matched
+                report.take_counts(writer)
         except UnknownFormat as exc:
             failures.append((path, str(exc)))
             listens = 0

@@ -85,8 +85,7 @@ def import_lastfm(
         writer.flush(SAVE_STATE_SQL, saved)
         progress.advance(1, listens)
         page += 1
-    report.added, report.duplicates = writer.added, writer.duplicates
-    report.matched = writer.matched
+    report.take_counts(writer)
     return report
 
 

@@ -78,8 +78,7 @@ def import_listenbrainz(
         progress.advance(1, count)
         max_ts = next_max_ts
         page += 1
-    report.added, report.duplicates = writer.added, writer.duplicates
-    report.matched = writer.matched
+    report.take_counts(writer)
     return report
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from mydiscover.db.listens import ListenWriter
 
 
 class ImportProgress(Protocol):
@@ -37,6 +40,12 @@ class ImportReport:
     interrupted: bool = False
     #: Up to a few (where, reason) examples of skipped records, to show the user.
     skipped_examples: list[tuple[str, str]] = field(default_factory=list)
+
+    def take_counts(self, writer: ListenWriter) -> None:
+        """Add what ``writer`` stored (added, already there, matched) to this report."""
+        self.added += writer.added
+        self.duplicates += writer.duplicates
+        self.matched += writer.matched
 
     def summary(self) -> str:
         """One line: added, already there, matched to the library, skipped."""
