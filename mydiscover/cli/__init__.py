@@ -8,7 +8,7 @@ from types import FrameType
 import typer
 
 from mydiscover import __version__
-from mydiscover.cli import analyze, history, scan, similar, status
+from mydiscover.cli import analyze, cf, evaluate, history, scan, similar, status
 
 app = typer.Typer(
     name="mydiscover",
@@ -41,6 +41,8 @@ app.command("status")(status.status)
 app.command("analyze")(analyze.analyze)
 app.command("similar")(similar.similar)
 app.add_typer(history.app, name="history")
+app.add_typer(cf.app, name="cf")
+app.add_typer(evaluate.app, name="eval")
 
 
 def _terminate_as_interrupt(signum: int, frame: FrameType | None) -> None:

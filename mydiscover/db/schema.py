@@ -161,8 +161,55 @@ CREATE TABLE track_audio (
 );
 """
 
+_V5_CF = """
+-- The user's collaborative-filtering score for each track (its artist's folded-in preference
+-- in the public co-listening model), rewritten whenever the user is folded in again.
+CREATE TABLE cf_scores (
+    track_id   INTEGER PRIMARY KEY REFERENCES tracks (id),
+    score      REAL NOT NULL,
+    percentile REAL NOT NULL,          -- rank among the library's artists: 1 is the best
+    artist     TEXT NOT NULL,          -- the public artist the track was matched to
+    -- mbid / name: the artist is in the public data; similar: it is not, but a similarity
+    -- service lists it beside one of the user's artists
+    matched_by TEXT NOT NULL CHECK (matched_by IN ('mbid', 'name', 'similar')),
+    because    TEXT                    -- the user's artist most like it, for explanations
+);
+
+-- What the stored scores were computed from, so a later run knows whether they are current.
+CREATE TABLE cf_fold (
+    id                 INTEGER PRIMARY KEY CHECK (id = 1),
+    model_fingerprint  TEXT NOT NULL,
+    history_marker     TEXT NOT NULL,  -- listens and tag play counts when the user was folded in
+    user_artists       INTEGER NOT NULL,
+    matched_artists    INTEGER NOT NULL,
+    scored_tracks      INTEGER NOT NULL,
+    folded_at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+
+-- Optional enrichment: the artists public similarity services (Last.fm artist.getSimilar,
+-- ListenBrainz similar-artists) list beside each of the user's artists.
+CREATE TABLE similar_artists (
+    source       TEXT NOT NULL,        -- lastfm or listenbrainz
+    artist_key   TEXT NOT NULL,        -- one of the user's artists
+    similar_key  TEXT NOT NULL,
+    similar_name TEXT NOT NULL,
+    similar_mbid TEXT,
+    match        REAL NOT NULL CHECK (match BETWEEN 0 AND 1),
+    PRIMARY KEY (source, artist_key, similar_key)
+);
+
+-- When each artist was last asked about (found or not), so answers are cached for a while.
+CREATE TABLE similar_fetches (
+    source     TEXT NOT NULL,
+    artist_key TEXT NOT NULL,
+    fetched_at INTEGER NOT NULL,       -- UTC seconds
+    found      INTEGER NOT NULL,       -- how many similar artists the service listed
+    PRIMARY KEY (source, artist_key)
+);
+"""
+
 #: MIGRATIONS[n] upgrades version n to n + 1. Append; never edit a released entry.
-MIGRATIONS: tuple[str, ...] = (_V1_CATALOG, _V2_SCAN_LOG, _V3_HISTORY, _V4_AUDIO)
+MIGRATIONS: tuple[str, ...] = (_V1_CATALOG, _V2_SCAN_LOG, _V3_HISTORY, _V4_AUDIO, _V5_CF)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,1 @@
+"""Collaborative filtering: public co-listening data, models, the user folded in."""

@@ -1,0 +1,215 @@
+"""Scoring the user's library with the public model: fold the user in, map artists, explain.
+
+The user's plays per artist become one row over the model's artists (matched by MusicBrainz ID,
+then by normalised name); one least-squares solve places the user among the public listeners;
+every catalogued track then gets its artist's predicted preference, and the user's artist it is
+most like ("because you play X").
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from mydiscover.cf.store import FittedModel
+from mydiscover.db.cf import (
+    ArtistPlays,
+    LibraryTrack,
+    Listed,
+    TrackScore,
+    history_marker,
+    library_tracks,
+    replace_scores,
+    similar_to_user_artists,
+    user_artist_plays,
+)
+from mydiscover.errors import MydiscoverError
+from mydiscover.library.match import artist_key
+
+
+@dataclass(frozen=True)
+class LibraryScores:
+    """The user's scores for the library, with how much of their history the model knew."""
+
+    scores: list[TrackScore]
+    user_artists: int
+    matched_artists: int
+    user_factors: np.ndarray
+
+
+def fold_in_user(model: FittedModel, history: list[ArtistPlays]) -> tuple[np.ndarray, np.ndarray]:
+    """The user's factors and their plays as a row over the model's items."""
+    by_mbid, by_key = model.item_index()
+    plays = np.zeros(len(model.keys), dtype=np.float32)
+    for artist in history:
+        item = _lookup(by_mbid, by_key, artist.mbid, artist.key)
+        if item is not None:
+            plays[item] += artist.plays
+    if not plays.any():
+        raise MydiscoverError(
+            f"none of the {len(history)} artists in your listening history is in the public "
+            "co-listening data: import a larger dataset, or more history"
+            if history
+            else "no listening history to fold in: import some with 'mydiscover history'"
+        )
+    factors = model.als.fold_in(sp.csr_matrix(plays[None, :]))[0]
+    return factors, plays
+
+
+def score_library(
+    model: FittedModel,
+    history: list[ArtistPlays],
+    library: list[LibraryTrack],
+    listed_beside: dict[str, Listed] | None = None,
+) -> LibraryScores:
+    """Fold the user in and score every library track whose artist the model knows.
+
+    ``listed_beside`` (from the similarity services) maps an artist key to the user's artists
+    it was listed beside, with the match: an artist the public data lacks then scores as the
+    best ``match x the user's predicted preference for that artist``.
+    """
+    user_factors, user_plays = fold_in_user(model, history)
+    item_factors = model.als.item_factors
+    assert item_factors is not None
+    by_mbid, by_key = model.item_index()
+    track_items: list[tuple[int, int, str]] = []
+    unknown: list[tuple[int, str]] = []
+    for track in library:
+        if track.mbid and track.mbid in by_mbid:
+            track_items.append((track.track_id, by_mbid[track.mbid], "mbid"))
+        elif (item := by_key.get(key := artist_key(track.artist))) is not None:
+            track_items.append((track.track_id, item, "name"))
+        else:
+            unknown.append((track.track_id, key))
+    items = np.unique(np.array([item for _, item, _ in track_items], dtype=np.int64))
+    item_scores = item_factors[items] @ user_factors
+    because = _because(model, items, user_plays)
+    listed = _listed_scores(model, history, user_factors, listed_beside or {}, unknown)
+    listed_values = np.array([score for score, _ in listed.values()], dtype=np.float32)
+    percentile = _percentiles(np.concatenate([item_scores, listed_values]))
+    position = {int(item): index for index, item in enumerate(items)}
+    scores = [
+        TrackScore(
+            track_id,
+            float(item_scores[position[item]]),
+            float(percentile[position[item]]),
+            model.names[item],
+            matched_by,
+            because[position[item]],
+        )
+        for track_id, item, matched_by in track_items
+    ]
+    names = {artist.key: artist.name for artist in history}
+    listed_rank = {key: len(items) + index for index, key in enumerate(listed)}
+    scores += [
+        TrackScore(
+            track_id, listed[key][0], float(percentile[listed_rank[key]]),
+            (listed_beside or {})[key].name, "similar", names.get(listed[key][1], listed[key][1]),
+        )
+        for track_id, key in unknown
+        if key in listed
+    ]  # fmt: skip
+    return LibraryScores(scores, len(history), int(np.count_nonzero(user_plays)), user_factors)
+
+
+def _listed_scores(
+    model: FittedModel,
+    history: list[ArtistPlays],
+    user_factors: np.ndarray,
+    listed_beside: dict[str, Listed],
+    unknown: list[tuple[int, str]],
+) -> dict[str, tuple[float, str]]:
+    """Scores of artists the model lacks, from the user's artists they are listed beside:
+    (best match x the user's predicted preference for that artist, which artist)."""
+    assert model.als.item_factors is not None
+    by_mbid, by_key = model.item_index()
+    preference: dict[str, float] = {}
+    for artist in history:
+        item = _lookup(by_mbid, by_key, artist.mbid, artist.key)
+        if item is not None:
+            preference[artist.key] = float(model.als.item_factors[item] @ user_factors)
+    scores: dict[str, tuple[float, str]] = {}
+    for key in dict.fromkeys(key for _, key in unknown):
+        candidates = [
+            (match * preference[mine], mine)
+            for mine, match in (listed_beside[key].beside if key in listed_beside else [])
+            if mine in preference
+        ]
+        if candidates:
+            scores[key] = max(candidates)
+    return scores
+
+
+def refresh_scores(conn: sqlite3.Connection, model: FittedModel) -> LibraryScores:
+    """Fold the user in from the history stored now and replace the library's stored scores."""
+    marker = history_marker(conn)
+    result = score_library(
+        model, user_artist_plays(conn), library_tracks(conn), similar_to_user_artists(conn)
+    )
+    replace_scores(
+        conn,
+        result.scores,
+        {
+            "model_fingerprint": model.fingerprint,
+            "history_marker": marker,
+            "user_artists": result.user_artists,
+            "matched_artists": result.matched_artists,
+            "scored_tracks": len(result.scores),
+        },
+    )
+    return result
+
+
+def similar_items(model: FittedModel, item: int, count: int) -> list[tuple[int, float]]:
+    """The model's nearest artists to ``item`` by cosine of their factors."""
+    factors = _unit(model.als.item_factors)
+    similarity = factors @ factors[item]
+    similarity[item] = -np.inf
+    best = np.argsort(-similarity)[:count]
+    return [(int(index), float(similarity[index])) for index in best]
+
+
+def find_item(model: FittedModel, name: str) -> int | None:
+    """The model's item for an artist name or MusicBrainz ID."""
+    by_mbid, by_key = model.item_index()
+    return _lookup(by_mbid, by_key, name.strip().lower(), artist_key(name))
+
+
+def _lookup(by_mbid: dict[str, int], by_key: dict[str, int], mbid: str, key: str) -> int | None:
+    if mbid and mbid in by_mbid:
+        return by_mbid[mbid]
+    return by_key.get(key)
+
+
+def _percentiles(scores: np.ndarray) -> np.ndarray:
+    """Each score's rank as a fraction: 1.0 for the best, towards 0 for the worst."""
+    if len(scores) == 0:
+        return scores
+    ranks = np.empty(len(scores))
+    ranks[np.argsort(-scores, kind="stable")] = np.arange(len(scores))
+    return 1.0 - ranks / len(scores)
+
+
+def _because(model: FittedModel, items: np.ndarray, user_plays: np.ndarray) -> list[str | None]:
+    """For each item, the user's artist that contributes most: cosine x how much they play it."""
+    played = np.flatnonzero(user_plays)
+    if not len(items) or not len(played):
+        return [None] * len(items)
+    factors = _unit(model.als.item_factors)
+    weights = np.log1p(user_plays[played])
+    reasons: list[str | None] = []
+    for start in range(0, len(items), 4096):  # bounded memory for large libraries
+        chunk = items[start : start + 4096]
+        contribution = (factors[chunk] @ factors[played].T) * weights
+        best = played[np.argmax(contribution, axis=1)]
+        reasons.extend(model.names[item] for item in best)
+    return reasons
+
+
+def _unit(factors: np.ndarray | None) -> np.ndarray:
+    assert factors is not None, "fit first"
+    norms = np.linalg.norm(factors, axis=1, keepdims=True)
+    return factors / np.where(norms == 0, 1, norms)
