@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,6 +24,8 @@ from mydiscover.cf.weighting import Weighting
 from mydiscover.errors import MydiscoverError
 
 DEFAULT_MASTER = "local[2]"
+#: Spark's own logging, quiet: its start-up warnings mean nothing to a mydiscover user.
+_LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
 
 
 @dataclass
@@ -92,6 +95,7 @@ def _session(master: str):  # noqa: ANN202 - pyspark is an optional dependency
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.driver.memory", os.environ.get("MYDISCOVER_SPARK_DRIVER_MEMORY", "4g"))
+            .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_LOG_CONFIG}")
             .getOrCreate()
         )
     except Exception as error:  # py4j raises bare Exceptions when Java is missing
