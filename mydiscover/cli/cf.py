@@ -26,6 +26,7 @@ from mydiscover.cli.common import (
     connect,
     err,
     fail,
+    interruptible,
     out,
     overview_table,
     print_json,
@@ -109,7 +110,7 @@ def import_command(
     again replaces it; then run 'mydiscover cf fit'."""
     from mydiscover.cf.store import dataset_path
 
-    with reported_errors():
+    with reported_errors(), interruptible("cf import: interrupted; nothing was changed."):
         settings = settings_from(db, config)
         started = time.perf_counter()
         data = load_public_data(path, fmt)
@@ -165,7 +166,7 @@ def fit_command(
     }  # fmt: skip
     if regularization is not None:
         options["regularization"] = regularization
-    with reported_errors():
+    with reported_errors(), interruptible("cf fit: interrupted; the previous model is kept."):
         settings = settings_from(db, config)
         data = CoListening.load(dataset_path(settings.database))
         if engine == "spark":
@@ -202,7 +203,7 @@ def score_command(db: DbOption = None, config: ConfigOption = None) -> None:
     without refitting (run after importing new history or scanning new music)."""
     from mydiscover.cf.store import load_model, model_path
 
-    with reported_errors():
+    with reported_errors(), interruptible("cf score: interrupted; the previous scores are kept."):
         settings = settings_from(db, config)
         _fold_and_report(load_model(model_path(settings.database)), settings)
 
@@ -380,15 +381,15 @@ def enrich_command(
             err.print(note, highlight=False)
         conn = connect(settings)
         try:
-            with count_bar("asking", "artists") as bar:
+            with (
+                interruptible("cf enrich: interrupted; the answers so far are kept."),
+                count_bar("asking", "artists") as bar,
+            ):
                 task = bar.add_task("asking", total=None)
                 report = enrich(
                     conn, fetchers, artists=artists,
                     progress=lambda done, total: bar.update(task, completed=done, total=total),
                 )  # fmt: skip
-        except KeyboardInterrupt:
-            err.print("enrich: interrupted; the answers so far are kept.")
-            raise typer.Exit(130) from None
         finally:
             conn.close()
         for line in report.lines():

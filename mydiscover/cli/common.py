@@ -133,6 +133,16 @@ def reported_errors() -> Iterator[None]:
         raise fail(str(exc)) from None
 
 
+@contextmanager
+def interruptible(message: str) -> Iterator[None]:
+    """Turn Ctrl-C (or a SIGTERM) into ``message`` on stderr and exit code 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        err.print(message, highlight=False)
+        raise typer.Exit(130) from None
+
+
 def settings_from(db: Path | None, config: Path | None) -> Settings:
     """The settings, with the command's flags taking precedence."""
     return load_settings(database=db, config_file=config)
