@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -151,3 +152,28 @@ def test_itemknn_keeps_only_the_nearest_neighbours(planted):
 def test_unknown_model_is_refused():
     with pytest.raises(ValueError, match="unknown model"):
         build_model("svd")
+
+
+def test_saved_model_round_trips_and_looks_artists_up_by_mbid_then_key(tmp_path, planted_data):
+    from mydiscover.cf.store import load_model, save_model
+
+    mbids = list(planted_data.mbids)
+    mbids[3] = "mbid-of-three"
+    planted_data = dataclasses.replace(planted_data, mbids=mbids)
+    als = ALS(factors=4, iterations=2)
+    als.fit(planted_data.plays)
+    save_model(tmp_path / "model.npz", als, planted_data, {"fitted_at": "now"})
+    model = load_model(tmp_path / "model.npz")
+    assert model.names == planted_data.names
+    assert np.array_equal(model.als.item_factors, als.item_factors)
+    assert np.allclose(model.als.gram(), als.gram())
+    assert model.meta["dataset_fingerprint"] == planted_data.fingerprint
+    items, by_mbid = model.lookup(
+        ["mbid-of-three", "", "", "unknown-mbid"],
+        [planted_data.keys[5], planted_data.keys[7], "nobody at all", planted_data.keys[9]],
+    )
+    assert items.tolist() == [3, 7, -1, 9]
+    assert by_mbid.tolist() == [True, False, False, False]
+    assert np.allclose(
+        model.als.fold_in(planted_data.plays[:3]), als.fold_in(planted_data.plays[:3])
+    )

@@ -94,13 +94,6 @@ class CoListening:
             ) from None
 
 
-def label_index(keys: list[str], mbids: list[str]) -> tuple[dict[str, int], dict[str, int]]:
-    """Column lookups by MusicBrainz artist ID and by artist key."""
-    by_mbid = {mbid: index for index, mbid in enumerate(mbids) if mbid}
-    by_key = {key: index for index, key in enumerate(keys)}
-    return by_mbid, by_key
-
-
 class MatrixBuilder:
     """Collects (listener, artist, plays) rows into a sparse matrix without a Python object per row.
 

@@ -93,9 +93,11 @@ class ALS:
     name: str = "als"
     item_factors: np.ndarray | None = None
     learned_weighting: Weighting | None = None
+    _gram: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def fit(self, plays: sp.csr_matrix) -> None:
         """Factorise the weighted matrix; only the item factors are kept (users are folded in)."""
+        self._gram = None
         from implicit.cpu.als import AlternatingLeastSquares
 
         self.learned_weighting = Weighting.learn(plays, self.weighting)
@@ -118,22 +120,32 @@ class ALS:
         same objective the fit alternates on.
         """
         assert self.item_factors is not None and self.learned_weighting is not None, "fit first"
-        items = self.item_factors.astype(np.float64)
         confidence = self.learned_weighting.apply(plays)
         confidence.data = self.confidence_offset + self.alpha * confidence.data
-        gram = items.T @ items
-        identity = np.eye(items.shape[1])
-        users = np.zeros((plays.shape[0], items.shape[1]), dtype=np.float32)
+        gram = self.gram()
+        identity = np.eye(self.factors)
+        users = np.zeros((plays.shape[0], self.factors), dtype=np.float32)
         for row in range(plays.shape[0]):
             start, end = confidence.indptr[row], confidence.indptr[row + 1]
             if start == end:
                 continue
-            liked = items[confidence.indices[start:end]]
+            liked = self.item_factors[confidence.indices[start:end]].astype(np.float64)
             weights = confidence.data[start:end].astype(np.float64)
             penalty = self.regularization * ((end - start) if self.scale_regularization else 1)
             system = gram + penalty * identity + (liked.T * (weights - 1.0)) @ liked
             users[row] = np.linalg.solve(system, liked.T @ weights)
         return users
+
+    def gram(self) -> np.ndarray:
+        """Y'Y of the item factors (float64), shared by every fold-in: computed once."""
+        assert self.item_factors is not None, "fit first"
+        if self._gram is None:
+            self._gram = (self.item_factors.T @ self.item_factors).astype(np.float64)
+        return self._gram
+
+    def use_gram(self, gram: np.ndarray) -> None:
+        """Take a Y'Y computed earlier (a saved model carries it)."""
+        self._gram = gram
 
     def score(self, plays: sp.csr_matrix) -> np.ndarray:
         """Predicted preference for every item."""

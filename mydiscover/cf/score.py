@@ -42,12 +42,10 @@ class LibraryScores:
 
 def fold_in_user(model: FittedModel, history: list[ArtistPlays]) -> tuple[np.ndarray, np.ndarray]:
     """The user's factors and their plays as a row over the model's items."""
-    by_mbid, by_key = model.item_index()
-    plays = np.zeros(len(model.keys), dtype=np.float32)
-    for artist in history:
-        item = _lookup(by_mbid, by_key, artist.mbid, artist.key)
-        if item is not None:
-            plays[item] += artist.plays
+    items, _ = model.lookup([a.mbid for a in history], [a.key for a in history])
+    known = items >= 0
+    plays = np.zeros(len(model.names), dtype=np.float32)
+    np.add.at(plays, items[known], np.array([a.plays for a in history], np.float32)[known])
     if not plays.any():
         raise MydiscoverError(
             f"none of the {len(history)} artists in your listening history is in the public "
@@ -74,44 +72,36 @@ def score_library(
     user_factors, user_plays = fold_in_user(model, history)
     item_factors = model.als.item_factors
     assert item_factors is not None
-    by_mbid, by_key = model.item_index()
-    track_items: list[tuple[int, int, str]] = []
-    unknown: list[tuple[int, str]] = []
-    for track in library:
-        if track.mbid and track.mbid in by_mbid:
-            track_items.append((track.track_id, by_mbid[track.mbid], "mbid"))
-        elif (item := by_key.get(key := artist_key(track.artist))) is not None:
-            track_items.append((track.track_id, item, "name"))
-        else:
-            unknown.append((track.track_id, key))
-    items = np.unique(np.array([item for _, item, _ in track_items], dtype=np.int64))
+    keys = [artist_key(track.artist) for track in library]
+    track_items, by_mbid = model.lookup([track.mbid for track in library], keys)
+    items, track_positions = np.unique(track_items[track_items >= 0], return_inverse=True)
     item_scores = item_factors[items] @ user_factors
     because = _because(model, items, user_plays)
+    unknown = {keys[index] for index in np.flatnonzero(track_items < 0)}
     listed = _listed_scores(model, history, user_factors, listed_beside or {}, unknown)
     listed_values = np.array([score for score, _ in listed.values()], dtype=np.float32)
     percentile = _percentiles(np.concatenate([item_scores, listed_values]))
-    position = {int(item): index for index, item in enumerate(items)}
-    scores = [
-        TrackScore(
-            track_id,
-            float(item_scores[position[item]]),
-            float(percentile[position[item]]),
-            model.names[item],
-            matched_by,
-            because[position[item]],
-        )
-        for track_id, item, matched_by in track_items
-    ]
-    names = {artist.key: artist.name for artist in history}
+    scores: list[TrackScore] = []
+    known = iter(track_positions.tolist())
     listed_rank = {key: len(items) + index for index, key in enumerate(listed)}
-    scores += [
-        TrackScore(
-            track_id, listed[key][0], float(percentile[listed_rank[key]]),
-            (listed_beside or {})[key].name, "similar", names.get(listed[key][1], listed[key][1]),
-        )
-        for track_id, key in unknown
-        if key in listed
-    ]  # fmt: skip
+    names = {artist.key: artist.name for artist in history}
+    for index, track in enumerate(library):
+        if track_items[index] >= 0:
+            at = next(known)
+            scores.append(
+                TrackScore(
+                    track.track_id, float(item_scores[at]), float(percentile[at]),
+                    model.names[items[at]], "mbid" if by_mbid[index] else "name", because[at],
+                )
+            )  # fmt: skip
+        elif (key := keys[index]) in listed:
+            score, mine = listed[key]
+            scores.append(
+                TrackScore(
+                    track.track_id, score, float(percentile[listed_rank[key]]),
+                    (listed_beside or {})[key].name, "similar", names.get(mine, mine),
+                )
+            )  # fmt: skip
     return LibraryScores(scores, len(history), int(np.count_nonzero(user_plays)), user_factors)
 
 
@@ -120,22 +110,25 @@ def _listed_scores(
     history: list[ArtistPlays],
     user_factors: np.ndarray,
     listed_beside: dict[str, Listed],
-    unknown: list[tuple[int, str]],
+    unknown: set[str],
 ) -> dict[str, tuple[float, str]]:
     """Scores of artists the model lacks, from the user's artists they are listed beside:
     (best match x the user's predicted preference for that artist, which artist)."""
     assert model.als.item_factors is not None
-    by_mbid, by_key = model.item_index()
-    preference: dict[str, float] = {}
-    for artist in history:
-        item = _lookup(by_mbid, by_key, artist.mbid, artist.key)
-        if item is not None:
-            preference[artist.key] = float(model.als.item_factors[item] @ user_factors)
+    wanted = [key for key in unknown if key in listed_beside]
+    if not wanted:
+        return {}
+    items, _ = model.lookup([a.mbid for a in history], [a.key for a in history])
+    preference = {
+        artist.key: float(model.als.item_factors[item] @ user_factors)
+        for artist, item in zip(history, items.tolist(), strict=True)
+        if item >= 0
+    }
     scores: dict[str, tuple[float, str]] = {}
-    for key in dict.fromkeys(key for _, key in unknown):
+    for key in sorted(wanted):
         candidates = [
             (match * preference[mine], mine)
-            for mine, match in (listed_beside[key].beside if key in listed_beside else [])
+            for mine, match in listed_beside[key].beside
             if mine in preference
         ]
         if candidates:
@@ -174,14 +167,8 @@ def similar_items(model: FittedModel, item: int, count: int) -> list[tuple[int, 
 
 def find_item(model: FittedModel, name: str) -> int | None:
     """The model's item for an artist name or MusicBrainz ID."""
-    by_mbid, by_key = model.item_index()
-    return _lookup(by_mbid, by_key, name.strip().lower(), artist_key(name))
-
-
-def _lookup(by_mbid: dict[str, int], by_key: dict[str, int], mbid: str, key: str) -> int | None:
-    if mbid and mbid in by_mbid:
-        return by_mbid[mbid]
-    return by_key.get(key)
+    items, _ = model.lookup([name.strip().lower()], [artist_key(name)])
+    return int(items[0]) if items[0] >= 0 else None
 
 
 def _percentiles(scores: np.ndarray) -> np.ndarray:
@@ -198,14 +185,16 @@ def _because(model: FittedModel, items: np.ndarray, user_plays: np.ndarray) -> l
     played = np.flatnonzero(user_plays)
     if not len(items) or not len(played):
         return [None] * len(items)
-    factors = _unit(model.als.item_factors)
+    assert model.als.item_factors is not None
+    factors = model.als.item_factors
+    mine = _unit(factors[played]).T
     weights = np.log1p(user_plays[played])
     reasons: list[str | None] = []
     for start in range(0, len(items), 4096):  # bounded memory for large libraries
         chunk = items[start : start + 4096]
-        contribution = (factors[chunk] @ factors[played].T) * weights
+        contribution = (_unit(factors[chunk]) @ mine) * weights
         best = played[np.argmax(contribution, axis=1)]
-        reasons.extend(model.names[item] for item in best)
+        reasons.extend(model.names[item] for item in best.tolist())
     return reasons
 
 

@@ -9,13 +9,14 @@ engines (implicit and Spark) write the same model file.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mydiscover.cf.matrix import CoListening, label_index
+from mydiscover.cf.matrix import CoListening
 from mydiscover.cf.models import ALS
 from mydiscover.cf.weighting import Weighting
 from mydiscover.errors import MydiscoverError
@@ -45,22 +46,57 @@ def model_path(database: Path) -> Path:
 
 @dataclass
 class FittedModel:
-    """A fitted ALS model with the labels of its items and how it came to be."""
+    """A fitted ALS model with its artists' names, lookups by artist key and MBID, and how it
+    came to be."""
 
     als: ALS
-    keys: list[str]
     names: list[str]
-    mbids: list[str]
     meta: dict[str, Any]
+    lookups: ArtistLookup
 
-    def item_index(self) -> tuple[dict[str, int], dict[str, int]]:
-        """Item lookups by MusicBrainz artist ID and by artist key."""
-        return label_index(self.keys, self.mbids)
+    def lookup(self, mbids: Sequence[str], keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The item of each (MBID, artist key) pair, by MBID first, then by key (-1: unknown),
+        and whether it was found by MBID."""
+        by_mbid = _search(self.lookups.mbids, self.lookups.mbid_items, mbids)
+        by_key = _search(self.lookups.keys, self.lookups.key_items, keys)
+        return np.where(by_mbid >= 0, by_mbid, by_key), by_mbid >= 0
 
     @property
     def fingerprint(self) -> str:
-        """Identifies this fit: the data's fingerprint and the parameters."""
+        """Identifies this fit: the data's fingerprint and when it was fitted."""
         return f"{self.meta['dataset_fingerprint']}-{self.meta['fitted_at']}"
+
+
+@dataclass(frozen=True)
+class ArtistLookup:
+    """Sorted artist keys and MBIDs with the item each names: vectorised lookups by binary
+    search, with nothing to build when a model is loaded (a dict of 160,000 artists would
+    cost more than the whole fold-in)."""
+
+    keys: np.ndarray
+    key_items: np.ndarray
+    mbids: np.ndarray
+    mbid_items: np.ndarray
+
+    @classmethod
+    def of(cls, keys: list[str], mbids: list[str]) -> ArtistLookup:
+        """Lookups over the artists' keys and MBIDs (artists without an MBID left out)."""
+        key_array = np.array(keys, dtype=np.str_)
+        key_order = np.argsort(key_array, kind="stable").astype(np.int32)
+        mbid_array = np.array(mbids, dtype=np.str_)
+        with_mbid = np.flatnonzero(mbid_array != "").astype(np.int32)
+        mbid_order = with_mbid[np.argsort(mbid_array[with_mbid], kind="stable")]
+        return cls(key_array[key_order], key_order, mbid_array[mbid_order], mbid_order)
+
+
+def _search(ordered: np.ndarray, items: np.ndarray, queries: Sequence[str]) -> np.ndarray:
+    """The item of each query found in ``ordered`` (sorted), -1 for the rest and for ''."""
+    wanted = np.array(queries, dtype=np.str_)
+    if not len(ordered) or not len(wanted):
+        return np.full(len(wanted), -1, dtype=np.int64)
+    position = np.searchsorted(ordered, wanted).clip(max=len(ordered) - 1)
+    found = (ordered[position] == wanted) & (wanted != "")
+    return np.where(found, items[position], -1).astype(np.int64)
 
 
 def save_model(path: Path, als: ALS, data: CoListening, meta: dict[str, Any]) -> None:
@@ -82,16 +118,20 @@ def save_model(path: Path, als: ALS, data: CoListening, meta: dict[str, Any]) ->
         "users": data.plays.shape[0],
         "items": data.plays.shape[1],
     }
+    lookups = ArtistLookup.of(data.keys, data.mbids)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     with partial.open("wb") as handle:
         np.savez(
             handle,
             item_factors=als.item_factors.astype(np.float32),
+            gram=als.gram(),
             idf=weighting.idf,
-            keys=np.array(data.keys, dtype=np.str_),
             names=np.array(data.names, dtype=np.str_),
-            mbids=np.array(data.mbids, dtype=np.str_),
+            keys=lookups.keys,
+            key_items=lookups.key_items,
+            mbids=lookups.mbids,
+            mbid_items=lookups.mbid_items,
             meta=np.array(json.dumps(header)),
         )
     partial.replace(path)
@@ -113,13 +153,11 @@ def load_model(path: Path) -> FittedModel:
             als = ALS(**meta["parameters"])
             als.item_factors = arrays["item_factors"]
             als.learned_weighting = weighting
-            return FittedModel(
-                als,
-                arrays["keys"].tolist(),
-                arrays["names"].tolist(),
-                arrays["mbids"].tolist(),
-                meta,
+            als.use_gram(arrays["gram"])
+            lookups = ArtistLookup(
+                arrays["keys"], arrays["key_items"], arrays["mbids"], arrays["mbid_items"]
             )
+            return FittedModel(als, arrays["names"].tolist(), meta, lookups)
     except FileNotFoundError:
         raise MydiscoverError(f"no fitted model at {path}: run 'mydiscover cf fit' first") from None
     except (OSError, ValueError, KeyError) as error:
