@@ -30,7 +30,7 @@ from mydiscover.errors import MydiscoverError
 
 #: Data goes to stdout, so it pipes cleanly; progress, logs and errors go to stderr.
 out = Console(soft_wrap=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one message, one line, in logs too
 
 DbOption = Annotated[
     Path | None,
