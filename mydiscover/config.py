@@ -30,6 +30,15 @@ _KNOWN_KEYS: dict[str, type] = {
     "music_roots": list,
     "lastfm": dict,
     "listenbrainz": dict,
+    "reviews": dict,
+}
+#: The [reviews] settings, with the type each must have.
+_REVIEW_KEYS: dict[str, type | tuple[type, ...]] = {
+    "contact": str,
+    "feeds": list,
+    "pages": list,
+    "wikipedia_api_url": str,
+    "request_interval": (int, float),  # seconds between two requests to one host
 }
 
 
@@ -53,6 +62,7 @@ class Settings:
     music_roots: tuple[Path, ...] = ()
     lastfm: dict[str, Any] = field(default_factory=dict)
     listenbrainz: dict[str, Any] = field(default_factory=dict)
+    reviews: dict[str, Any] = field(default_factory=dict)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -114,6 +124,14 @@ def load_settings(database: Path | None = None, config_file: Path | None = None)
                     f"config file {config_path}: [{section}] {key} must be text in quotes, "
                     f"not {type(value).__name__}"
                 )
+    for key, value in data.get("reviews", {}).items():
+        expected = _REVIEW_KEYS.get(key)
+        if expected is None or not isinstance(value, expected):
+            known = ", ".join(_REVIEW_KEYS)
+            raise ConfigError(
+                f"config file {config_path}: [reviews] {key}: not a known setting of the "
+                f"right type (known: {known})"
+            )
     roots = data.get("music_roots", [])
     if not all(isinstance(root, str) for root in roots):
         raise ConfigError(f"config file {config_path}: 'music_roots' must be a list of paths")
@@ -124,4 +142,5 @@ def load_settings(database: Path | None = None, config_file: Path | None = None)
         music_roots=tuple(_expand(root, config_path.parent) for root in roots),
         lastfm=dict(data.get("lastfm", {})),
         listenbrainz=dict(data.get("listenbrainz", {})),
+        reviews=dict(data.get("reviews", {})),
     )

@@ -86,3 +86,35 @@ def listenbrainz_line(user: str, artist: str, mbid: str | None = None) -> str:
             },
         }
     )
+
+
+#: Words listeners tag each group's artists with (the planted text signal).
+GROUP_TAGS = {
+    "Shoegaze": ["shoegaze", "dream pop", "ethereal", "reverb"],
+    "Metal": ["thrash metal", "heavy", "aggressive", "riffs"],
+    "Jazz": ["jazz", "bebop", "saxophone", "swing"],
+    "Techno": ["techno", "electronic", "minimal", "berlin"],
+}
+
+
+def write_hetrec_tags(folder: Path, seed: int = 11) -> Path:
+    """HetRec's ``tags.dat`` (Latin-1, CRLF) and ``user_taggedartists.dat`` for the artists of
+    :func:`write_hetrec`: each artist tagged a few times with its group's words, and now and
+    then with a word of another group (listeners disagree)."""
+    rng = np.random.default_rng(seed)
+    vocabulary = sorted({tag for tags in GROUP_TAGS.values() for tag in tags} | {"café"})
+    ids = {tag: n + 1 for n, tag in enumerate(vocabulary)}
+    (folder / "tags.dat").write_bytes(
+        ("tagID\ttagValue\r\n" + "".join(f"{i}\t{t}\r\n" for t, i in ids.items())).encode("latin-1")
+    )
+    lines = ["userID\tartistID\ttagID\tday\tmonth\tyear"]
+    for group, name in enumerate(GROUPS):
+        for index in range(ARTISTS_PER_GROUP):
+            artist = group * 100 + index + 1
+            for _ in range(int(rng.integers(2, 8))):
+                other = rng.random() < 0.15
+                words = GROUP_TAGS[GROUPS[int(rng.integers(len(GROUPS)))] if other else name]
+                tag = words[int(rng.integers(len(words)))]
+                lines.append(f"{int(rng.integers(2, 200))}\t{artist}\t{ids[tag]}\t1\t1\t2010")
+    (folder / "user_taggedartists.dat").write_text("\r\n".join(lines) + "\r\n", encoding="ascii")
+    return folder

@@ -143,8 +143,10 @@ class _Handler(BaseHTTPRequestHandler):
         reply = self.server.fake.reply_to(request)
         body = reply.payload()
         self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
+        if not any(name.lower() == "content-type" for name in reply.headers):
+            self.send_header("Content-Type", "application/json")
+        if not any(name.lower() == "content-length" for name in reply.headers):
+            self.send_header("Content-Length", str(len(body)))
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.end_headers()

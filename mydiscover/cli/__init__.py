@@ -8,7 +8,7 @@ from types import FrameType
 import typer
 
 from mydiscover import __version__
-from mydiscover.cli import analyze, cf, evaluate, history, scan, similar, status
+from mydiscover.cli import analyze, cf, evaluate, history, reviews, scan, similar, status
 
 app = typer.Typer(
     name="mydiscover",
@@ -42,6 +42,8 @@ app.command("analyze")(analyze.analyze)
 app.command("similar")(similar.similar)
 app.add_typer(history.app, name="history")
 app.add_typer(cf.app, name="cf")
+app.add_typer(reviews.app, name="reviews")
+app.command("terms")(reviews.terms_command)
 app.add_typer(evaluate.app, name="eval")
 
 

@@ -208,8 +208,61 @@ CREATE TABLE similar_fetches (
 );
 """
 
+_V6_TEXT = """
+-- Text about the library's artists and albums (album_key '' : about the artist), from review
+-- sources, with where and when it was fetched.
+CREATE TABLE documents (
+    id          INTEGER PRIMARY KEY,
+    artist_key  TEXT NOT NULL,
+    album_key   TEXT NOT NULL DEFAULT '',
+    source      TEXT NOT NULL,           -- wikipedia, lastfm, lastfm-tags, feed, page
+    url         TEXT NOT NULL,
+    title       TEXT,
+    text        TEXT NOT NULL,
+    fetched_at  INTEGER NOT NULL,        -- UTC seconds
+    UNIQUE (artist_key, album_key, source, url)
+);
+
+-- When each source was last asked about each entity, and what came of it, so a crawl skips
+-- what it asked recently and resumes where it stopped.
+CREATE TABLE crawls (
+    artist_key  TEXT NOT NULL,
+    album_key   TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    crawled_at  INTEGER NOT NULL,
+    found       INTEGER NOT NULL,        -- documents stored
+    error       TEXT,                    -- why it failed, in one line
+    PRIMARY KEY (artist_key, album_key, source)
+);
+
+-- The top TF-IDF terms of each artist and album, with their weights.
+CREATE TABLE terms (
+    artist_key  TEXT NOT NULL,
+    album_key   TEXT NOT NULL,
+    term        TEXT NOT NULL,
+    weight      REAL NOT NULL,
+    PRIMARY KEY (artist_key, album_key, term)
+);
+
+-- How many words each entity's terms were drawn from: little text is weak evidence.
+CREATE TABLE term_entities (
+    artist_key  TEXT NOT NULL,
+    album_key   TEXT NOT NULL,
+    words       INTEGER NOT NULL,
+    PRIMARY KEY (artist_key, album_key)
+);
+
+-- What the stored terms were built from.
+CREATE TABLE terms_state (
+    id               INTEGER PRIMARY KEY CHECK (id = 1),
+    documents_marker TEXT NOT NULL,
+    entities         INTEGER NOT NULL,
+    built_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+"""
+
 #: MIGRATIONS[n] upgrades version n to n + 1. Append; never edit a released entry.
-MIGRATIONS: tuple[str, ...] = (_V1_CATALOG, _V2_SCAN_LOG, _V3_HISTORY, _V4_AUDIO, _V5_CF)
+MIGRATIONS: tuple[str, ...] = (_V1_CATALOG, _V2_SCAN_LOG, _V3_HISTORY, _V4_AUDIO, _V5_CF, _V6_TEXT)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

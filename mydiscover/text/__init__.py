@@ -1,0 +1,1 @@
+"""Text: public review text fetched politely, and TF-IDF "top terms" per artist and album."""
