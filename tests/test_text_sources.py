@@ -127,3 +127,19 @@ def test_a_latin1_page_without_a_charset_header_is_decoded_by_its_meta_tag():
     body = ('<html><head><meta charset="iso-8859-1"></head><body><p>Sigur Rós from Reykjavík, '
             "a long enough paragraph to count.</p></body></html>").encode("latin-1")  # fmt: skip
     assert "Sigur Rós from Reykjavík" in extract_main(decode_html(body, None)).text
+
+
+def test_atom_entries_are_read_like_rss_items():
+    from mydiscover.text.fetch import Page
+    from mydiscover.text.sources.feeds import parse_feed
+
+    atom = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Zine</title>
+<entry><title>Slowdive - Souvlaki, reissued</title>
+<link rel="alternate" href="https://zine.example/souvlaki"/>
+<summary type="html">&lt;p&gt;Dreamy &lt;b&gt;reverb&lt;/b&gt; forever.&lt;/p&gt;</summary></entry>
+</feed>"""
+    page = Page("https://zine.example/atom", "application/atom+xml", atom, "utf-8", 0.0, False)
+    assert parse_feed(page) == [
+        ("Slowdive - Souvlaki, reissued", "https://zine.example/souvlaki", "Dreamy reverb forever.")
+    ]
