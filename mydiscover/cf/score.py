@@ -178,6 +178,7 @@ def refresh_scores(conn: sqlite3.Connection, model: FittedModel) -> LibraryScore
             "user_artists": result.user_artists,
             "matched_artists": result.matched_artists,
             "scored_tracks": len(result.scores),
+            "user_factors": result.user_factors.astype("<f4").tobytes(),
         },
     )
     return result

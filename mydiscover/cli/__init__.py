@@ -8,7 +8,17 @@ from types import FrameType
 import typer
 
 from mydiscover import __version__
-from mydiscover.cli import analyze, cf, evaluate, history, reviews, scan, similar, status
+from mydiscover.cli import (
+    analyze,
+    cf,
+    evaluate,
+    history,
+    reviews,
+    scan,
+    similar,
+    status,
+    weekly,
+)
 
 app = typer.Typer(
     name="mydiscover",
@@ -40,6 +50,7 @@ app.command("scan")(scan.scan)
 app.command("status")(status.status)
 app.command("analyze")(analyze.analyze)
 app.command("similar")(similar.similar)
+app.command("weekly")(weekly.weekly)
 app.add_typer(history.app, name="history")
 app.add_typer(cf.app, name="cf")
 app.add_typer(reviews.app, name="reviews")

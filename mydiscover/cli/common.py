@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +28,8 @@ from rich.text import Text
 from mydiscover.config import ENV_CONFIG, ENV_DB, Settings, load_settings
 from mydiscover.db import open_database
 from mydiscover.errors import MydiscoverError
+from mydiscover.library.match import CatalogEntry, TrackMatcher
+from mydiscover.library.walk import normalize_root
 
 #: Data goes to stdout, so it pipes cleanly; progress, logs and errors go to stderr.
 out = Console(soft_wrap=True)
@@ -178,3 +181,25 @@ def print_json(data: dict[str, Any]) -> None:
 def connect(settings: Settings, *, create: bool = True) -> sqlite3.Connection:
     """Open the settings' database (see :func:`mydiscover.db.open_database`)."""
     return open_database(settings.database, create=create)
+
+
+def find_track(conn: sqlite3.Connection, query: str) -> int:
+    """The id of the track a path or an "Artist - Title" names."""
+    if os.path.lexists(query):
+        row = conn.execute(
+            "SELECT id FROM tracks WHERE path = ?", (normalize_root(query),)
+        ).fetchone()
+        if row is None:
+            raise fail(f"{query} is not in the catalog: run 'mydiscover scan' on its folder")
+        return int(row[0])
+    artist, separator, title = query.partition(" - ")
+    if not separator:
+        raise fail(f'no file {query!r}; to name a track, write "Artist - Title"')
+    matcher = TrackMatcher(
+        CatalogEntry(*row)
+        for row in conn.execute("SELECT id, artist, title, album, mb_recording_id FROM tracks")
+    )
+    found = matcher.match(artist, title)
+    if found is None:
+        raise fail(f"no track {query!r} in the catalog")
+    return found.track_id

@@ -16,14 +16,13 @@ from mydiscover.cli.common import (
     JsonOption,
     connect,
     fail,
+    find_track,
     out,
     print_json,
     reported_errors,
     settings_from,
 )
 from mydiscover.db.tracks import load_tracks_by_id
-from mydiscover.library.match import CatalogEntry, TrackMatcher
-from mydiscover.library.walk import normalize_root
 from mydiscover.paths import display_path
 
 
@@ -46,7 +45,7 @@ def similar(
         settings = settings_from(db, config)
         conn = connect(settings, create=False)
         try:
-            track_id = _find_track(conn, track)
+            track_id = find_track(conn, track)
             ids, vectors = load_embeddings(conn)
             where = np.flatnonzero(ids == track_id)
             if not len(where):
@@ -71,28 +70,6 @@ def similar(
             f"{row['similarity']:.3f}",
         )
     out.print(table)
-
-
-def _find_track(conn: sqlite3.Connection, query: str) -> int:
-    """The id of the track a path or an "Artist - Title" names."""
-    if os.path.lexists(query):
-        row = conn.execute(
-            "SELECT id FROM tracks WHERE path = ?", (normalize_root(query),)
-        ).fetchone()
-        if row is None:
-            raise fail(f"{query} is not in the catalog: run 'mydiscover scan' on its folder")
-        return int(row[0])
-    artist, separator, title = query.partition(" - ")
-    if not separator:
-        raise fail(f'no file {query!r}; to name a track, write "Artist - Title"')
-    matcher = TrackMatcher(
-        CatalogEntry(*row)
-        for row in conn.execute("SELECT id, artist, title, album, mb_recording_id FROM tracks")
-    )
-    found = matcher.match(artist, title)
-    if found is None:
-        raise fail(f"no track {query!r} in the catalog")
-    return found.track_id
 
 
 def _describe(

@@ -7,16 +7,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from mydiscover.db.connection import transaction
-from mydiscover.library.match import artist_key
-
-
-class ArtistPlays(NamedTuple):
-    """How much the user plays one artist, across every source of history."""
-
-    key: str
-    name: str
-    mbid: str
-    plays: int
+from mydiscover.db.listens import ArtistPlays, load_history
 
 
 class LibraryTrack(NamedTuple):
@@ -41,26 +32,7 @@ class TrackScore(NamedTuple):
 def user_artist_plays(conn: sqlite3.Connection) -> list[ArtistPlays]:
     """The user's plays per artist: every listen (matched to a track or not) and the play counts
     in the tags of tracks that no listen matched (those would count twice)."""
-    totals: dict[str, list[Any]] = {}
-    rows = conn.execute(
-        "SELECT artist_key, min(artist), max(coalesce(mb_artist_id, '')), count(*) "
-        "FROM listens GROUP BY artist_key"
-    )
-    for key, name, mbid, plays in rows:
-        totals[key] = [name, mbid.split("; ")[0], plays]
-    rows = conn.execute(
-        "SELECT coalesce(album_artist, artist), coalesce(mb_artist_id, mb_album_artist_id, ''), "
-        "play_count FROM tracks WHERE play_count > 0 AND status != 'error' "
-        "AND NOT EXISTS (SELECT 1 FROM listens WHERE listens.track_id = tracks.id)"
-    )
-    for name, mbid, plays in rows:
-        key = artist_key(name)
-        if not key:
-            continue
-        entry = totals.setdefault(key, [name, mbid.split("; ")[0], 0])
-        entry[1] = entry[1] or mbid
-        entry[2] += plays
-    return [ArtistPlays(key, name, mbid, plays) for key, (name, mbid, plays) in totals.items()]
+    return load_history(conn).artists
 
 
 def history_marker(conn: sqlite3.Connection) -> str:
@@ -91,8 +63,8 @@ def replace_scores(
         conn.execute("DELETE FROM cf_fold")
         conn.execute(
             "INSERT INTO cf_fold (id, model_fingerprint, history_marker, user_artists, "
-            "matched_artists, scored_tracks) VALUES (1, :model_fingerprint, :history_marker, "
-            ":user_artists, :matched_artists, :scored_tracks)",
+            "matched_artists, scored_tracks, user_factors) VALUES (1, :model_fingerprint, "
+            ":history_marker, :user_artists, :matched_artists, :scored_tracks, :user_factors)",
             state,
         )
 
@@ -101,7 +73,10 @@ def fold_state(conn: sqlite3.Connection) -> dict[str, Any] | None:
     """What the stored scores were computed from, or None before the first fold-in."""
     conn.row_factory = sqlite3.Row
     try:
-        row = conn.execute("SELECT * FROM cf_fold WHERE id = 1").fetchone()
+        row = conn.execute(
+            "SELECT model_fingerprint, history_marker, user_artists, matched_artists, "
+            "scored_tracks, folded_at FROM cf_fold WHERE id = 1"
+        ).fetchone()
     finally:
         conn.row_factory = None
     return dict(row) if row else None

@@ -158,6 +158,12 @@ def stored_terms(conn: sqlite3.Connection) -> dict[tuple[str, str], dict[str, fl
     return terms
 
 
+def entity_words(conn: sqlite3.Connection) -> dict[tuple[str, str], int]:
+    """How many words each entity's terms were drawn from."""
+    rows = conn.execute("SELECT artist_key, album_key, words FROM term_entities")
+    return {(artist, album): words for artist, album, words in rows}
+
+
 def text_summary(conn: sqlite3.Connection) -> dict[str, Any]:
     """Documents per source, entities covered, crawl errors, and the terms' state."""
     sources = [

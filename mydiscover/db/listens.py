@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from mydiscover.db.connection import transaction
@@ -183,3 +184,64 @@ def history_summary(conn: sqlite3.Connection, top: int = 10) -> dict[str, Any]:
         "tag_play_counts": {"tracks": tag_tracks, "plays": tag_plays},
         "imports": [{**row, "unfinished": bool(row["unfinished"])} for row in imports],
     }
+
+
+class ArtistPlays(NamedTuple):
+    """How much the user plays one artist, across every source of history."""
+
+    key: str
+    name: str
+    mbid: str
+    plays: int
+
+
+@dataclass
+class History:
+    """The user's listening up to a time: plays per track and per artist."""
+
+    track_plays: dict[int, int]  # track id -> listens (and tag play counts)
+    last_played: dict[int, int]  # track id -> UTC seconds of the last listen
+    artists: list[ArtistPlays]
+
+    @property
+    def empty(self) -> bool:
+        """No history at all."""
+        return not self.track_plays and not self.artists
+
+
+def load_history(conn: sqlite3.Connection, before: int | None = None) -> History:
+    """The user's history, all of it or only the listens before ``before`` (UTC seconds)."""
+    limit = "" if before is None else " WHERE listened_at < ?"
+    params: tuple[int, ...] = () if before is None else (before,)
+    track_plays: dict[int, int] = {}
+    last_played: dict[int, int] = {}
+    for track, plays, last in conn.execute(
+        "SELECT track_id, count(*), max(listened_at) FROM listens"
+        + (limit + " AND" if limit else " WHERE")
+        + " track_id IS NOT NULL GROUP BY track_id",
+        params,
+    ):
+        track_plays[track] = plays
+        last_played[track] = last
+    totals: dict[str, list] = {}
+    for key, name, mbid, plays in conn.execute(
+        "SELECT artist_key, min(artist), max(coalesce(mb_artist_id, '')), count(*) FROM listens"
+        + limit
+        + " GROUP BY artist_key",
+        params,
+    ):
+        totals[key] = [name, mbid.split("; ")[0], plays]
+    if before is None:  # play counts in tags have no date: they count only for "now"
+        for track, name, mbid, plays in conn.execute(
+            "SELECT id, coalesce(album_artist, artist), coalesce(mb_artist_id, ''), play_count "
+            "FROM tracks WHERE play_count > 0 AND status != 'error'"
+        ):
+            if track in track_plays:
+                continue
+            track_plays[track] = plays
+            key = artist_key(name)
+            if key:
+                entry = totals.setdefault(key, [name, mbid.split("; ")[0], 0])
+                entry[2] += plays
+    artists = [ArtistPlays(key, name, mbid, plays) for key, (name, mbid, plays) in totals.items()]
+    return History(track_plays, last_played, artists)

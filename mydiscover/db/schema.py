@@ -183,6 +183,7 @@ CREATE TABLE cf_fold (
     user_artists       INTEGER NOT NULL,
     matched_artists    INTEGER NOT NULL,
     scored_tracks      INTEGER NOT NULL,
+    user_factors       BLOB,               -- float32: the user's place among the listeners
     folded_at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
 
@@ -261,8 +262,45 @@ CREATE TABLE terms_state (
 );
 """
 
+_V7_WEEKLY = """
+-- Every weekly playlist made, one per ISO week (a remake of the same week replaces it), so
+-- the next ones avoid repeating it and feedback can be measured.
+CREATE TABLE weeklies (
+    id          INTEGER PRIMARY KEY,
+    week        TEXT NOT NULL UNIQUE,        -- ISO week, e.g. 2026-W48
+    created_at  INTEGER NOT NULL,            -- UTC seconds
+    seed        INTEGER NOT NULL,
+    signals     TEXT NOT NULL                -- JSON: the signals that were available, weights
+);
+
+CREATE TABLE weekly_tracks (
+    weekly_id   INTEGER NOT NULL REFERENCES weeklies (id) ON DELETE CASCADE,
+    position    INTEGER NOT NULL,
+    track_id    INTEGER NOT NULL REFERENCES tracks (id),
+    score       REAL NOT NULL,
+    lead_signal TEXT,                        -- the signal that ranked it highest
+    reasons     TEXT NOT NULL,               -- JSON: {signal: reason}
+    PRIMARY KEY (weekly_id, position)
+);
+CREATE INDEX weekly_tracks_track ON weekly_tracks (track_id);
+
+-- Tracks the user never wants in a weekly.
+CREATE TABLE bans (
+    track_id    INTEGER PRIMARY KEY REFERENCES tracks (id),
+    banned_at   INTEGER NOT NULL
+);
+"""
+
 #: MIGRATIONS[n] upgrades version n to n + 1. Append; never edit a released entry.
-MIGRATIONS: tuple[str, ...] = (_V1_CATALOG, _V2_SCAN_LOG, _V3_HISTORY, _V4_AUDIO, _V5_CF, _V6_TEXT)
+MIGRATIONS: tuple[str, ...] = (
+    _V1_CATALOG,
+    _V2_SCAN_LOG,
+    _V3_HISTORY,
+    _V4_AUDIO,
+    _V5_CF,
+    _V6_TEXT,
+    _V7_WEEKLY,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -145,7 +145,7 @@ def build_terms(conn: sqlite3.Connection, top: int = TOP_TERMS) -> TermsReport:
     texts = entity_texts(conn)
     documents = sum(len(t) for t in texts.values())
     for entity, genres in genre_tags(conn).items():
-        texts.setdefault(entity, []).append(", ".join(genres))
+        texts.setdefault(entity, []).append(", ".join(dict.fromkeys(genres)))
     entities = sorted(texts)
     prepared = [
         strip_names("\n\n".join(texts[entity]), names.get(entity, ("", ""))) for entity in entities

@@ -1,0 +1,205 @@
+"""``mydiscover weekly``: this week's Discover Weekly from your own library; and ``ban``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from mydiscover.cli.common import (
+    ConfigOption,
+    DbOption,
+    connect,
+    err,
+    fail,
+    out,
+    print_json,
+    reported_errors,
+    settings_from,
+)
+
+_WEEK = re.compile(r"^\d{4}-W\d{2}$")
+
+
+def weekly(
+    size: Annotated[int, typer.Option("--size", "-n", min=1, max=500, help="Tracks.")] = 30,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the playlist to FILE instead of stdout."),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="m3u, xspf, jspf or json.")] = "m3u",
+    paths: Annotated[
+        str,
+        typer.Option(
+            help="absolute, relative (to the playlist file: needs --output) or "
+            "music-root (relative to the music folder, for MPD)."
+        ),
+    ] = "absolute",
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Print each pick with its reasons on stderr.")
+    ] = False,
+    weights: Annotated[
+        str, typer.Option(help="Signal weights, e.g. cf=1,cold=0.5,text=1,audio=1.")
+    ] = "",
+    min_length: Annotated[float, typer.Option(min=0, help="Shortest track, in seconds.")] = 30.0,
+    max_length: Annotated[float, typer.Option(min=1, help="Longest track, in seconds.")] = 900.0,
+    rest_days: Annotated[
+        int, typer.Option(min=0, help="A track played within this many days is not offered.")
+    ] = 365,
+    week: Annotated[
+        str | None, typer.Option(help="The ISO week, e.g. 2026-W48. Default: this week.")
+    ] = None,
+    stats: Annotated[
+        bool, typer.Option("--stats", help="Show how past weeklies did (played picks) instead.")
+    ] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    json_output: Annotated[bool, typer.Option("--json", help="With --stats: print JSON.")] = False,
+) -> None:
+    """This week's 30 tracks from your library that you have not been listening to, chosen by
+    collaborative filtering, review text and audio together, in an order that flows.
+
+    The same week gives the same playlist; next week's is another. Writes an extended M3U to
+    stdout, so `mydiscover weekly > discover.m3u` works.
+    """
+    from mydiscover.cf.store import load_model, model_path
+    from mydiscover.db.listens import load_history
+    from mydiscover.playlists.write import FORMATS, PATH_MODES, Entry, render
+    from mydiscover.recommend.blend import parse_weights
+    from mydiscover.recommend.library import load_library
+    from mydiscover.recommend.rules import Rules
+    from mydiscover.recommend.weekly import iso_week, make_weekly, save_weekly
+
+    if stats:
+        _print_stats(db, config, json_output)
+        return
+    if fmt not in FORMATS:
+        raise fail(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}")
+    if paths not in PATH_MODES:
+        raise fail(f"unknown path mode {paths!r}: choose from {', '.join(PATH_MODES)}")
+    if paths == "relative" and output is None:
+        raise fail("--paths relative needs --output FILE (paths are relative to the playlist)")
+    if week is not None and not _WEEK.match(week):
+        raise fail(f"--week {week!r}: write an ISO week such as 2026-W48")
+    try:
+        blend_weights = parse_weights(weights)
+    except ValueError as error:
+        raise fail(str(error)) from None
+    with reported_errors():
+        settings = settings_from(db, config)
+        now = int(time.time())
+        this_week = week or iso_week(dt.datetime.now(dt.timezone.utc))
+        stored = model_path(settings.database)
+        model = load_model(stored) if stored.exists() else None
+        conn = connect(settings)
+        try:
+            library = load_library(conn)
+            if not len(library):
+                raise fail("the library is empty: run 'mydiscover scan ~/Music' first")
+            history = load_history(conn)
+            user = settings.lastfm.get("user") or settings.listenbrainz.get("user") or ""
+            result = make_weekly(
+                conn, library, history, model, week=this_week, user=user, now=now,
+                rules=Rules(size=size, rest_days=rest_days, min_seconds=min_length,
+                            max_seconds=max_length),
+                weights=blend_weights,
+            )  # fmt: skip
+            save_weekly(conn, result, now)
+        finally:
+            conn.close()
+    entries = [
+        Entry(library.paths[p.row], library.roots[p.row], library.artists[p.row],
+              library.titles[p.row] or os.path.basename(library.path_texts[p.row]),
+              library.albums[p.row], _duration(library.durations[p.row]), p.score, p.lead,
+              p.reasons)
+        for p in result.picks
+    ]  # fmt: skip
+    meta = {"week": result.week, "signals": result.signals, "weights": result.weights}
+    folder = output.parent if output is not None else None
+    data = render(entries, fmt, result.name, paths, folder, meta)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        _write_atomically(output, data)
+    _report(result, entries, explain, output)
+
+
+def _duration(seconds: float) -> float | None:
+    return None if seconds != seconds else float(seconds)  # NaN: unknown
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_bytes(data)
+        partial.replace(path)
+    except OSError as error:
+        raise fail(f"cannot write {path}: {error.strerror}") from None
+
+
+def _report(result: object, entries: list, explain: bool, output: Path | None) -> None:
+    from mydiscover.recommend.weekly import Weekly
+
+    assert isinstance(result, Weekly)
+    for note in result.notes:
+        err.print(f"note: {escape(note)}", highlight=False)
+    used = ", ".join(f"{name} ({count:,} tracks)" for name, count in result.signals.items())
+    where = f" -> {escape(str(output))}" if output else ""
+    err.print(f"{result.name}: {len(entries)} tracks from {used or 'no signal'}{where}",
+              highlight=False)  # fmt: skip
+    if not explain:
+        return
+    table = Table("#", "Track", "Why", title_justify="left", show_lines=False)
+    for position, entry in enumerate(entries, start=1):
+        table.add_row(str(position), escape(f"{entry.artist} - {entry.title}"),
+                      escape(entry.explanation() or "-"))  # fmt: skip
+    err.print(table)
+
+
+def _print_stats(db: Path | None, config: Path | None, json_output: bool) -> None:
+    from mydiscover.db.weekly import weekly_feedback
+
+    with reported_errors():
+        conn = connect(settings_from(db, config), create=False)
+        try:
+            rows = weekly_feedback(conn)
+        finally:
+            conn.close()
+    if not rows:
+        raise fail("no weekly made yet: run 'mydiscover weekly'")
+    weeks: dict[str, list[int]] = {}
+    signals: dict[str, list[int]] = {}
+    for row in rows:
+        for bucket, key in ((weeks, row["week"]), (signals, row["signal"])):
+            totals = bucket.setdefault(key, [0, 0])
+            totals[0] += row["picks"]
+            totals[1] += row["played"]
+    if json_output:
+        print_json({"weeks": _rates(weeks), "signals": _rates(signals)})
+        return
+    by_week = Table("Week", "Picks", "Played", "Hit rate", title="Weeklies", title_justify="left")
+    for key, (picks, played) in weeks.items():
+        by_week.add_row(key, str(picks), str(played), f"{played / picks:.0%}")
+    by_signal = Table("Lead signal", "Picks", "Played", "Hit rate", title="By signal",
+                      title_justify="left")  # fmt: skip
+    for key, (picks, played) in sorted(signals.items()):
+        by_signal.add_row(key, str(picks), str(played), f"{played / picks:.0%}")
+    out.print(by_week)
+    out.print(by_signal)
+
+
+def _rates(totals: dict[str, list[int]]) -> list[dict[str, object]]:
+    return [
+        {"key": key, "picks": picks, "played": played, "hit_rate": played / picks}
+        for key, (picks, played) in totals.items()
+    ]

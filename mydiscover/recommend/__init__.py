@@ -1,0 +1,1 @@
+"""The weekly: candidates, the three signals and the cold start, blending, rules and order."""

@@ -1,0 +1,81 @@
+"""Everything the weekly needs to know about the library and the user's history, loaded once
+into arrays (a 100,000-track library is a few hundred MB of SQLite rows, read in one pass)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+import numpy as np
+
+from mydiscover.audio.embed import EMBEDDING_SIZE
+from mydiscover.library.match import artist_key, title_key
+
+
+@dataclass
+class Library:
+    """The available tracks, column by column (row i of every array is the same track)."""
+
+    ids: np.ndarray  # int64
+    paths: list[bytes]
+    path_texts: list[str]
+    roots: list[bytes]
+    titles: list[str]
+    artists: list[str]
+    albums: list[str]
+    mbids: list[str]  # artist MBIDs
+    artist_keys: list[str]
+    album_keys: list[str]  # "" when the track has no album
+    durations: np.ndarray  # seconds, NaN unknown
+    bpm: np.ndarray  # NaN unknown
+    keys: list[str | None]  # "C", "F#"...
+    scales: list[str | None]
+    embeddings: np.ndarray  # [n, 200] unit length; zero rows where not analysed
+    analysed: np.ndarray  # bool
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def row_of(self) -> dict[int, int]:
+        """Track id -> row."""
+        return {int(track): row for row, track in enumerate(self.ids.tolist())}
+
+
+def load_library(conn: sqlite3.Connection) -> Library:
+    """Every available track with its tags, descriptors and embedding."""
+    rows = conn.execute(
+        "SELECT t.id, t.path, t.path_text, t.root, coalesce(t.title, ''), "
+        "coalesce(t.artist, t.album_artist, ''), coalesce(t.album, ''), "
+        "coalesce(t.mb_artist_id, t.mb_album_artist_id, ''), t.duration, a.bpm, a.key, a.scale, "
+        "a.embedding FROM tracks t LEFT JOIN track_audio a ON a.track_id = t.id "
+        "WHERE t.status = 'ok' ORDER BY t.id"
+    ).fetchall()
+    count = len(rows)
+    embeddings = np.zeros((count, EMBEDDING_SIZE), dtype=np.float32)
+    analysed = np.zeros(count, dtype=bool)
+    for row, record in enumerate(rows):
+        if record[12] is not None:
+            embeddings[row] = np.frombuffer(record[12], dtype="<f4")
+            analysed[row] = True
+    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+    embeddings /= np.where(norms == 0, 1, norms)
+    artists = [r[5] for r in rows]
+    albums = [r[6] for r in rows]
+    return Library(
+        ids=np.array([r[0] for r in rows], dtype=np.int64),
+        paths=[r[1] for r in rows],
+        path_texts=[r[2] for r in rows],
+        roots=[r[3] for r in rows],
+        titles=[r[4] for r in rows],
+        artists=artists,
+        albums=albums,
+        mbids=[r[7].split("; ")[0] for r in rows],
+        artist_keys=[artist_key(a) for a in artists],
+        album_keys=[title_key(a) if a else "" for a in albums],
+        durations=np.array([r[8] if r[8] is not None else np.nan for r in rows], dtype=float),
+        bpm=np.array([r[9] if r[9] is not None else np.nan for r in rows], dtype=float),
+        keys=[r[10] for r in rows],
+        scales=[r[11] for r in rows],
+        embeddings=embeddings,
+        analysed=analysed,
+    )

@@ -1,0 +1,187 @@
+"""The weekly's signals: each scores the library's tracks for the user, with a reason.
+
+- ``cf``: the user's folded-in preference for the track's artist in the public co-listening
+  model (and the similarity services' lists for artists the public data lacks);
+- ``cold``: Spotify's cold start: a ridge regression learns, on the library's own tracks,
+  to map a track's audio embedding to its artist's CF factors, so a track by an artist the
+  public data lacks still gets a CF score;
+- ``text``: the track's terms (its album's and artist's) against the user's term profile,
+  weighed by how much text there is;
+- ``audio``: the track's embedding against the user's taste centroids (k-means over what they
+  play, so a listener of jazz and of metal gets both, not jazz-metal).
+
+A signal that cannot be computed (no model, no terms, nothing analysed, no history) is simply
+absent; the weekly is built from the others.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from mydiscover.db.cf import LibraryTrack, similar_to_user_artists
+from mydiscover.db.documents import entity_words
+from mydiscover.db.listens import History
+from mydiscover.recommend.library import Library
+
+#: The most taste centroids (a listener's distinct "tastes").
+MAX_CENTROIDS = 6
+#: Played, analysed tracks per centroid, at least.
+TRACKS_PER_CENTROID = 8
+
+
+@dataclass
+class Signal:
+    """Scores by library row, and a reason for any scored row (made only when asked: a
+    weekly explains 30 tracks, not 100,000)."""
+
+    name: str
+    rows: np.ndarray  # int64 library rows with a score
+    scores: np.ndarray  # float, same length
+    explain: Callable[[int], str]
+
+
+def cf_signals(
+    conn: sqlite3.Connection, model: object | None, history: History, library: Library
+) -> list[Signal]:
+    """The CF signal and, from it, the audio-to-CF cold start; none without a model."""
+    from mydiscover.cf.score import score_library
+    from mydiscover.cf.store import FittedModel
+    from mydiscover.errors import MydiscoverError
+
+    if not isinstance(model, FittedModel) or not history.artists:
+        return []
+    tracks = [LibraryTrack(int(i), a, m) for i, a, m in
+              zip(library.ids.tolist(), library.artists, library.mbids, strict=True)]  # fmt: skip
+    try:
+        result = score_library(model, history.artists, tracks, similar_to_user_artists(conn))
+    except MydiscoverError:  # none of the user's artists is in the public data
+        return []
+    row_of = library.row_of()
+    rows = np.array([row_of[s.track_id] for s in result.scores], dtype=np.int64)
+    scores = np.array([s.score for s in result.scores], dtype=float)
+    because = {row_of[s.track_id]: (s.because, s.artist) for s in result.scores}
+
+    def explain(row: int) -> str:
+        mine, theirs = because[row]
+        return f"because you play {mine}" if mine and mine != theirs else "you play this artist"
+
+    signals = [Signal("cf", rows, scores, explain)]
+    cold = cold_start(model, result.user_factors, library, rows)
+    if cold is not None:
+        signals.append(cold)
+    return signals
+
+
+def cold_start(
+    model: object, user_factors: np.ndarray, library: Library, known_rows: np.ndarray
+) -> Signal | None:
+    """Predict CF factors from audio for analysed tracks whose artist has no CF score.
+
+    Trained on the library's analysed tracks whose artist the public model knows (their
+    artist's factors are the targets); needs a few dozen of them.
+    """
+    from sklearn.linear_model import Ridge
+
+    from mydiscover.cf.store import FittedModel
+
+    assert isinstance(model, FittedModel) and model.als.item_factors is not None
+    items, _ = model.lookup(library.mbids, library.artist_keys)
+    trainable = np.flatnonzero((items >= 0) & library.analysed)
+    unknown = np.setdiff1d(np.flatnonzero(library.analysed), known_rows)
+    if len(trainable) < 30 or not len(unknown):
+        return None
+    regressor = Ridge(alpha=1.0)
+    regressor.fit(library.embeddings[trainable], model.als.item_factors[items[trainable]])
+    predicted = regressor.predict(library.embeddings[unknown]) @ user_factors
+    return Signal(
+        "cold", unknown, predicted.astype(float),
+        lambda row: "sounds like the artists your listening twins play",
+    )  # fmt: skip
+
+
+def text_signal(conn: sqlite3.Connection, history: History, library: Library) -> Signal | None:
+    """Each track's terms (its album's, else its artist's) against the user's term profile."""
+    from mydiscover.text.terms import evidence, term_vectors
+
+    entities, matrix, vocabulary = term_vectors(conn)
+    if not entities or not history.artists:
+        return None
+    index = {entity: row for row, entity in enumerate(entities)}
+    profile_weights = np.zeros(len(entities), dtype=np.float32)
+    for artist in history.artists:
+        if (artist.key, "") in index:
+            profile_weights[index[(artist.key, "")]] += np.log1p(artist.plays)
+    profile = np.asarray((sp.csr_matrix(profile_weights) @ matrix).todense()).ravel()
+    if not profile.any():
+        return None
+    profile /= np.linalg.norm(profile)
+    words = entity_words(conn)
+    trust = evidence(np.array([words.get(entity, 0) for entity in entities], dtype=float))
+    entity_scores = (matrix @ profile) * trust
+    best_entity: dict[tuple[str, str], int] = {}
+    rows, scores = [], []
+    pairs = zip(library.artist_keys, library.album_keys, strict=True)
+    for row, pair in enumerate(pairs):
+        if pair not in best_entity:
+            found = [index[e] for e in (pair, (pair[0], "")) if e in index and e[0]]
+            best_entity[pair] = max(found, key=lambda i: entity_scores[i]) if found else -1
+        entity = best_entity[pair]
+        if entity >= 0:
+            rows.append(row)
+            scores.append(float(entity_scores[entity]))
+
+    def explain(row: int) -> str:
+        entity = best_entity[(library.artist_keys[row], library.album_keys[row])]
+        return _shared_terms(matrix[entity], profile, vocabulary)
+
+    if not rows:
+        return None
+    return Signal("text", np.array(rows, dtype=np.int64), np.array(scores), explain)
+
+
+def _shared_terms(vector: sp.csr_matrix, profile: np.ndarray, vocabulary: list[str]) -> str:
+    """The terms the track and the user's profile share most, as a reason."""
+    contribution = vector.data * profile[vector.indices]
+    best: list[str] = []
+    for i in np.argsort(-contribution):
+        term = vocabulary[vector.indices[i]]
+        if contribution[i] <= 0 or len(best) == 3:
+            break
+        if not any(term in chosen.split() or chosen in term for chosen in best):
+            best.append(term)  # "dream pop" says what "dream" and "pop" would
+    return "reviews say " + ", ".join(f"'{term}'" for term in best) if best else ""
+
+
+def audio_signal(history: History, library: Library, seed: int) -> Signal | None:
+    """Each analysed track against the user's taste centroids in embedding space."""
+    from sklearn.cluster import KMeans
+
+    row_of = library.row_of()
+    played = [(row_of[t], n) for t, n in history.track_plays.items() if t in row_of]
+    played = [(row, n) for row, n in played if library.analysed[row]]
+    if not played:
+        return None
+    rows = np.array([row for row, _ in played], dtype=np.int64)
+    weights = np.log1p(np.array([n for _, n in played], dtype=float))
+    vectors = library.embeddings[rows]
+    clusters = int(min(MAX_CENTROIDS, max(1, len(rows) // TRACKS_PER_CENTROID)))
+    kmeans = KMeans(n_clusters=clusters, n_init=1, random_state=seed, max_iter=50)
+    labels = kmeans.fit_predict(vectors, sample_weight=weights)
+    centroids = kmeans.cluster_centers_
+    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-9)
+    # Each taste's face: its most played track, to say "sounds like X".
+    faces = [rows[labels == c][np.argmax(weights[labels == c])] for c in range(clusters)]
+    candidates = np.flatnonzero(library.analysed)
+    similarity = library.embeddings[candidates] @ centroids.T
+    nearest = dict(zip(candidates.tolist(), np.argmax(similarity, axis=1).tolist(), strict=True))
+
+    def explain(row: int) -> str:
+        face = faces[nearest[row]]
+        return f"sounds like {library.artists[face]} - {library.titles[face]}"
+
+    return Signal("audio", candidates, similarity.max(axis=1).astype(float), explain)

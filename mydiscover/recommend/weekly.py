@@ -1,0 +1,149 @@
+"""Making the weekly: candidates, signals, blend, rules, order, reasons; and storing it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mydiscover.db.listens import History
+from mydiscover.db.weekly import StoredPick, banned_tracks, recent_picks, store_weekly
+from mydiscover.recommend.blend import DEFAULT_WEIGHTS, fuse
+from mydiscover.recommend.library import Library
+from mydiscover.recommend.order import camelot, flowing_order
+from mydiscover.recommend.rules import Rules, candidate_mask, choose
+from mydiscover.recommend.signals import Signal, audio_signal, cf_signals, text_signal
+
+#: The signals in the order reasons are given.
+SIGNALS = ("cf", "cold", "text", "audio")
+#: A signal gives its reason for the picks in its top share of the candidates.
+REASON_SHARE = 0.25
+NO_SIGNAL = "no signal yet (no history, CF model, terms or analysis): these picks are random"
+
+
+@dataclass
+class Pick:
+    """One track of the weekly, with why."""
+
+    row: int
+    track_id: int
+    score: float
+    lead: str | None
+    reasons: dict[str, str]
+
+
+@dataclass
+class Weekly:
+    """A weekly playlist, in listening order."""
+
+    week: str
+    seed: int
+    picks: list[Pick]
+    signals: dict[str, int]  # signal -> tracks it scored
+    weights: dict[str, float]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        """The playlist's name: "Discover Weekly 2026-W48"."""
+        return f"Discover Weekly {self.week}"
+
+
+def iso_week(when: dt.datetime) -> str:
+    """The ISO week of ``when``: "2026-W48"."""
+    year, week, _ = when.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def week_seed(week: str, user: str) -> int:
+    """The week's seed: the same for the same user and week, another next week."""
+    return int.from_bytes(hashlib.sha256(f"{user}\0{week}".encode()).digest()[:4], "big")
+
+
+def compute_signals(
+    conn: sqlite3.Connection,
+    library: Library,
+    history: History,
+    model: object | None,
+    seed: int,
+    use: frozenset[str] = frozenset(SIGNALS),
+) -> list[Signal]:
+    """Every signal that can be computed now (and is in ``use``)."""
+    signals: list[Signal] = []
+    if use & {"cf", "cold"}:
+        signals += [s for s in cf_signals(conn, model, history, library) if s.name in use]
+    if "text" in use and (text := text_signal(conn, history, library)) is not None:
+        signals.append(text)
+    if "audio" in use and (audio := audio_signal(history, library, seed)) is not None:
+        signals.append(audio)
+    return signals
+
+
+def make_weekly(
+    conn: sqlite3.Connection,
+    library: Library,
+    history: History,
+    model: object | None,
+    *,
+    week: str,
+    user: str = "",
+    now: int,
+    rules: Rules | None = None,
+    weights: dict[str, float] | None = None,
+) -> Weekly:
+    """This week's playlist from the stored history and models (see the package's modules)."""
+    rules = rules or Rules()
+    weights = weights or dict(DEFAULT_WEIGHTS)
+    seed = week_seed(week, user)
+    excluded = banned_tracks(conn) | recent_picks(conn, week, rules.recent_weeks)
+    candidates = candidate_mask(library, history, excluded, rules, now)
+    signals = compute_signals(conn, library, history, model, seed)
+    fused = fuse(signals, weights, candidates, len(library))
+    known = {artist.key for artist in history.artists}
+    chosen = choose(library, fused.scores, candidates, known, rules, seed)
+    notes = (
+        []
+        if signals
+        else ["no signal yet (no history, model, terms or analysis): picked at random"]
+    )
+    keys = [camelot(library.keys[r], library.scales[r]) for r in chosen]
+    order = flowing_order([float(library.bpm[r]) for r in chosen], keys,
+                          [library.artist_keys[r] for r in chosen])  # fmt: skip
+    by_name = {signal.name: signal for signal in signals}
+    strong = {name: _strong_rows(signal, candidates) for name, signal in by_name.items()}
+    picks = []
+    for index in order:
+        row = chosen[index]
+        reasons = {
+            name: reason
+            for name in SIGNALS
+            if name in by_name
+            and (row in strong[name] or fused.lead[row] == name)
+            and (reason := by_name[name].explain(row))
+        }
+        picks.append(Pick(row, int(library.ids[row]), float(fused.scores[row]),
+                          fused.lead[row], reasons))  # fmt: skip
+    return Weekly(week, seed, picks, {s.name: len(s.rows) for s in signals}, weights, notes)
+
+
+def _strong_rows(signal: Signal, candidates: np.ndarray) -> set[int]:
+    """The candidate rows in the top quarter of a signal: only those get its reason (a track
+    the signal barely likes is not "because" of it)."""
+    keep = candidates[signal.rows]
+    rows, scores = signal.rows[keep], signal.scores[keep]
+    top = np.argsort(-scores, kind="stable")[: max(1, int(np.ceil(len(rows) * REASON_SHARE)))]
+    return set(rows[top].tolist())
+
+
+def save_weekly(conn: sqlite3.Connection, weekly: Weekly, now: int) -> None:
+    """Store the weekly, so the next ones avoid repeating it and feedback can be measured."""
+    picks = [
+        StoredPick(position, pick.track_id, pick.score, pick.lead, pick.reasons)
+        for position, pick in enumerate(weekly.picks, start=1)
+    ]
+    signals: dict[str, Any] = {"scored": weekly.signals, "weights": weekly.weights}
+    store_weekly(conn, weekly.week, now, weekly.seed, signals, picks)

@@ -1,0 +1,201 @@
+"""End to end: ``mydiscover weekly`` on a generated library, analysed, with a generated history,
+a small public dataset and terms from the files' genre tags."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from tests.colistening import write_hetrec
+from tests.conftest import run_cli
+from tests.library_factory import make_track
+
+#: (artist, album, genre, tone in Hz): two scenes that sound apart.
+ALBUMS = [
+    *[(f"Shoegaze Artist {n}", f"Haze {n}", "Dream Pop", 220.0) for n in range(5)],
+    *[(f"Metal Artist {n}", f"Steel {n}", "Thrash", 1760.0) for n in range(4)],
+    ("Sigur Rós", "Ágætis byrjun", "Post-Rock", 233.0),  # not in the public data
+]
+PLAYED = ["Shoegaze Artist 0", "Shoegaze Artist 1"]
+NOW = 1_790_000_000  # 2026-09-20
+
+
+def track_path(music: Path, artist: str, album: str, number: int) -> Path:
+    return music / artist / album / f"{number:02d} Song {number}.ogg"
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    """A scanned and analysed library, a history, a fitted CF model and terms."""
+    tmp = tmp_path_factory.mktemp("weekly")
+    music = tmp / "Music"
+    for artist, album, genre, hertz in ALBUMS:
+        for number in (1, 2, 3):
+            make_track(track_path(music, artist, album, number), seconds=4.0,
+                       frequency=hertz * (1 + number / 50), title=f"Song {number}",
+                       artist=artist, album=album, genre=genre)  # fmt: skip
+    history = tmp / "history.csv"
+    rows = ["listened_at,artist,title,album"]
+    for day in range(20):
+        for artist in PLAYED:
+            rows.append(f"{NOW - 86_400 * 30 + day * 3600},{artist},Song 1,Haze {artist[-1]}")
+    history.write_text("\n".join(rows) + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MYDISCOVER_")}
+    env.update(HOME=str(tmp / "home"), XDG_CONFIG_HOME=str(tmp / "cfg"), COLUMNS="200",
+               MYDISCOVER_DB=str(tmp / "db.sqlite"))  # fmt: skip
+    for command in (
+        ["scan", str(music)], ["analyze"], ["history", "import", str(history)],
+        ["cf", "import", str(write_hetrec(tmp / "hetrec"))],
+        ["cf", "fit", "--factors", "8", "--regularization", "1"],
+        ["reviews", "crawl", "--source", "feeds"],
+    ):  # fmt: skip
+        result = run_cli(env, *command)
+        assert result.returncode == 0, (command, result.stderr)
+    return env, tmp
+
+
+def weekly(env, *args):
+    result = run_cli(env, "weekly", "--week", "2026-W48", "--size", "8", "--min-length", "1", *args)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def m3u_tracks(text: str) -> list[tuple[str, str]]:
+    lines = text.splitlines()
+    assert lines[0] == "#EXTM3U" and lines[1] == "#PLAYLIST:Discover Weekly 2026-W48"
+    pairs = list(zip(lines[2::2], lines[3::2], strict=True))
+    assert all(info.startswith("#EXTINF:4,") for info, _ in pairs)
+    return [(info.split(",", 1)[1], path) for info, path in pairs]
+
+
+def test_the_weekly_follows_the_rules(home):
+    env, tmp = home
+    result = weekly(env)
+    tracks = m3u_tracks(result.stdout)
+    assert len(tracks) == 8
+    assert all(Path(path).is_file() for _, path in tracks)
+    artists = [name.split(" - ")[0] for name, _ in tracks]
+    assert max(artists.count(a) for a in artists) <= 2  # at most 2 per artist
+    albums = [Path(path).parent for _, path in tracks]
+    assert len(set(albums)) == len(albums)  # at most 1 per album
+    played = {str(track_path(tmp / "Music", a, f"Haze {a[-1]}", 1)) for a in PLAYED}
+    assert not played & {path for _, path in tracks}  # nothing the user has been playing
+    assert "Discover Weekly 2026-W48: 8 tracks from cf" in result.stderr
+
+
+def test_the_same_week_gives_the_same_playlist_and_the_next_another(home):
+    env, _ = home
+    first = weekly(env).stdout
+    assert weekly(env).stdout == first
+    following = run_cli(env, "weekly", "--week", "2026-W49", "--size", "8", "--min-length", "1")
+    assert following.returncode == 0, following.stderr
+    shown_before = {path for _, path in m3u_tracks(first)}
+    after = {line for line in following.stdout.splitlines() if not line.startswith("#")}
+    assert not shown_before & after  # last week's picks rest
+
+
+def test_the_scene_the_user_plays_comes_first(home):
+    env, _ = home
+    data = json.loads(weekly(env, "--format", "json").stdout)
+    tracks = data["tracks"]
+    shoegaze = [t for t in tracks if t["artist"].startswith(("Shoegaze", "Sigur"))]
+    assert len(shoegaze) >= 4
+    assert data["week"] == "2026-W48" and set(data["signals"]) >= {"cf", "text", "audio"}
+    explained = [t for t in tracks if t["reasons"]]
+    assert len(explained) == len(tracks)
+    assert any(
+        "because you play Shoegaze Artist" in r for t in tracks for r in t["reasons"].values()
+    )
+
+
+def test_explain_goes_to_stderr_and_stdout_stays_a_playlist(home):
+    env, _ = home
+    result = weekly(env, "--explain")
+    assert result.stdout.startswith("#EXTM3U\n")
+    assert "Why" in result.stderr and ("sounds like" in result.stderr or "because" in result.stderr)
+
+
+def test_xspf_is_valid_xml_with_percent_encoded_file_uris(home):
+    env, _ = home
+    root = ElementTree.fromstring(weekly(env, "--format", "xspf").stdout.encode())
+    ns = {"x": "http://xspf.org/ns/0/"}
+    assert root.find("x:title", ns).text == "Discover Weekly 2026-W48"
+    locations = [e.text for e in root.iterfind("x:trackList/x:track/x:location", ns)]
+    assert len(locations) == 8 and all(loc.startswith("file:///") for loc in locations)
+    assert all(" " not in loc for loc in locations)  # spaces are %20
+    assert all(Path(unquote(urlsplit(loc).path)).is_file() for loc in locations)
+
+
+def test_jspf_is_valid_json(home):
+    env, _ = home
+    playlist = json.loads(weekly(env, "--format", "jspf").stdout)["playlist"]
+    assert playlist["title"] == "Discover Weekly 2026-W48" and len(playlist["track"]) == 8
+    assert all(t["location"][0].startswith("file:///") for t in playlist["track"])
+    assert all(t["duration"] == 4000 for t in playlist["track"])
+
+
+def test_path_modes(home):
+    env, tmp = home
+    out = tmp / "lists" / "discover.m3u"
+    weekly(env, "--paths", "relative", "--output", str(out))
+    for _, path in m3u_tracks(out.read_text(encoding="utf-8")):
+        assert path.startswith("../Music/") and (out.parent / path).is_file()
+    rooted = m3u_tracks(weekly(env, "--paths", "music-root").stdout)
+    assert all((tmp / "Music" / path).is_file() for _, path in rooted)
+    refused = run_cli(env, "weekly", "--paths", "relative")
+    assert refused.returncode == 1 and "needs --output" in refused.stderr
+
+
+def test_non_ascii_names_survive_every_format(home):
+    env, _ = home
+    data = json.loads(weekly(env, "--format", "json", "--size", "30").stdout)
+    assert any(t["artist"] == "Sigur Rós" and "Ágætis" in t["path"] for t in data["tracks"])
+    m3u = weekly(env, "--size", "30").stdout
+    assert "Sigur Rós - Song" in m3u and "Ágætis byrjun" in m3u
+
+
+def test_stats_count_the_picks_that_were_played(home):
+    env, tmp = home
+    picks = m3u_tracks(weekly(env).stdout)
+    artist, title = picks[0][0].split(" - ")
+    listens = tmp / "after.csv"
+    listens.write_text(f"listened_at,artist,title\n{int(__import__('time').time()) + 60},"
+                       f"{artist},{title}\n")  # fmt: skip
+    assert run_cli(env, "history", "import", str(listens)).returncode == 0
+    stats = run_cli(env, "weekly", "--stats", "--json")
+    assert stats.returncode == 0, stats.stderr
+    weeks = {row["key"]: row for row in json.loads(stats.stdout)["weeks"]}
+    assert weeks["2026-W48"]["played"] == 1 and weeks["2026-W48"]["picks"] == 8
+    conn = sqlite3.connect(tmp / "db.sqlite")
+    conn.execute("DELETE FROM listens WHERE listened_at > ?", (NOW,))
+    conn.commit()
+    conn.close()
+
+
+def test_every_signal_may_be_missing(tmp_path, cli_env):
+    music = tmp_path / "Music"
+    for n in range(6):
+        make_track(music / f"{n}.flac", seconds=1.0, title=f"T{n}", artist=f"A{n}")
+    env = {**cli_env, "MYDISCOVER_DB": str(tmp_path / "db.sqlite")}
+    assert run_cli(env, "scan", str(music)).returncode == 0
+    result = run_cli(env, "weekly", "--size", "4", "--min-length", "0.5")
+    assert result.returncode == 0, result.stderr
+    assert len([line for line in result.stdout.splitlines() if line.endswith(".flac")]) == 4
+    assert "no signal yet" in result.stderr
+    empty = run_cli({**env, "MYDISCOVER_DB": str(tmp_path / "empty.sqlite")}, "weekly")
+    assert empty.returncode == 1 and "run 'mydiscover scan" in empty.stderr
+
+
+def test_bad_options_are_refused(home):
+    env, _ = home
+    for args, message in ((["--format", "pls"], "unknown format"),
+                          (["--week", "48"], "ISO week"),
+                          (["--weights", "vibes=2"], "unknown signal")):  # fmt: skip
+        result = run_cli(env, "weekly", *args)
+        assert result.returncode == 1 and message in result.stderr
