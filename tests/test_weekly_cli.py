@@ -66,9 +66,9 @@ def weekly(env, *args):
     return result
 
 
-def m3u_tracks(text: str) -> list[tuple[str, str]]:
+def m3u_tracks(text: str, week: str = "2026-W48") -> list[tuple[str, str]]:
     lines = text.splitlines()
-    assert lines[0] == "#EXTM3U" and lines[1] == "#PLAYLIST:Discover Weekly 2026-W48"
+    assert lines[0] == "#EXTM3U" and lines[1] == f"#PLAYLIST:Discover Weekly {week}"
     pairs = list(zip(lines[2::2], lines[3::2], strict=True))
     assert all(info.startswith("#EXTINF:4,") for info, _ in pairs)
     return [(info.split(",", 1)[1], path) for info, path in pairs]
@@ -199,3 +199,16 @@ def test_bad_options_are_refused(home):
                           (["--weights", "vibes=2"], "unknown signal")):  # fmt: skip
         result = run_cli(env, "weekly", *args)
         assert result.returncode == 1 and message in result.stderr
+
+
+def test_a_banned_track_is_never_offered(home):
+    env, _ = home
+    everything = m3u_tracks(weekly(env, "--size", "30", "--week", "2026-W40").stdout, "2026-W40")
+    victim = everything[0][1]
+    banned = run_cli(env, "ban", victim)
+    assert banned.returncode == 0 and "banned" in banned.stderr
+    again = m3u_tracks(weekly(env, "--size", "30", "--week", "2026-W40").stdout, "2026-W40")
+    assert victim not in {path for _, path in again}
+    assert run_cli(env, "ban", victim, "--undo").returncode == 0
+    missing = run_cli(env, "ban", "Nobody - Nothing")
+    assert missing.returncode == 1 and "no track" in missing.stderr

@@ -20,6 +20,7 @@ from mydiscover.cli.common import (
     connect,
     err,
     fail,
+    find_track,
     out,
     print_json,
     reported_errors,
@@ -203,3 +204,25 @@ def _rates(totals: dict[str, list[int]]) -> list[dict[str, object]]:
         {"key": key, "picks": picks, "played": played, "hit_rate": played / picks}
         for key, (picks, played) in totals.items()
     ]
+
+
+def ban(
+    track: Annotated[
+        str, typer.Argument(help='A file of your library, or "Artist - Title".', show_default=False)
+    ],
+    undo: Annotated[bool, typer.Option("--undo", help="Lift the ban.")] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Never offer TRACK in a weekly again (or, with --undo, allow it again)."""
+    from mydiscover.db.weekly import set_banned
+
+    with reported_errors():
+        conn = connect(settings_from(db, config), create=False)
+        try:
+            track_id = find_track(conn, track)
+            set_banned(conn, track_id, not undo, int(time.time()))
+        finally:
+            conn.close()
+    err.print(f"{escape(track)}: {'allowed again' if undo else 'banned from the weeklies'}",
+              highlight=False)  # fmt: skip
