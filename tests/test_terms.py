@@ -85,3 +85,42 @@ def test_eval_text_reports_both_models(tagged, cli_env):
     assert [row["model"] for row in report["results"]] == ["popular", "text"]
     missing = run_cli(cli_env, "eval", "text", "--dataset", str(tagged.parent / "nowhere"))
     assert missing.returncode == 1 and "no such file or folder" in missing.stderr
+
+
+def test_eval_weekly_blends_cf_and_text_beside_each_alone(tagged, cli_env):
+    result = run_cli(cli_env, "eval", "weekly", "--hetrec", str(tagged), "--k", "10", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = {row["model"]: row for row in json.loads(result.stdout)["results"]}
+    assert set(rows) == {"popular", "als", "text", "blend"}
+    assert rows["blend"]["precision"] > rows["popular"]["precision"]
+    bad = run_cli(cli_env, "eval", "weekly", "--hetrec", str(tagged), "--weights", "x=1")
+    assert bad.returncode == 1 and "unknown signal" in bad.stderr
+
+
+def test_blended_recommender_is_rank_fusion_of_its_parts(tagged):
+    from mydiscover.recommend.blend import RRF_K
+    from mydiscover.recommend.evaluate import BlendedRecommender
+
+    data = read_dataset(tagged, "auto")
+
+    class Fixed:
+        name = "fixed"
+
+        def __init__(self, order):
+            self.order = order
+
+        def fit(self, plays):
+            pass
+
+        def score(self, plays):
+            return np.tile(self.order, (plays.shape[0], 1)).astype(np.float32)
+
+    n = data.plays.shape[1]
+    ascending, descending = np.arange(n, dtype=float), np.arange(n, 0, -1, dtype=float)
+    blend = BlendedRecommender({"a": (Fixed(ascending), 1.0), "b": (Fixed(descending), 2.0)})
+    blend.fit(data.plays)
+    empty = sp.csr_matrix((1, n), dtype=np.float32)
+    scores = blend.score(empty)[0]
+    assert scores[n - 1] == pytest.approx(1 / (RRF_K + 1) + 2 / (RRF_K + n))
+    assert scores[0] == pytest.approx(1 / (RRF_K + n) + 2 / (RRF_K + 1))
+    assert np.argmax(scores) == 0  # the heavier part wins
