@@ -212,3 +212,31 @@ def test_a_banned_track_is_never_offered(home):
     assert run_cli(env, "ban", victim, "--undo").returncode == 0
     missing = run_cli(env, "ban", "Nobody - Nothing")
     assert missing.returncode == 1 and "no track" in missing.stderr
+
+
+def test_eval_weekly_on_the_users_own_history(home):
+    env, tmp = home
+    later = tmp / "later.csv"
+    rows = ["listened_at,artist,title"]
+    for n, artist in enumerate(f"Shoegaze Artist {i}" for i in (2, 3, 4)):
+        rows += [f"{NOW + 3600 * (n * 3 + song)},{artist},Song {song}" for song in (1, 2, 3)]
+    later.write_text("\n".join(rows) + "\n")
+    assert run_cli(env, "history", "import", str(later)).returncode == 0
+    try:
+        result = run_cli(env, "eval", "weekly", "--cutoff", "2026-09-20", "--k", "8",
+                         "--min-length", "1", "--json")  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        report = {r["method"]: r for r in json.loads(result.stdout)["results"]}
+        assert {"blend", "cf", "text", "audio", "popular", "random"} <= set(report)
+        assert report["blend"]["hits"] >= 2 and report["blend"]["picks"] == 8
+        assert report["blend"]["hit_rate"] >= report["random"]["hit_rate"]
+        assert 0 < report["blend"]["artist_diversity"] <= 1 and 0 <= report["blend"]["novelty"] <= 1
+        table = run_cli(env, "eval", "weekly", "--cutoff", "2026-09-20", "--min-length", "1")
+        assert "Hit rate" in table.stdout and "random" in table.stdout
+    finally:
+        conn = sqlite3.connect(tmp / "db.sqlite")
+        conn.execute("DELETE FROM listens WHERE listened_at >= ?", (NOW,))
+        conn.commit()
+        conn.close()
+    bad = run_cli(env, "eval", "weekly", "--cutoff", "yesterday")
+    assert bad.returncode == 1 and "YYYY-MM-DD" in bad.stderr

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,8 @@ class FittedModel:
     names: list[str]
     meta: dict[str, Any]
     lookups: ArtistLookup
+    #: Each artist's listeners in the public data (the most-popular baseline).
+    popularity: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def lookup(self, mbids: Sequence[str], keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The item of each (MBID, artist key) pair, by MBID first, then by key (-1: unknown),
@@ -126,6 +128,7 @@ def save_model(path: Path, als: ALS, data: CoListening, meta: dict[str, Any]) ->
             handle,
             item_factors=als.item_factors.astype(np.float32),
             gram=als.gram(),
+            popularity=np.bincount(data.plays.indices, minlength=data.plays.shape[1]),
             idf=weighting.idf,
             names=np.array(data.names, dtype=np.str_),
             keys=lookups.keys,
@@ -157,7 +160,9 @@ def load_model(path: Path) -> FittedModel:
             lookups = ArtistLookup(
                 arrays["keys"], arrays["key_items"], arrays["mbids"], arrays["mbid_items"]
             )
-            return FittedModel(als, arrays["names"].tolist(), meta, lookups)
+            model = FittedModel(als, arrays["names"].tolist(), meta, lookups)
+            model.popularity = arrays["popularity"]
+            return model
     except FileNotFoundError:
         raise MydiscoverError(f"no fitted model at {path}: run 'mydiscover cf fit' first") from None
     except (OSError, ValueError, KeyError) as error:

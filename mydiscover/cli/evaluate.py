@@ -11,11 +11,23 @@ from rich.markup import escape
 from rich.table import Table
 
 from mydiscover.cli.cf import FormatOption, load_public_data
-from mydiscover.cli.common import JsonOption, err, fail, out, print_json, reported_errors
+from mydiscover.cli.common import (
+    ConfigOption,
+    DbOption,
+    JsonOption,
+    connect,
+    err,
+    fail,
+    out,
+    print_json,
+    reported_errors,
+    settings_from,
+)
 
 if TYPE_CHECKING:
     from mydiscover.cf.matrix import CoListening
     from mydiscover.cf.models import Recommender
+    from mydiscover.recommend.rules import Rules
 
 app = typer.Typer(help="Measure recommendation quality offline.", no_args_is_help=True)
 
@@ -99,33 +111,58 @@ def eval_text(
 @app.command("weekly")
 def eval_weekly(
     hetrec: Annotated[
-        Path,
+        Path | None,
         typer.Option(
-            help="HetRec Last.fm 2K, made into a library of one track per artist: "
-            "its plays are the history, its listener tags the text.",
+            help="Evaluate on HetRec Last.fm 2K made into a library of one track per "
+            "artist (its plays the history, its tags the text) instead of your own "
+            "history.",
             show_default=False,
         ),
-    ],
+    ] = None,
+    cutoff: Annotated[
+        str | None,
+        typer.Option(
+            help="Your history: the cut-off date (YYYY-MM-DD, UTC). Default: when "
+            "80% of your listens had happened."
+        ),
+    ] = None,
+    horizon_days: Annotated[
+        int, typer.Option(min=1, help="Your history: a pick played this soon after is a hit.")
+    ] = 28,
     weights: Annotated[str, typer.Option(help="Blend weights, as 'weekly --weights'.")] = "",
     protocol: ProtocolOption = "holdout",
     fraction: FractionOption = 0.2,
     folds: FoldsOption = 10,
     seed: SeedOption = 42,
     k: Annotated[int, typer.Option("--k", min=1, help="The weekly's size.")] = 30,
+    min_length: Annotated[
+        float, typer.Option(min=0, help="Your history: shortest track, in seconds.")
+    ] = 30.0,
+    db: DbOption = None,
+    config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Evaluate the weekly's blend beside its single signals and most-popular: each listener's
-    held-out artists are the tracks they would play; hit rate@30 is the precision at 30.
-    Audio cannot be measured here: HetRec has no sound."""
+    """Evaluate the weekly's blend beside its single signals and baselines.
+
+    On your own history (the default): the weekly is made as it would have been at a cut-off,
+    from the history before it, by the blend, each signal alone, most-popular and at random; a
+    pick you played in the weeks after is a hit. With --hetrec: each listener's held-out
+    artists are the tracks they would play and hit rate@30 is the precision at 30 (audio cannot
+    be measured there: HetRec has no sound)."""
     from mydiscover.cf.models import ALS, MostPopular
     from mydiscover.recommend.blend import parse_weights
     from mydiscover.recommend.evaluate import BlendedRecommender
+    from mydiscover.recommend.rules import Rules
     from mydiscover.text.evaluate import TextProfile, hetrec_tag_documents
 
     try:
         blend = parse_weights(weights)
     except ValueError as error:
         raise fail(str(error)) from None
+    if hetrec is None:
+        rules = Rules(size=k, rest_days=10**6, recent_weeks=0, jitter=0.0, min_seconds=min_length)
+        _eval_own_history(db, config, cutoff, horizon_days, rules, blend, json_output)
+        return
     with reported_errors():
         data = load_public_data(hetrec, "hetrec-2k")
         documents = hetrec_tag_documents(hetrec)
@@ -140,6 +177,55 @@ def eval_weekly(
         }  # fmt: skip
         report = _run(data, factories, protocol, fraction, folds, seed, k)
     _print(report, hetrec, json_output)
+
+
+def _eval_own_history(
+    db: Path | None,
+    config: Path | None,
+    cutoff: str | None,
+    horizon_days: int,
+    rules: Rules,
+    weights: dict[str, float],
+    json_output: bool,
+) -> None:
+    """The temporal holdout of the user's own history (see eval_weekly)."""
+    import datetime as dt
+
+    from mydiscover.cf.store import load_model, model_path
+    from mydiscover.recommend.evaluate import default_cutoff, temporal_holdout
+
+    with reported_errors():
+        settings = settings_from(db, config)
+        conn = connect(settings, create=False)
+        try:
+            if cutoff is None:
+                when = default_cutoff(conn)
+                if when is None:
+                    raise fail("too little listening history to hold any out: import more")
+            else:
+                try:
+                    day = dt.datetime.strptime(cutoff, "%Y-%m-%d").replace(tzinfo=dt.timezone.utc)
+                except ValueError:
+                    raise fail(f"--cutoff {cutoff!r}: write a date as YYYY-MM-DD") from None
+                when = int(day.timestamp())
+            stored = model_path(settings.database)
+            model = load_model(stored) if stored.exists() else None
+            with err.status("making the weeklies", spinner="dots"):
+                results = temporal_holdout(conn, model, when, horizon_days, rules, weights)
+        finally:
+            conn.close()
+    day = dt.datetime.fromtimestamp(when, dt.timezone.utc).strftime("%Y-%m-%d")
+    if json_output:
+        print_json({"cutoff": when, "horizon_days": horizon_days,
+                    "results": [r.__dict__ for r in results]})  # fmt: skip
+        return
+    table = Table("Method", "Picks", "Hits", "Hit rate", "NDCG", "Artists", "Novelty",
+                  title=f"Your history: weeklies as of {day}, hits within {horizon_days} days",
+                  title_justify="left")  # fmt: skip
+    for r in results:
+        table.add_row(r.method, str(r.picks), str(r.hits), f"{r.hit_rate:.1%}", f"{r.ndcg:.3f}",
+                      f"{r.artist_diversity:.0%}", f"{r.novelty:.0%}")  # fmt: skip
+    out.print(table)
 
 
 def _run(
