@@ -27,12 +27,12 @@ beside it. Generation is seeded; the listens end three weeks before the moment i
   learned from a random sparse matrix of 5,000 listeners with 50 artists each. Nothing is
   fitted;
 - ``terms``: 40 terms per artist from a 2,000-term vocabulary, three in four from the 100 of
-  the artist's genre, weights of unit length; ``term_entities`` (50 to 500 words each) and
-  ``terms_state``.
+  the artist's genre, weights of unit length, and 50 to 500 words each, stored by
+  ``store_terms`` as 'reviews crawl' stores them (the rows and the term-vector file).
 
-Each run (``--repeat`` times) copies the database and the model folder into a temporary folder,
-so that every run starts from the same state (a weekly stores itself), and times, as subprocesses
-sampled every 20 ms for the peak RSS of their whole tree (and the kernel's high-water mark):
+Each run (``--repeat`` times) copies the database, the model folder and the term-vector file
+into a temporary folder, so that every run starts from the same state (a weekly stores itself),
+and times, as subprocesses sampled every 20 ms for the peak RSS of their whole tree (and the kernel's high-water mark):
 
 - the baseline: a ``python -c`` script that reads what the weekly must read at the least: the
   tracks' ids, paths and embeddings (into a NumPy array) and each played track's listen count
@@ -89,6 +89,7 @@ from mydiscover.cf.store import cf_folder, model_path, save_model  # noqa: E402
 from mydiscover.cf.weighting import Weighting  # noqa: E402
 from mydiscover.db import open_database, transaction  # noqa: E402
 from mydiscover.library.match import artist_key, title_key  # noqa: E402
+from mydiscover.text.terms import store_terms, vectors_path  # noqa: E402
 
 #: Bump when the generated data changes, so stale caches are rebuilt.
 GENERATOR_VERSION = 1
@@ -271,6 +272,7 @@ def generate(folder: Path, tracks: int, listens: int, seed: int) -> Dataset:
     for stale in (database, *(database.with_name(database.name + s) for s in ("-wal", "-shm"))):
         stale.unlink(missing_ok=True)
     shutil.rmtree(cf_folder(database), ignore_errors=True)
+    vectors_path(database).unlink(missing_ok=True)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     artists = -(-tracks // TRACKS_PER_ALBUM)
@@ -299,10 +301,16 @@ def generate(folder: Path, tracks: int, listens: int, seed: int) -> Dataset:
                 "title_key, track_id, matched_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 listen_iter,
             )
-            conn.executemany("INSERT INTO terms VALUES (?, ?, ?, ?)", terms)
-            conn.executemany("INSERT INTO term_entities VALUES (?, ?, ?)", entities)
-            conn.execute("INSERT INTO terms_state (id, documents_marker, entities) "
-                         "VALUES (1, 'bench', ?)", (len(entities),))  # fmt: skip
+    finally:
+        conn.close()
+    conn = open_database(database)
+    try:  # as 'reviews crawl' leaves them: rows and the vector file
+        tops: dict[tuple[str, str], list[tuple[str, float]]] = {}
+        for artist, album, term, weight in terms:
+            tops.setdefault((artist, album), []).append((term, weight))
+        names = list(tops)
+        counts = dict(((artist, album), words) for artist, album, words in entities)
+        store_terms(conn, names, [tops[n] for n in names], [counts[n] for n in names], "bench")
     finally:
         conn.close()
     public = write_model(rng, database, artists)
@@ -381,6 +389,7 @@ def measure_once(cache: Path) -> tuple[Run, Run, dict[str, int]]:
         database = Path(scratch) / DATABASE_NAME
         shutil.copyfile(cache / DATABASE_NAME, database)
         shutil.copytree(cf_folder(cache / DATABASE_NAME), cf_folder(database))
+        shutil.copyfile(vectors_path(cache / DATABASE_NAME), vectors_path(database))
         baseline = timed([sys.executable, "-c", BASELINE, str(database)])
         command = [sys.executable, "-m", "mydiscover", "weekly", "--db", str(database),
                    "--week", WEEK]  # fmt: skip

@@ -51,7 +51,7 @@ def test_rank_fusion_ranks_among_candidates_only():
 
 
 def test_weights_parse_over_the_defaults():
-    assert parse_weights("cf=2, audio=0")["cf"] == 2 and parse_weights("")["text"] == 1
+    assert parse_weights("cf=2, audio=0")["cf"] == 2 and parse_weights("")["text"] == 0.3
     with pytest.raises(ValueError, match="unknown signal"):
         parse_weights("vibes=1")
     with pytest.raises(ValueError, match="must be a number"):

