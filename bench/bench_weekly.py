@@ -32,7 +32,8 @@ beside it. Generation is seeded; the listens end three weeks before the moment i
 
 Each run (``--repeat`` times) copies the database, the model folder and the term-vector file
 into a temporary folder, so that every run starts from the same state (a weekly stores itself),
-and times, as subprocesses sampled every 20 ms for the peak RSS of their whole tree (and the kernel's high-water mark):
+and times, as subprocesses sampled every 20 ms for the peak RSS of their whole tree (and the
+kernel's high-water mark):
 
 - the baseline: a ``python -c`` script that reads what the weekly must read at the least: the
   tracks' ids, paths and embeddings (into a NumPy array) and each played track's listen count
