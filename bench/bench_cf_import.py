@@ -25,21 +25,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 from bench_cf import ensure_matrix, load_matrix
 from common import (
     CACHE_DIR,
-    TreeMemorySampler,
     add_common_arguments,
     add_repo_to_path,
     cli_environment,
-    failure_report,
+    measured_run,
     print_table,
     verdict,
 )
@@ -79,22 +76,6 @@ def write_tsv(plays_path: Path, target: Path) -> int:
     return plays.nnz
 
 
-def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Run ``command``; its wall seconds, peak tree RSS (MiB) and stderr."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
-    sampler = TreeMemorySampler(process.pid, 0.05, read_hwm=True)
-    sampler.start()
-    stdout, stderr = process.communicate()
-    seconds = time.perf_counter() - started
-    sampler.stop()
-    if process.returncode != 0:
-        raise SystemExit(failure_report(command, process.returncode, stdout, stderr))
-    return seconds, max(sampler.peak_mb, sampler.hwm_mb or 0.0), stderr.strip()
-
-
 def main() -> None:
     """Generate the file if needed, time the baseline and the import, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -114,15 +95,15 @@ def main() -> None:
     size_mb = tsv.stat().st_size / 2**20
     rows: list[dict[str, float]] = []
     for _ in range(args.repeat):
-        base_s, base_mb, _ = timed([sys.executable, "-c", BASELINE, str(tsv)])
+        baseline = measured_run([sys.executable, "-c", BASELINE, str(tsv)])
         with tempfile.TemporaryDirectory() as scratch:
             db = Path(scratch) / "db.sqlite"
             env = cli_environment(Path(scratch) / "config")
             command = [sys.executable, "-m", "mydiscover", "cf", "import", "--db", str(db)]
-            import_s, import_mb, summary = timed([*command, str(tsv)], env)
-        rows.append({"baseline_s": base_s, "baseline_mb": base_mb, "import_s": import_s,
-                     "import_mb": import_mb})  # fmt: skip
-        print(summary, file=sys.stderr)
+            imported = measured_run([*command, str(tsv)], env)
+        rows.append({"baseline_s": baseline.seconds, "baseline_mb": baseline.peak_mb,
+                     "import_s": imported.seconds, "import_mb": imported.peak_mb})  # fmt: skip
+        print(imported.stderr.strip(), file=sys.stderr)
     best = min(rows, key=lambda row: row["import_s"])
     table = [
         ["baseline: read + split every line", f"{best['baseline_s']:.1f} s",

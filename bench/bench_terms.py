@@ -52,7 +52,6 @@ import contextlib
 import json
 import platform
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -64,11 +63,10 @@ from typing import Any
 import numpy as np
 from common import (
     REPO_ROOT,
-    TreeMemorySampler,
     add_common_arguments,
     add_repo_to_path,
     cache_folder,
-    failure_report,
+    measured_run,
     print_table,
     usable_cores,
     verdict,
@@ -484,37 +482,21 @@ class EndToEnd:
 
     seconds: float  # the whole process: start-up, imports, reads, TF-IDF, writes
     build_s: float  # build_terms(conn) alone, as the child timed it
-    peak_rss_mb: float
-    hwm_mb: float | None
+    rss_mb: float  # the higher of the sampled tree peak and the kernel's high-water mark
     entities: int
     vocabulary: int
     terms_rows: int
     entities_with_terms: int
     term_entities_rows: int
 
-    @property
-    def rss_mb(self) -> float:
-        """The higher of the sampled peak and the kernel's high-water mark."""
-        return max(self.peak_rss_mb, self.hwm_mb or 0.0)
-
 
 def time_end_to_end(corpus: Corpus, scratch: Path) -> EndToEnd:
     """Write a fresh database under ``scratch`` and time ``build_terms`` on it in a child."""
     db = scratch / "mydiscover.db"
     write_database(db, corpus)
-    command = [sys.executable, "-c", CHILD, str(db)]
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT
-    )
-    sampler = TreeMemorySampler(process.pid, SAMPLE_INTERVAL, read_hwm=True)
-    sampler.start()
-    stdout, stderr = process.communicate()
-    seconds = time.perf_counter() - started
-    sampler.stop()
-    if process.returncode != 0:
-        raise SystemExit(failure_report(command, process.returncode, stdout, stderr))
-    child = json.loads(stdout)
+    run = measured_run([sys.executable, "-c", CHILD, str(db)], cwd=REPO_ROOT,
+                       interval=SAMPLE_INTERVAL)  # fmt: skip
+    child = json.loads(run.stdout)
     with contextlib.closing(sqlite3.connect(db)) as conn:
         terms, with_terms = conn.execute(
             "SELECT count(*), count(DISTINCT artist_key || '/' || album_key) FROM terms"
@@ -522,10 +504,9 @@ def time_end_to_end(corpus: Corpus, scratch: Path) -> EndToEnd:
         entities = conn.execute("SELECT count(*) FROM term_entities").fetchone()[0]
     db.unlink()
     return EndToEnd(
-        seconds,
+        run.seconds,
         child["build_s"],
-        sampler.peak_mb,
-        sampler.hwm_mb,
+        run.peak_mb,
         child["entities"],
         child["vocabulary"],
         terms,

@@ -1,6 +1,6 @@
 """Benchmark ``mydiscover weekly`` on a 100,000-track library with a million listens.
 
-Run it from the repository root, in the project's virtualenv (``pip install -e .[bench]``)::
+MeasuredRun it from the repository root, in the project's virtualenv (``pip install -e .[bench]``)::
 
     python bench/bench_weekly.py                 # 100,000 analysed tracks, 1,000,000 listens
     python bench/bench_weekly.py --quick         # a tenth of both
@@ -57,7 +57,6 @@ import re
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -70,12 +69,12 @@ import numpy as np
 import scipy.sparse as sp
 from common import (
     REPO_ROOT,
-    TreeMemorySampler,
+    MeasuredRun,
     add_common_arguments,
     add_repo_to_path,
     cache_folder,
     cli_environment,
-    failure_report,
+    measured_run,
     print_table,
     usable_cores,
     verdict,
@@ -93,7 +92,7 @@ from mydiscover.library.match import artist_key, title_key  # noqa: E402
 from mydiscover.text.terms import store_terms, vectors_path  # noqa: E402
 
 #: Bump when the generated data changes, so stale caches are rebuilt.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: terms stored with their vector file
 DEFAULT_TRACKS = 100_000
 DEFAULT_LISTENS = 1_000_000
 DEFAULT_SEED = 20261123
@@ -339,32 +338,7 @@ def ensure_data(
 # --- the measurements ------------------------------------------------------------------------
 
 
-@dataclass
-class Run:
-    """One subprocess: wall seconds, peak tree RSS (MiB), and its output."""
-
-    seconds: float
-    peak_mb: float
-    stdout: str
-    stderr: str
-
-
-def timed(command: list[str], env: dict[str, str] | None = None) -> Run:
-    """Run ``command`` from the repository root, sampling its tree's RSS."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=env, cwd=REPO_ROOT)  # fmt: skip
-    sampler = TreeMemorySampler(process.pid, SAMPLE_INTERVAL, read_hwm=True)
-    sampler.start()
-    stdout, stderr = process.communicate()
-    seconds = time.perf_counter() - started
-    sampler.stop()
-    if process.returncode != 0:
-        raise SystemExit(failure_report(command, process.returncode, stdout, stderr))
-    return Run(seconds, max(sampler.peak_mb, sampler.hwm_mb or 0.0), stdout, stderr)
-
-
-def check_weekly(run: Run) -> dict[str, int]:
+def check_weekly(run: MeasuredRun) -> dict[str, int]:
     """The signals the weekly's summary names, with the tracks each scored; exits unless its
     stdout is an M3U of PLAYLIST_SIZE tracks and cf, text and audio are among them."""
     lines = run.stdout.splitlines()
@@ -384,17 +358,19 @@ def check_weekly(run: Run) -> dict[str, int]:
     return signals
 
 
-def measure_once(cache: Path) -> tuple[Run, Run, dict[str, int]]:
+def measure_once(cache: Path) -> tuple[MeasuredRun, MeasuredRun, dict[str, int]]:
     """The baseline and the weekly on a fresh copy of the cached database and model."""
     with tempfile.TemporaryDirectory(prefix="bench-weekly-") as scratch:
         database = Path(scratch) / DATABASE_NAME
         shutil.copyfile(cache / DATABASE_NAME, database)
         shutil.copytree(cf_folder(cache / DATABASE_NAME), cf_folder(database))
         shutil.copyfile(vectors_path(cache / DATABASE_NAME), vectors_path(database))
-        baseline = timed([sys.executable, "-c", BASELINE, str(database)])
+        baseline = measured_run([sys.executable, "-c", BASELINE, str(database)],
+                                cwd=REPO_ROOT, interval=SAMPLE_INTERVAL)  # fmt: skip
         command = [sys.executable, "-m", "mydiscover", "weekly", "--db", str(database),
                    "--week", WEEK]  # fmt: skip
-        weekly = timed(command, cli_environment(Path(scratch) / "config"))
+        weekly = measured_run(command, cli_environment(Path(scratch) / "config"), cwd=REPO_ROOT,
+                              interval=SAMPLE_INTERVAL)  # fmt: skip
     return baseline, weekly, check_weekly(weekly)
 
 

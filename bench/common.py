@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -117,6 +120,40 @@ class TreeMemorySampler(threading.Thread):
 
 
 # --- running the CLI -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeasuredRun:
+    """One finished subprocess: wall seconds, peak tree RSS (MiB), and its output."""
+
+    seconds: float
+    peak_mb: float
+    stdout: str
+    stderr: str
+
+
+def measured_run(
+    command: Sequence[str],
+    env: dict[str, str] | None = None,
+    *,
+    cwd: Path | None = None,
+    interval: float = 0.05,
+) -> MeasuredRun:
+    """Run ``command``, timing it and sampling its whole tree's RSS (and the kernel's
+    high-water mark); exits with the command's output if it fails."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        list(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        cwd=cwd,
+    )  # fmt: skip
+    sampler = TreeMemorySampler(process.pid, interval, read_hwm=True)
+    sampler.start()
+    stdout, stderr = process.communicate()
+    seconds = time.perf_counter() - started
+    sampler.stop()
+    if process.returncode != 0:
+        raise SystemExit(failure_report(command, process.returncode, stdout, stderr))
+    return MeasuredRun(seconds, max(sampler.peak_mb, sampler.hwm_mb or 0.0), stdout, stderr)
 
 
 def cli_environment(config_home: Path) -> dict[str, str]:
