@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -72,6 +73,13 @@ def run_cli(env: dict[str, str], *args: str | bytes, **kwargs) -> subprocess.Com
         timeout=120,
         **kwargs,
     )
+
+
+def interruptible_child() -> None:
+    """``preexec_fn`` for a child a test will Ctrl-C: a shell's background job (``cmd &``)
+    starts with SIGINT ignored, and Python then keeps ignoring it; restore the default, as an
+    interactive terminal would have it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 class RecordingProgress:

@@ -15,7 +15,7 @@ pytest.importorskip("essentia")
 
 from mydiscover.audio.analyze import ANALYSIS_VERSION, analyze_file
 from mydiscover.db.audio import load_embeddings, pending_tracks
-from tests.conftest import run_cli
+from tests.conftest import interruptible_child, run_cli
 from tests.library_factory import tag, write_audio
 from tests.test_descriptors import click_track, progression
 
@@ -154,6 +154,7 @@ def test_ctrl_c_keeps_what_was_analysed(cli_env, library: Path, db_path: Path) -
     process = subprocess.Popen(
         [sys.executable, "-m", "mydiscover", "analyze", "--jobs", "2", *db],
         env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=interruptible_child,
     )  # fmt: skip
     done = 0
     deadline = time.monotonic() + 120

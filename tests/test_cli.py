@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mydiscover.db.lock import exclusive_lock
-from tests.conftest import run_cli
+from tests.conftest import interruptible_child, run_cli
 from tests.library_factory import make_track, write_audio
 
 
@@ -219,8 +219,9 @@ def test_stopped_scan_keeps_database_consistent_and_resumes(
 
     scan_cmd = [sys.executable, "-m", "mydiscover", "scan", "--db", str(db_path), str(big_library)]
     process = subprocess.Popen(
-        scan_cmd, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+        scan_cmd, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=interruptible_child,
+    )  # fmt: skip
     saved = 0
     deadline = time.monotonic() + 60
     while saved == 0 and time.monotonic() < deadline and process.poll() is None:
