@@ -31,6 +31,7 @@ _KNOWN_KEYS: dict[str, type] = {
     "lastfm": dict,
     "listenbrainz": dict,
     "reviews": dict,
+    "subsonic": dict,
 }
 #: The [reviews] settings, with the type each must have.
 _REVIEW_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -63,6 +64,7 @@ class Settings:
     lastfm: dict[str, Any] = field(default_factory=dict)
     listenbrainz: dict[str, Any] = field(default_factory=dict)
     reviews: dict[str, Any] = field(default_factory=dict)
+    subsonic: dict[str, Any] = field(default_factory=dict)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -117,7 +119,7 @@ def load_settings(database: Path | None = None, config_file: Path | None = None)
     else:
         db_path = default_database_path()
 
-    for section in ("lastfm", "listenbrainz"):
+    for section in ("lastfm", "listenbrainz", "subsonic"):
         for key, value in data.get(section, {}).items():
             if not isinstance(value, str):
                 raise ConfigError(
@@ -143,4 +145,5 @@ def load_settings(database: Path | None = None, config_file: Path | None = None)
         lastfm=dict(data.get("lastfm", {})),
         listenbrainz=dict(data.get("listenbrainz", {})),
         reviews=dict(data.get("reviews", {})),
+        subsonic=dict(data.get("subsonic", {})),
     )

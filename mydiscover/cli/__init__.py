@@ -17,6 +17,7 @@ from mydiscover.cli import (
     scan,
     similar,
     status,
+    subsonic,
     weekly,
 )
 
@@ -55,6 +56,7 @@ app.command("ban")(weekly.ban)
 app.add_typer(history.app, name="history")
 app.add_typer(cf.app, name="cf")
 app.add_typer(reviews.app, name="reviews")
+app.add_typer(subsonic.app, name="subsonic")
 app.command("terms")(reviews.terms_command)
 app.add_typer(evaluate.app, name="eval")
 

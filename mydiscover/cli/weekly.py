@@ -47,6 +47,13 @@ def weekly(
             "music-root (relative to the music folder, for MPD)."
         ),
     ] = "absolute",
+    navidrome: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write 'Discover Weekly.m3u' into this folder of your library for "
+            "Navidrome's playlist import (paths relative to it)."
+        ),
+    ] = None,
     explain: Annotated[
         bool, typer.Option("--explain", help="Print each pick with its reasons on stderr.")
     ] = False,
@@ -89,6 +96,8 @@ def weekly(
         raise fail(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}")
     if paths not in PATH_MODES:
         raise fail(f"unknown path mode {paths!r}: choose from {', '.join(PATH_MODES)}")
+    if navidrome is not None:  # Navidrome: an M3U in the library, paths relative to it
+        output, fmt, paths = navidrome / "Discover Weekly.m3u", "m3u", "relative"
     if paths == "relative" and output is None:
         raise fail("--paths relative needs --output FILE (paths are relative to the playlist)")
     if week is not None and not _WEEK.match(week):

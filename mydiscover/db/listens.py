@@ -209,6 +209,21 @@ class History:
         return not self.track_plays and not self.artists
 
 
+#: A starred song counts as this many plays.
+STARRED_PLAYS = 3
+#: Plays without a date, per track: the play count in its tags, or what a Subsonic server
+#: counted (a star as STARRED_PLAYS), whichever is more.
+UNDATED_PLAYS_SQL = f"""
+SELECT t.id, coalesce(t.album_artist, t.artist), coalesce(t.mb_artist_id, ''),
+       max(coalesce(t.play_count, 0), coalesce(s.plays, 0)) AS plays
+FROM tracks t LEFT JOIN (
+    SELECT track_id, max(max(play_count, starred * {STARRED_PLAYS})) AS plays
+    FROM server_songs WHERE track_id IS NOT NULL GROUP BY track_id
+) s ON s.track_id = t.id
+WHERE t.status != 'error' AND max(coalesce(t.play_count, 0), coalesce(s.plays, 0)) > 0
+"""
+
+
 def load_history(conn: sqlite3.Connection, before: int | None = None) -> History:
     """The user's history, all of it or only the listens before ``before`` (UTC seconds)."""
     limit = "" if before is None else " WHERE listened_at < ?"
@@ -231,11 +246,8 @@ def load_history(conn: sqlite3.Connection, before: int | None = None) -> History
         params,
     ):
         totals[key] = [name, mbid.split("; ")[0], plays]
-    if before is None:  # play counts in tags have no date: they count only for "now"
-        for track, name, mbid, plays in conn.execute(
-            "SELECT id, coalesce(album_artist, artist), coalesce(mb_artist_id, ''), play_count "
-            "FROM tracks WHERE play_count > 0 AND status != 'error'"
-        ):
+    if before is None:  # undated plays (tags, servers, stars) count only for "now"
+        for track, name, mbid, plays in conn.execute(UNDATED_PLAYS_SQL):
             if track in track_plays:
                 continue
             track_plays[track] = plays

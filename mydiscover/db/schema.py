@@ -298,6 +298,23 @@ CREATE TABLE bans (
 );
 """
 
+_V8_SERVERS = """
+-- The songs of Subsonic servers (Navidrome...) the user syncs with, matched to local tracks
+-- (by MusicBrainz ID, then tags and duration: a server's paths are often synthetic), with the
+-- plays and stars the server keeps: they count as history.
+CREATE TABLE server_songs (
+    server      TEXT NOT NULL,             -- the server's URL
+    song_id     TEXT NOT NULL,
+    track_id    INTEGER REFERENCES tracks (id),
+    matched_by  TEXT CHECK (matched_by IN ('mbid', 'tags')),
+    play_count  INTEGER NOT NULL DEFAULT 0,
+    starred     INTEGER NOT NULL DEFAULT 0,
+    synced_at   INTEGER NOT NULL,
+    PRIMARY KEY (server, song_id)
+);
+CREATE INDEX server_songs_track ON server_songs (track_id);
+"""
+
 #: MIGRATIONS[n] upgrades version n to n + 1. Append; never edit a released entry.
 MIGRATIONS: tuple[str, ...] = (
     _V1_CATALOG,
@@ -307,6 +324,7 @@ MIGRATIONS: tuple[str, ...] = (
     _V5_CF,
     _V6_TEXT,
     _V7_WEEKLY,
+    _V8_SERVERS,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

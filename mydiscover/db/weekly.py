@@ -90,3 +90,14 @@ def weekly_feedback(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         {"week": week, "signal": signal or "none", "picks": picks, "played": played}
         for week, signal, picks, played in rows
     ]
+
+
+def stored_weekly(conn: sqlite3.Connection, week: str) -> list[int] | None:
+    """The track ids of the stored weekly of ``week``, in order, or None if none was made."""
+    row = conn.execute("SELECT id FROM weeklies WHERE week = ?", (week,)).fetchone()
+    if row is None:
+        return None
+    rows = conn.execute(
+        "SELECT track_id FROM weekly_tracks WHERE weekly_id = ? ORDER BY position", (row[0],)
+    )
+    return [track for (track,) in rows]

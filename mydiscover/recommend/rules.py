@@ -69,8 +69,8 @@ def choose(
     rows = np.flatnonzero(candidates & (scores > 0))
     if len(rows) < rules.size:  # too few scored: unscored candidates fill up, at random
         rest = np.flatnonzero(candidates & (scores <= 0))
-        rows = np.concatenate([rows, rng.permutation(rest)[: rules.size - len(rows)]])
-        noisy[rest] = -1.0 + rng.random(len(rest)) * 1e-3
+        rows = np.concatenate([rows, rest])
+        noisy[rest] = -1.0 - rng.random(len(rest))
     ranked = rows[np.argsort(-noisy[rows], kind="stable")]
     quota_new = math.ceil(rules.size * rules.new_artist_share)
     quotas = {True: quota_new, False: rules.size - quota_new}

@@ -1,0 +1,122 @@
+"""``mydiscover subsonic``: live beside a Navidrome-style server (the Subsonic API)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import time
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+from mydiscover.cli.common import (
+    ConfigOption,
+    DbOption,
+    connect,
+    err,
+    fail,
+    interruptible,
+    reported_errors,
+    settings_from,
+)
+
+if TYPE_CHECKING:
+    from mydiscover.config import Settings
+    from mydiscover.subsonic import SubsonicClient
+
+ENV_PASSWORD = "MYDISCOVER_SUBSONIC_PASSWORD"
+PLAYLIST_NAME = "Discover Weekly"
+
+app = typer.Typer(
+    help="Sync with a Subsonic / Navidrome server: its plays and stars as history, and the "
+    "weekly pushed to it as a playlist.",
+    no_args_is_help=True,
+)
+
+
+@app.command("sync")
+def sync_command(
+    url: Annotated[
+        str | None, typer.Option(help="The server, e.g. http://nas:4533. Default: [subsonic] url.")
+    ] = None,
+    user: Annotated[str | None, typer.Option(help="Default: [subsonic] user.")] = None,
+    push: Annotated[
+        bool, typer.Option(help="Push this week's weekly as the server playlist.")
+    ] = True,
+    playlist: Annotated[
+        str, typer.Option(help="The playlist's name on the server.")
+    ] = PLAYLIST_NAME,
+    db: DbOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Match the server's songs to your library (MusicBrainz ID, then tags and duration), keep
+    its play counts and stars as history, then push this week's weekly as one playlist that
+    is replaced in place every week. The password comes from [subsonic] password in the config
+    file (keep it 0600) or MYDISCOVER_SUBSONIC_PASSWORD, never from the command line."""
+    from mydiscover.history.subsonic import sync_server
+    from mydiscover.subsonic import SubsonicClient
+
+    with reported_errors(), interruptible("subsonic sync: interrupted; the previous sync is kept."):
+        settings = settings_from(db, config)
+        section = settings.subsonic
+        url = url or section.get("url")
+        user = user or section.get("user")
+        password = os.environ.get(ENV_PASSWORD) or section.get("password")
+        if not url or not user:
+            raise fail("no server: give --url and --user, or [subsonic] url and user in the config")
+        if not password:
+            raise fail(f"no password: set [subsonic] password in {settings.config_file} "
+                       f"(chmod 600) or {ENV_PASSWORD}")  # fmt: skip
+        client = SubsonicClient(url, user, password)
+        conn = connect(settings)
+        try:
+            with err.status(f"reading the songs of {escape(client.host)}", spinner="dots"):
+                report = sync_server(conn, client, url)
+            err.print(f"{client.host}: {report.summary()}.", highlight=False)
+            if push:
+                _push(conn, client, url, playlist, settings)
+        finally:
+            conn.close()
+
+
+def _push(
+    conn: sqlite3.Connection, client: SubsonicClient, server: str, name: str, settings: Settings
+) -> None:
+    """Push this week's weekly (the one 'mydiscover weekly' stored, else a new one made with
+    the defaults) as the server playlist."""
+    from mydiscover.db.servers import server_song_ids
+    from mydiscover.db.weekly import stored_weekly
+    from mydiscover.recommend.weekly import iso_week
+
+    week = iso_week(dt.datetime.now(dt.timezone.utc))
+    tracks = stored_weekly(conn, week)
+    if tracks is None:
+        tracks = _make_weekly(conn, settings, week)
+    on_server = server_song_ids(conn, server)
+    songs = [on_server[track] for track in tracks if track in on_server]
+    playlist_id = client.replace_playlist(name, songs)
+    missing = len(tracks) - len(songs)
+    err.print(
+        f"{client.host}: playlist {name!r} ({playlist_id}) now holds Discover Weekly {week}: "
+        f"{len(songs)} tracks" + (f"; {missing} are not on the server" if missing else ""),
+        highlight=False,
+    )
+
+
+def _make_weekly(conn: sqlite3.Connection, settings: Settings, week: str) -> list[int]:
+    from mydiscover.cf.store import load_model, model_path
+    from mydiscover.db.listens import load_history
+    from mydiscover.recommend.library import load_library
+    from mydiscover.recommend.weekly import make_weekly, save_weekly
+
+    now = int(time.time())
+    stored = model_path(settings.database)
+    library = load_library(conn)
+    if not len(library):
+        raise fail("the library is empty: run 'mydiscover scan' first")
+    model = load_model(stored) if stored.exists() else None
+    weekly = make_weekly(conn, library, load_history(conn), model, week=week, now=now)
+    save_weekly(conn, weekly, now)
+    return [pick.track_id for pick in weekly.picks]

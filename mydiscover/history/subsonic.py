@@ -1,0 +1,100 @@
+"""Syncing with a Subsonic server: its songs matched to local tracks, and its plays and stars
+kept as history.
+
+A server's ``path`` is often synthetic (Navidrome reports "Artist/Album/01 - Title.mp3"
+whatever the file is called), so songs are matched by MusicBrainz recording ID, then by
+normalised artist and title with the closest duration (within 3 s), the album breaking ties.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mydiscover.db.servers import ServerSong, replace_server_songs
+from mydiscover.library.match import artist_key, title_key
+from mydiscover.subsonic import Song, SubsonicClient
+
+#: The most a matched song's duration may differ from the file's, in seconds.
+DURATION_TOLERANCE = 3.0
+
+
+@dataclass
+class SyncReport:
+    """What a sync found."""
+
+    songs: int = 0
+    matched_mbid: int = 0
+    matched_tags: int = 0
+    played: int = 0
+    starred: int = 0
+
+    def summary(self) -> str:
+        """One line for people."""
+        matched = self.matched_mbid + self.matched_tags
+        return (
+            f"{self.songs:,} songs on the server, {matched:,} matched to your library "
+            f"({self.matched_mbid:,} by MusicBrainz ID, {self.matched_tags:,} by tags); "
+            f"{self.played:,} with plays, {self.starred:,} starred"
+        )
+
+
+class _Catalog:
+    """The library's tracks indexed for server songs."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.by_mbid: dict[str, int] = {}
+        self.by_name: dict[tuple[str, str], list[tuple[int, float | None, str]]] = defaultdict(list)
+        for track, artist, title, album, mbid, duration in conn.execute(
+            "SELECT id, coalesce(artist, album_artist, ''), coalesce(title, ''), "
+            "coalesce(album, ''), mb_recording_id, duration FROM tracks WHERE status = 'ok'"
+        ):
+            if mbid:
+                self.by_mbid[mbid.lower()] = track
+            self.by_name[(artist_key(artist), title_key(title))].append(
+                (track, duration, title_key(album))
+            )
+
+    def match(self, song: Song) -> tuple[int | None, str | None]:
+        """The local track of a server song, and how it was matched."""
+        if song.mbid and song.mbid.lower() in self.by_mbid:
+            return self.by_mbid[song.mbid.lower()], "mbid"
+        candidates = self.by_name.get((artist_key(song.artist), title_key(song.title)), [])
+        album = title_key(song.album)
+
+        def distance(candidate: tuple[int, float | None, str]) -> tuple[float, bool]:
+            _, duration, their_album = candidate
+            gap = abs(duration - song.duration) if duration and song.duration else 0.0
+            return gap, their_album != album
+
+        fitting = [c for c in candidates if distance(c)[0] <= DURATION_TOLERANCE]
+        if not fitting:
+            return None, None
+        return min(fitting, key=distance)[0], "tags"
+
+
+def sync_server(
+    conn: sqlite3.Connection,
+    client: SubsonicClient,
+    server: str,
+    now: Callable[[], float] = time.time,
+) -> SyncReport:
+    """Fetch every song of the server (and the starred ones), match them, store them."""
+    catalog = _Catalog(conn)
+    starred = {song.id for song in client.starred()}
+    report = SyncReport()
+    rows = []
+    for song in client.songs():
+        report.songs += 1
+        track, how = catalog.match(song)
+        report.matched_mbid += how == "mbid"
+        report.matched_tags += how == "tags"
+        is_starred = song.starred or song.id in starred
+        report.played += song.play_count > 0
+        report.starred += is_starred
+        rows.append(ServerSong(song.id, track, how, song.play_count, is_starred))
+    replace_server_songs(conn, server, rows, int(now()))
+    return report
