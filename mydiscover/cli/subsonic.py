@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sqlite3
-import time
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -88,12 +86,13 @@ def _push(
     the defaults) as the server playlist."""
     from mydiscover.db.servers import server_song_ids
     from mydiscover.db.weekly import stored_weekly
-    from mydiscover.recommend.weekly import iso_week
+    from mydiscover.recommend.service import this_week, weekly_playlist
 
-    week = iso_week(dt.datetime.now(dt.timezone.utc))
+    week = this_week()
     tracks = stored_weekly(conn, week)
     if tracks is None:
-        tracks = _make_weekly(conn, settings, week)
+        made, _ = weekly_playlist(conn, settings.database, week=week)
+        tracks = [pick.track_id for pick in made.picks]
     on_server = server_song_ids(conn, server)
     songs = [on_server[track] for track in tracks if track in on_server]
     playlist_id = client.replace_playlist(name, songs)
@@ -103,20 +102,3 @@ def _push(
         f"{len(songs)} tracks" + (f"; {missing} are not on the server" if missing else ""),
         highlight=False,
     )
-
-
-def _make_weekly(conn: sqlite3.Connection, settings: Settings, week: str) -> list[int]:
-    from mydiscover.cf.store import load_model, model_path
-    from mydiscover.db.listens import load_history
-    from mydiscover.recommend.library import load_library
-    from mydiscover.recommend.weekly import make_weekly, save_weekly
-
-    now = int(time.time())
-    stored = model_path(settings.database)
-    library = load_library(conn)
-    if not len(library):
-        raise fail("the library is empty: run 'mydiscover scan' first")
-    model = load_model(stored) if stored.exists() else None
-    weekly = make_weekly(conn, library, load_history(conn), model, week=week, now=now)
-    save_weekly(conn, weekly, now)
-    return [pick.track_id for pick in weekly.picks]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import re
 import sys
 import time
@@ -28,9 +26,6 @@ from mydiscover.cli.common import (
 )
 
 _WEEK = re.compile(r"^\d{4}-W\d{2}$")
-#: The weekly reads each page once: a small page cache (not the scan's 256 MB) keeps its peak
-#: memory down by ~300 MB on a 100,000-track library at no cost in time.
-READ_CACHE_KIB = 16 * 1024
 
 
 def weekly(
@@ -81,13 +76,10 @@ def weekly(
     The same week gives the same playlist; next week's is another. Writes an extended M3U to
     stdout, so `mydiscover weekly > discover.m3u` works.
     """
-    from mydiscover.cf.store import load_model, model_path
-    from mydiscover.db.listens import load_history
-    from mydiscover.playlists.write import FORMATS, PATH_MODES, Entry, render
+    from mydiscover.playlists.write import FORMATS, PATH_MODES, render
     from mydiscover.recommend.blend import parse_weights
-    from mydiscover.recommend.library import load_library
     from mydiscover.recommend.rules import Rules
-    from mydiscover.recommend.weekly import iso_week, make_weekly, save_weekly
+    from mydiscover.recommend.service import weekly_playlist
 
     if stats:
         _print_stats(db, config, json_output)
@@ -108,34 +100,17 @@ def weekly(
         raise fail(str(error)) from None
     with reported_errors():
         settings = settings_from(db, config)
-        now = int(time.time())
-        this_week = week or iso_week(dt.datetime.now(dt.timezone.utc))
-        stored = model_path(settings.database)
-        model = load_model(stored) if stored.exists() else None
         conn = connect(settings)
-        conn.execute(f"PRAGMA cache_size = -{READ_CACHE_KIB}")
         try:
-            library = load_library(conn)
-            if not len(library):
-                raise fail("the library is empty: run 'mydiscover scan ~/Music' first")
-            history = load_history(conn)
-            user = settings.lastfm.get("user") or settings.listenbrainz.get("user") or ""
-            result = make_weekly(
-                conn, library, history, model, week=this_week, user=user, now=now,
+            result, entries = weekly_playlist(
+                conn, settings.database, week=week,
+                user=settings.lastfm.get("user") or settings.listenbrainz.get("user") or "",
                 rules=Rules(size=size, rest_days=rest_days, min_seconds=min_length,
                             max_seconds=max_length),
                 weights=blend_weights,
             )  # fmt: skip
-            save_weekly(conn, result, now)
         finally:
             conn.close()
-    entries = [
-        Entry(library.paths[p.row], library.roots[p.row], library.artists[p.row],
-              library.titles[p.row] or os.path.basename(library.path_texts[p.row]),
-              library.albums[p.row], _duration(library.durations[p.row]), p.score, p.lead,
-              p.reasons)
-        for p in result.picks
-    ]  # fmt: skip
     meta = {"week": result.week, "signals": result.signals, "weights": result.weights}
     folder = output.parent if output is not None else None
     data = render(entries, fmt, result.name, paths, folder, meta)
@@ -145,10 +120,6 @@ def weekly(
     else:
         _write_atomically(output, data)
     _report(result, entries, explain, output)
-
-
-def _duration(seconds: float) -> float | None:
-    return None if seconds != seconds else float(seconds)  # NaN: unknown
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
