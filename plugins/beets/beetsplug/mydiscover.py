@@ -1,0 +1,200 @@
+"""beets plugin: ``beet discover``, the weekly Discover playlist from your beets library.
+
+Enable it with ``plugins: mydiscover`` in beets' config. The beets library is the catalog (no
+separate scan): paths, tags, MusicBrainz IDs, and ``lastfm_play_count`` / ``play_count`` as
+listening history. It uses the same database and models as the ``mydiscover`` command.
+
+Config (all optional)::
+
+    mydiscover:
+        database: ~/.local/share/mydiscover/mydiscover.db   # default: mydiscover's own
+        auto: no        # analyse what 'beet import' adds
+        size: 30
+
+``beet discover --analyze [QUERY]`` analyses the items' audio and stores the results as typed
+flexible attributes (``beet ls mydiscover_bpm:120..130``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from optparse import Values
+from pathlib import Path
+from typing import Any
+
+from beets import ui
+from beets.dbcore import types
+from beets.library import Item, Library
+from beets.plugins import BeetsPlugin
+
+#: Analysis results shown to beets, as flexible attributes of items.
+ATTRIBUTES = {
+    "mydiscover_bpm": types.FLOAT,
+    "mydiscover_key": types.STRING,
+    "mydiscover_scale": types.STRING,
+    "mydiscover_loudness": types.FLOAT,
+    "mydiscover_danceability": types.FLOAT,
+}
+
+
+class MydiscoverPlugin(BeetsPlugin):
+    """The beets side of mydiscover: a thin adapter over its library, weekly and analysis."""
+
+    item_types = ATTRIBUTES
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.config.add({"database": "", "auto": False, "size": 30})
+        if self.config["auto"].get(bool):
+            self.register_listener("item_imported", self._imported_item)
+            self.register_listener("album_imported", self._imported_album)
+
+    def commands(self) -> list[ui.Subcommand]:
+        """``beet discover``."""
+        command = ui.Subcommand("discover", help="this week's Discover Weekly playlist")
+        parser = command.parser
+        parser.add_option("--analyze", action="store_true", help="analyse the items' audio")
+        parser.add_option("-n", "--size", type="int", help="tracks (default: 30)")
+        parser.add_option("-o", "--output", help="write the playlist to FILE, not stdout")
+        parser.add_option("-f", "--format", default="m3u", help="m3u, xspf, jspf or json")
+        parser.add_option("--paths", default="absolute", help="absolute, relative, music-root")
+        parser.add_option("--explain", action="store_true", help="print the reasons")
+        parser.add_option("--week", help="the ISO week (default: this week)")
+        command.func = self._discover
+        return [command]
+
+    # --- the command ---------------------------------------------------------------------
+
+    def _discover(self, lib: Library, opts: Values, args: list[str]) -> None:
+        from mydiscover.errors import MydiscoverError
+
+        items = list(lib.items(args))
+        try:
+            conn = self._catalog(lib, items)
+            try:
+                if opts.analyze:
+                    self._analyze(conn, items)
+                else:
+                    self._weekly(conn, opts)
+            finally:
+                conn.close()
+        except MydiscoverError as error:
+            raise ui.UserError(str(error)) from None
+
+    def _weekly(self, conn: Any, opts: Values) -> None:
+        from mydiscover.playlists.write import render
+        from mydiscover.recommend.rules import Rules
+        from mydiscover.recommend.service import weekly_playlist
+
+        size = opts.size or self.config["size"].get(int)
+        if opts.paths == "relative" and not opts.output:
+            raise ui.UserError("--paths relative needs --output FILE")
+        weekly, entries = weekly_playlist(conn, self._database(), week=opts.week,
+                                          rules=Rules(size=size))  # fmt: skip
+        output = Path(opts.output) if opts.output else None
+        meta = {"week": weekly.week, "signals": weekly.signals, "weights": weekly.weights}
+        data = render(entries, opts.format, weekly.name, opts.paths,
+                      output.parent if output else None, meta)  # fmt: skip
+        if output is None:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        else:
+            output.write_bytes(data)
+        self._log.info("{}: {} tracks", weekly.name, len(entries))
+        if opts.explain:
+            for number, entry in enumerate(entries, 1):
+                print(f"{number:2d}. {entry.artist} - {entry.title}: {entry.explanation()}",
+                      file=sys.stderr)  # fmt: skip
+
+    # --- analysis ---------------------------------------------------------------------------
+
+    def _analyze(self, conn: Any, items: list[Item]) -> None:
+        from mydiscover.audio.analyze import ANALYSIS_VERSION, analyze_many
+        from mydiscover.db.audio import pending_tracks, store_analysis
+        from mydiscover.db.connection import transaction
+        from mydiscover.library.external import track_ids
+
+        ids = track_ids(conn, [item.path for item in items])
+        wanted = set(ids.values())
+        pending = [t for t in pending_tracks(conn, ANALYSIS_VERSION) if t.id in wanted]
+        by_id = {track.id: track for track in pending}
+        for track_id, analysis, error in analyze_many([(t.id, t.path) for t in pending]):
+            with transaction(conn):
+                store_analysis(conn, by_id[track_id], ANALYSIS_VERSION, analysis, error)
+        self._log.info("analysed {} of {} items", len(pending), len(items))
+        self._store_attributes(conn, items, ids)
+
+    def _store_attributes(self, conn: Any, items: list[Item], ids: dict[bytes, int]) -> None:
+        rows = {
+            row[0]: row[1:]
+            for row in conn.execute(
+                "SELECT track_id, bpm, key, scale, loudness_lufs, danceability FROM track_audio "
+                "WHERE error IS NULL"
+            )
+        }
+        for item in items:
+            found = rows.get(ids.get(item.path, -1))
+            if found is None:
+                continue
+            for name, value in zip(ATTRIBUTES, found, strict=True):
+                if value is not None:
+                    item[name] = value
+            item.store()
+
+    def _imported_item(self, lib: Library, item: Item) -> None:
+        self._analyze_now(lib, [item])
+
+    def _imported_album(self, lib: Library, album: Any) -> None:
+        self._analyze_now(lib, list(album.items()))
+
+    def _analyze_now(self, lib: Library, items: list[Item]) -> None:
+        conn = self._catalog(lib, items)
+        try:
+            self._analyze(conn, items)
+        finally:
+            conn.close()
+
+    # --- the catalog ------------------------------------------------------------------------
+
+    def _database(self) -> Path:
+        from mydiscover.config import load_settings
+
+        given = self.config["database"].get(str)
+        return Path(os.path.expanduser(given)) if given else load_settings().database
+
+    def _catalog(self, lib: Library, items: list[Item]) -> Any:
+        """Open mydiscover's database and bring the items into its catalog."""
+        from mydiscover.db import open_database
+        from mydiscover.library.external import ExternalTrack, catalog_external
+
+        conn = open_database(self._database())
+        root = os.fsencode(os.path.expanduser(lib.directory))
+        catalog_external(conn, [ExternalTrack(item.path, root, item_tags(item)) for item in items])
+        return conn
+
+
+def item_tags(item: Item) -> Any:
+    """A beets item as mydiscover's Tags record (play counts: lastfm_play_count, play_count)."""
+    from mydiscover.library.tags import Tags
+
+    def text(field: str) -> str | None:
+        value = item.get(field)
+        return str(value) if value not in (None, "") else None
+
+    def number(field: str) -> int | None:
+        value = item.get(field)
+        return int(value) if value else None
+
+    plays = number("lastfm_play_count") or number("play_count")
+    return Tags(
+        format=(item.format or "").lower(), duration=item.length or None,
+        bitrate=number("bitrate"), sample_rate=number("samplerate"), channels=number("channels"),
+        bits_per_sample=number("bitdepth"), title=text("title"), artist=text("artist"),
+        album=text("album"), album_artist=text("albumartist"), track_number=number("track"),
+        track_total=number("tracktotal"), disc_number=number("disc"),
+        disc_total=number("disctotal"), date=text("year"), year=number("year"),
+        genre=text("genre"), mb_recording_id=text("mb_trackid"), mb_release_id=text("mb_albumid"),
+        mb_artist_id=text("mb_artistid"), mb_album_artist_id=text("mb_albumartistid"),
+        isrc=text("isrc"), rating=None, play_count=plays,
+    )  # fmt: skip

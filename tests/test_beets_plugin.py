@@ -1,0 +1,92 @@
+"""The beets plugin with beets' own PluginTestHelper, a real 'beet import -A' of generated
+files, and mydiscover's real database and analysis."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+pytest.importorskip("beets", reason="the beets plugin needs beets: pip install '.[beets]'")
+
+from beets.test.helper import PluginTestHelper
+
+from tests.test_analyze import write_music
+from tests.test_descriptors import click_track
+
+ALBUMS = {"Slowdive": ("Souvlaki", 92), "Ride": ("Nowhere", 124), "Lush": ("Spooky", 150)}
+
+
+def make_albums(folder: Path) -> Path:
+    for artist, (album, bpm) in ALBUMS.items():
+        for number in (1, 2):
+            write_music(folder / artist / album / f"{number:02d}.flac",
+                        click_track(bpm + number, seconds=31), title=f"{artist} {number}",
+                        artist=artist, album=album)  # fmt: skip
+    return folder
+
+
+class TestDiscover(PluginTestHelper):
+    plugin: ClassVar[str] = "mydiscover"
+
+    @pytest.fixture(autouse=True)
+    def library(self, tmp_path, setup):
+        self.database = tmp_path / "mydiscover.db"
+        self.config["mydiscover"]["database"] = str(self.database)
+        self.config["import"]["quiet"] = True
+        self.run_command("import", "-A", str(make_albums(tmp_path / "incoming")))
+        assert len(list(self.lib.items())) == 6
+
+    def test_discover_writes_the_weekly_from_the_beets_library(self, capsysbinary):
+        capsysbinary.readouterr()
+        self.run_command("discover", "-n", "3", "--week", "2026-W48")
+        out = capsysbinary.readouterr().out.decode()
+        lines = out.splitlines()
+        assert lines[:2] == ["#EXTM3U", "#PLAYLIST:Discover Weekly 2026-W48"]
+        paths = [line for line in lines if not line.startswith("#")]
+        library = {item.path.decode() for item in self.lib.items()}
+        assert len(paths) == 3 and set(paths) <= library  # beets' paths, no scan of our own
+        conn = sqlite3.connect(self.database)
+        assert conn.execute("SELECT count(*) FROM tracks").fetchone()[0] == 6
+        conn.close()
+
+    def test_lastfm_play_counts_are_history(self, capsysbinary):
+        for item in self.lib.items("artist:Slowdive"):
+            item["lastfm_play_count"] = 40
+            item.store()
+        capsysbinary.readouterr()
+        self.run_command("discover", "-n", "6", "--week", "2026-W48")
+        out = capsysbinary.readouterr().out.decode()
+        assert "Slowdive" not in out and out.count("#EXTINF") == 2  # Ride and Lush: one album each
+        conn = sqlite3.connect(self.database)
+        plays = conn.execute("SELECT sum(play_count) FROM tracks").fetchone()[0]
+        conn.close()
+        assert plays == 80
+
+    def test_analyze_stores_queryable_attributes(self):
+        self.run_command("discover", "--analyze", "artist:Ride")
+        analysed = list(self.lib.items("mydiscover_bpm:100..150"))
+        assert {item.artist for item in analysed} == {"Ride"}
+        for item in analysed:
+            assert item["mydiscover_bpm"] == pytest.approx(125, abs=3)
+            assert item["mydiscover_loudness"] < 0
+        assert not list(self.lib.items("artist:Lush mydiscover_bpm:1..300"))
+
+
+class TestAutoAnalysis(PluginTestHelper):
+    plugin: ClassVar[str] = "mydiscover"
+    preload_plugin: ClassVar[bool] = False
+
+    def test_importing_analyses_when_auto_is_on(self, tmp_path):
+        self.config["mydiscover"]["database"] = str(tmp_path / "mydiscover.db")
+        self.config["mydiscover"]["auto"] = True
+        self.config["import"]["quiet"] = True
+        self.load_plugins()
+        folder = tmp_path / "incoming"
+        write_music(folder / "Ride" / "Nowhere" / "01.flac", click_track(120, seconds=31),
+                    title="Seagull", artist="Ride", album="Nowhere")  # fmt: skip
+        self.run_command("import", "-A", str(folder))
+        [item] = list(self.lib.items())
+        assert item["mydiscover_bpm"] == pytest.approx(120, abs=3)
