@@ -52,6 +52,12 @@ class TestDiscover(PluginTestHelper):
         assert conn.execute("SELECT count(*) FROM tracks").fetchone()[0] == 6
         conn.close()
 
+    def test_a_query_limits_the_picks(self, capsysbinary):
+        capsysbinary.readouterr()
+        self.run_command("discover", "-n", "6", "--week", "2026-W48", "artist:Lush")
+        out = capsysbinary.readouterr().out.decode()
+        assert out.count("#EXTINF") == 1 and "#EXTINF:31,Lush - Lush" in out  # one per album
+
     def test_lastfm_play_counts_are_history(self, capsysbinary):
         for item in self.lib.items("artist:Slowdive"):
             item["lastfm_play_count"] = 40

@@ -114,6 +114,13 @@ def test_the_weekly_is_pushed_and_replaced_in_place(server, home):
     assert [p["id"] for p in again] == [playlist_id]  # the same playlist, not a new one
 
 
+def test_a_config_others_can_read_gets_a_warning(server, home, tmp_path):
+    env, _ = home
+    (tmp_path / "config.toml").chmod(0o644)
+    result = run_cli(env, "subsonic", "sync", "--no-push")
+    assert result.returncode == 0 and "others can read it: chmod 600" in result.stderr
+
+
 def test_wrong_password_on_the_command_line_run(server, home, tmp_path):
     env, _ = home
     env = {**env, "MYDISCOVER_SUBSONIC_PASSWORD": "wrong"}

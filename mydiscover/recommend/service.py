@@ -36,8 +36,10 @@ def weekly_playlist(
     user: str = "",
     rules: Rules | None = None,
     weights: dict[str, float] | None = None,
+    within: set[int] | None = None,
 ) -> tuple[Weekly, list[Entry]]:
-    """Make, store and return the week's weekly with its playlist entries."""
+    """Make, store and return the week's weekly with its playlist entries (``within``: only
+    these track ids may be picked)."""
     now = int(time.time())
     stored = model_path(database)
     model = load_model(stored) if stored.exists() else None
@@ -47,7 +49,7 @@ def weekly_playlist(
         raise MydiscoverError("the library is empty: run 'mydiscover scan ~/Music' first")
     result = make_weekly(
         conn, library, load_history(conn), model, week=week or this_week(), user=user, now=now,
-        rules=rules or Rules(), weights=weights or dict(DEFAULT_WEIGHTS),
+        rules=rules or Rules(), weights=weights or dict(DEFAULT_WEIGHTS), within=within,
     )  # fmt: skip
     save_weekly(conn, result, now)
     entries = [

@@ -94,13 +94,17 @@ def make_weekly(
     now: int,
     rules: Rules | None = None,
     weights: dict[str, float] | None = None,
+    within: set[int] | None = None,
 ) -> Weekly:
-    """This week's playlist from the stored history and models (see the package's modules)."""
+    """This week's playlist from the stored history and models (see the package's modules);
+    ``within``: only these track ids may be picked (a beets query)."""
     rules = rules or Rules()
     weights = weights or dict(DEFAULT_WEIGHTS)
     seed = week_seed(week, user)
     excluded = banned_tracks(conn) | recent_picks(conn, week, rules.recent_weeks)
     candidates = candidate_mask(library, history, excluded, rules, now)
+    if within is not None:
+        candidates &= np.isin(library.ids, np.fromiter(within, dtype=np.int64))
     signals = compute_signals(conn, library, history, model, seed)
     fused = fuse(signals, weights, candidates, len(library))
     known = {artist.key for artist in history.artists}

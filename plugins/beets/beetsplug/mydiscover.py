@@ -76,13 +76,15 @@ class MydiscoverPlugin(BeetsPlugin):
                 if opts.analyze:
                     self._analyze(conn, items)
                 else:
-                    self._weekly(conn, opts)
+                    self._weekly(conn, opts, items if args else None)
             finally:
                 conn.close()
         except MydiscoverError as error:
             raise ui.UserError(str(error)) from None
 
-    def _weekly(self, conn: Any, opts: Values) -> None:
+    def _weekly(self, conn: Any, opts: Values, only: list[Item] | None) -> None:
+        """The weekly from the whole catalog, or only from ``only`` (the items of a query)."""
+        from mydiscover.library.external import track_ids
         from mydiscover.playlists.write import render
         from mydiscover.recommend.rules import Rules
         from mydiscover.recommend.service import weekly_playlist
@@ -90,8 +92,9 @@ class MydiscoverPlugin(BeetsPlugin):
         size = opts.size or self.config["size"].get(int)
         if opts.paths == "relative" and not opts.output:
             raise ui.UserError("--paths relative needs --output FILE")
+        within = set(track_ids(conn, [i.path for i in only]).values()) if only else None
         weekly, entries = weekly_playlist(conn, self._database(), week=opts.week,
-                                          rules=Rules(size=size))  # fmt: skip
+                                          rules=Rules(size=size), within=within)  # fmt: skip
         output = Path(opts.output) if opts.output else None
         meta = {"week": weekly.week, "signals": weekly.signals, "weights": weekly.weights}
         data = render(entries, opts.format, weekly.name, opts.paths,
