@@ -99,7 +99,8 @@ class SubsonicClient:
     def replace_playlist(self, name: str, song_ids: Sequence[str]) -> str:
         """Make the playlist ``name`` hold exactly ``song_ids``, keeping its id when it exists
         (a player's pinned playlist stays the same one week after week). Returns the id."""
-        existing = [p for p in self.playlists() if p.get("name") == name]
+        mine = [p for p in self.playlists() if p.get("owner") in (None, self.user)]
+        existing = [p for p in mine if p.get("name") == name]
         if existing:
             playlist_id = str(existing[0]["id"])
             self._call("createPlaylist", {"playlistId": playlist_id, "songId": list(song_ids)})
@@ -109,7 +110,7 @@ class SubsonicClient:
         if created:  # OpenSubsonic servers answer with the playlist...
             return str(created)
         for playlist in self.playlists():  # ...older ones (supysonic) with an empty body
-            if playlist.get("name") == name:
+            if playlist.get("name") == name and playlist.get("owner") in (None, self.user):
                 return str(playlist["id"])
         raise SubsonicError(f"{self.host}: the playlist {name!r} was not created")
 

@@ -58,6 +58,18 @@ class TestDiscover(PluginTestHelper):
         out = capsysbinary.readouterr().out.decode()
         assert out.count("#EXTINF") == 1 and "#EXTINF:31,Lush - Lush" in out  # one per album
 
+    def test_a_query_matching_nothing_is_an_error_and_a_querys_weekly_is_not_stored(self):
+        from beets.ui import UserError
+
+        with pytest.raises(UserError, match="no items match"):
+            self.run_command("discover", "artist:Nobody")
+        self.run_command("discover", "--week", "2026-W48", "artist:Lush")
+        conn = sqlite3.connect(self.database)
+        assert conn.execute("SELECT count(*) FROM weeklies").fetchone()[0] == 0
+        conn.close()
+        with pytest.raises(UserError, match="unknown format"):
+            self.run_command("discover", "-f", "m3u8")
+
     def test_lastfm_play_counts_are_history(self, capsysbinary):
         for item in self.lib.items("artist:Slowdive"):
             item["lastfm_play_count"] = 40

@@ -105,3 +105,14 @@ def test_week_seed_is_stable_and_weekly():
     assert week_seed("2026-W48", "rj") == week_seed("2026-W48", "rj")
     assert week_seed("2026-W48", "rj") != week_seed("2026-W49", "rj")
     assert 0 <= week_seed("2026-W48", "") < 2**32
+
+
+def test_unscored_candidates_fill_what_the_caps_leave():
+    artists = ["A"] * 20 + ["B"] * 20 + [f"X{i}" for i in range(60)]
+    albums = [f"{a}-{i}" for i, a in enumerate(artists)]
+    lib = library(artists, albums)
+    scores = np.zeros(100)
+    scores[:40] = np.linspace(1.0, 0.5, 40)  # every scored track by A or B
+    picked = choose(lib, scores, np.ones(100, bool), set(), Rules(size=30, jitter=0.0), seed=3)
+    assert len(picked) == 30
+    assert [lib.artists[r] for r in picked[:4]] == ["A", "A", "B", "B"]  # the scored first

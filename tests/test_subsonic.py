@@ -158,6 +158,16 @@ def test_a_server_that_goes_away_mid_sync_keeps_the_previous_sync(conn, fake_ser
     assert conn.execute("SELECT count(*) FROM server_songs").fetchone()[0] == 3
 
 
+def test_a_song_listed_twice_is_synced_once(conn, fake_server, monkeypatch):
+    monkeypatch.setattr(subsonic, "PAGE_SIZE", 2)
+    songs = [{"id": str(n), "title": f"T{n}", "artist": "A"} for n in (1, 2, 2)]
+    ok = {"subsonic-response": {"status": "ok", "starred2": {}}}
+    fake_server.always(Reply(body=ok), path="/rest/getStarred2.view")
+    fake_server.queue(Reply(body=page(songs[:2])), Reply(body=page(songs[2:])),
+                      path="/rest/search3.view")  # fmt: skip
+    assert sync_server(conn, SubsonicClient(fake_server.url, "u", "p"), "srv").songs == 2
+
+
 def test_weekly_for_navidrome_writes_a_relative_m3u_into_the_library(server, home):
     env, _ = home
     folder = server.music / "Playlists"

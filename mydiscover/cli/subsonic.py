@@ -97,12 +97,12 @@ def _push(
     the defaults) as the server playlist."""
     from mydiscover.db.servers import server_song_ids
     from mydiscover.db.weekly import stored_weekly
-    from mydiscover.recommend.service import this_week, weekly_playlist
+    from mydiscover.recommend.service import this_week, weekly_playlist, weekly_user
 
     week = this_week()
     tracks = stored_weekly(conn, week)
     if tracks is None:
-        made, _ = weekly_playlist(conn, settings.database, week=week)
+        made, _ = weekly_playlist(conn, settings.database, week=week, user=weekly_user(settings))
         tracks = [pick.track_id for pick in made.picks]
     on_server = server_song_ids(conn, server)
     songs = [on_server[track] for track in tracks if track in on_server]

@@ -79,7 +79,7 @@ def weekly(
     from mydiscover.playlists.write import FORMATS, PATH_MODES, render
     from mydiscover.recommend.blend import parse_weights
     from mydiscover.recommend.rules import Rules
-    from mydiscover.recommend.service import weekly_playlist
+    from mydiscover.recommend.service import weekly_playlist, weekly_user
 
     if stats:
         _print_stats(db, config, json_output)
@@ -104,7 +104,7 @@ def weekly(
         try:
             result, entries = weekly_playlist(
                 conn, settings.database, week=week,
-                user=settings.lastfm.get("user") or settings.listenbrainz.get("user") or "",
+                user=weekly_user(settings),
                 rules=Rules(size=size, rest_days=rest_days, min_seconds=min_length,
                             max_seconds=max_length),
                 weights=blend_weights,

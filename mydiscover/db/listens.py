@@ -214,7 +214,7 @@ STARRED_PLAYS = 3
 #: Plays without a date, per track: the play count in its tags, or what a Subsonic server
 #: counted (a star as STARRED_PLAYS), whichever is more.
 UNDATED_PLAYS_SQL = f"""
-SELECT t.id, coalesce(t.album_artist, t.artist), coalesce(t.mb_artist_id, ''),
+SELECT t.id, coalesce(t.artist, t.album_artist), coalesce(t.mb_artist_id, t.mb_album_artist_id, ''),
        max(coalesce(t.play_count, 0), coalesce(s.plays, 0)) AS plays
 FROM tracks t LEFT JOIN (
     SELECT track_id, max(max(play_count, starred * {STARRED_PLAYS})) AS plays
@@ -248,12 +248,15 @@ def load_history(conn: sqlite3.Connection, before: int | None = None) -> History
         totals[key] = [name, mbid.split("; ")[0], plays]
     if before is None:  # undated plays (tags, servers, stars) count only for "now"
         for track, name, mbid, plays in conn.execute(UNDATED_PLAYS_SQL):
-            if track in track_plays:
+            # A track scrobbled once but played 40 times on the server has played 40 times:
+            # the larger count wins, and only what it adds goes to the artist.
+            extra = plays - track_plays.get(track, 0)
+            if extra <= 0:
                 continue
             track_plays[track] = plays
             key = artist_key(name)
             if key:
                 entry = totals.setdefault(key, [name, mbid.split("; ")[0], 0])
-                entry[2] += plays
+                entry[2] += extra
     artists = [ArtistPlays(key, name, mbid, plays) for key, (name, mbid, plays) in totals.items()]
     return History(track_plays, last_played, artists)

@@ -86,8 +86,10 @@ def sync_server(
     catalog = _Catalog(conn)
     starred = {song.id for song in client.starred()}
     report = SyncReport()
-    rows = []
+    rows: dict[str, ServerSong] = {}
     for song in client.songs():
+        if song.id in rows:  # paging while the server rescans can list a song twice
+            continue
         report.songs += 1
         track, how = catalog.match(song)
         report.matched_mbid += how == "mbid"
@@ -95,6 +97,6 @@ def sync_server(
         is_starred = song.starred or song.id in starred
         report.played += song.play_count > 0
         report.starred += is_starred
-        rows.append(ServerSong(song.id, track, how, song.play_count, is_starred))
-    replace_server_songs(conn, server, rows, int(now()))
+        rows[song.id] = ServerSong(song.id, track, how, song.play_count, is_starred)
+    replace_server_songs(conn, server, rows.values(), int(now()))
     return report

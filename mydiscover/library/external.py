@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from mydiscover.db.connection import transaction
-from mydiscover.db.tracks import FileState, insert_tracks, load_index, update_tracks
+from mydiscover.db.tracks import (
+    FileState,
+    insert_tracks,
+    load_index,
+    mark_missing,
+    update_tracks,
+)
 from mydiscover.library.tags import Tags
 
 
@@ -35,12 +41,16 @@ def catalog_external(conn: sqlite3.Connection, tracks: Iterable[ExternalTrack]) 
     """Add or refresh the tracks by path, in one transaction; returns the ids by path too."""
     report = ExternalReport()
     index = load_index(conn)
-    new, changed = [], []
+    kept = {path: (rating, plays) for path, rating, plays in
+            conn.execute("SELECT path, rating, play_count FROM tracks")}  # fmt: skip
+    new, changed, gone = [], [], []
     for track in tracks:
         try:
             stat = os.stat(track.path)
         except OSError:
             report.missing += 1
+            if track.path in index:
+                gone.append(index[track.path].id)
             continue
         state = FileState(track.path, track.root, stat.st_size, stat.st_mtime_ns, stat.st_dev,
                           stat.st_ino)  # fmt: skip
@@ -48,10 +58,17 @@ def catalog_external(conn: sqlite3.Connection, tracks: Iterable[ExternalTrack]) 
         if known is None:
             new.append((state, track.tags, None))
         else:
-            changed.append((known.id, state, track.tags, None))
+            # What the other program does not know (a rating, a play count the file's tags
+            # gave a scan) is kept.
+            rating, plays = kept[track.path]
+            tags = track.tags._replace(rating=track.tags.rating if track.tags.rating is not None
+                                       else rating,
+                                       play_count=track.tags.play_count or plays)  # fmt: skip
+            changed.append((known.id, state, tags, None))
     with transaction(conn):
         insert_tracks(conn, new)
         update_tracks(conn, changed)
+        mark_missing(conn, gone)
     report.added, report.updated = len(new), len(changed)
     return report
 

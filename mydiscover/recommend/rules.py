@@ -66,11 +66,11 @@ def choose(
     """The picked rows, best first, following the caps and the new-artist share."""
     rng = np.random.default_rng(seed)
     noisy = scores * (1.0 + rules.jitter * rng.standard_normal(len(scores)))
-    rows = np.flatnonzero(candidates & (scores > 0))
-    if len(rows) < rules.size:  # too few scored: unscored candidates fill up, at random
-        rest = np.flatnonzero(candidates & (scores <= 0))
-        rows = np.concatenate([rows, rest])
-        noisy[rest] = -1.0 - rng.random(len(rest))
+    # Unscored candidates come last, at random: they fill what the scored ones and the caps
+    # leave (a library whose scored tracks are by two artists still gets its 30).
+    rest = np.flatnonzero(candidates & (scores <= 0))
+    noisy[rest] = -1.0 - rng.random(len(rest))
+    rows = np.concatenate([np.flatnonzero(candidates & (scores > 0)), rest])
     ranked = rows[np.argsort(-noisy[rows], kind="stable")]
     quota_new = math.ceil(rules.size * rules.new_artist_share)
     quotas = {True: quota_new, False: rules.size - quota_new}

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from mydiscover.cf.store import load_model, model_path
+from mydiscover.config import Settings
 from mydiscover.db.listens import load_history
 from mydiscover.errors import MydiscoverError
 from mydiscover.playlists.write import Entry
@@ -21,6 +22,12 @@ from mydiscover.recommend.weekly import Weekly, iso_week, make_weekly, save_week
 #: The weekly reads each page once: a small page cache (not the scan's 256 MB) keeps its peak
 #: memory down by ~300 MB on a 100,000-track library at no cost in time.
 READ_CACHE_KIB = 16 * 1024
+
+
+def weekly_user(settings: Settings) -> str:
+    """Who the weekly is for (it seeds the week's choices): the same for every caller, so the
+    CLI, the Subsonic push and beets make the same weekly."""
+    return str(settings.lastfm.get("user") or settings.listenbrainz.get("user") or "")
 
 
 def this_week() -> str:
@@ -37,9 +44,10 @@ def weekly_playlist(
     rules: Rules | None = None,
     weights: dict[str, float] | None = None,
     within: set[int] | None = None,
+    save: bool = True,
 ) -> tuple[Weekly, list[Entry]]:
-    """Make, store and return the week's weekly with its playlist entries (``within``: only
-    these track ids may be picked)."""
+    """Make the week's weekly with its playlist entries; store it unless ``save`` is false
+    (``within``: only these track ids may be picked)."""
     now = int(time.time())
     stored = model_path(database)
     model = load_model(stored) if stored.exists() else None
@@ -51,7 +59,8 @@ def weekly_playlist(
         conn, library, load_history(conn), model, week=week or this_week(), user=user, now=now,
         rules=rules or Rules(), weights=weights or dict(DEFAULT_WEIGHTS), within=within,
     )  # fmt: skip
-    save_weekly(conn, result, now)
+    if save:
+        save_weekly(conn, result, now)
     entries = [
         Entry(library.paths[p.row], library.roots[p.row], library.artists[p.row],
               library.titles[p.row] or os.path.basename(library.path_texts[p.row]),

@@ -75,6 +75,8 @@ class MydiscoverPlugin(BeetsPlugin):
             try:
                 if opts.analyze:
                     self._analyze(conn, items)
+                elif args and not items:
+                    raise ui.UserError(f"no items match {' '.join(args)!r}")
                 else:
                     self._weekly(conn, opts, items if args else None)
             finally:
@@ -84,17 +86,25 @@ class MydiscoverPlugin(BeetsPlugin):
 
     def _weekly(self, conn: Any, opts: Values, only: list[Item] | None) -> None:
         """The weekly from the whole catalog, or only from ``only`` (the items of a query)."""
+        from mydiscover.config import load_settings
         from mydiscover.library.external import track_ids
-        from mydiscover.playlists.write import render
+        from mydiscover.playlists.write import FORMATS, PATH_MODES, render
         from mydiscover.recommend.rules import Rules
-        from mydiscover.recommend.service import weekly_playlist
+        from mydiscover.recommend.service import weekly_playlist, weekly_user
 
         size = opts.size or self.config["size"].get(int)
+        if opts.format not in FORMATS:
+            raise ui.UserError(f"unknown format {opts.format!r}: choose from {', '.join(FORMATS)}")
+        if opts.paths not in PATH_MODES:
+            raise ui.UserError(f"unknown path mode {opts.paths!r}: {', '.join(PATH_MODES)}")
         if opts.paths == "relative" and not opts.output:
             raise ui.UserError("--paths relative needs --output FILE")
-        within = set(track_ids(conn, [i.path for i in only]).values()) if only else None
-        weekly, entries = weekly_playlist(conn, self._database(), week=opts.week,
-                                          rules=Rules(size=size), within=within)  # fmt: skip
+        # A query's weekly is not stored: it must not replace the week's real one.
+        within = set(track_ids(conn, [i.path for i in only]).values()) if only is not None else None
+        weekly, entries = weekly_playlist(
+            conn, self._database(), week=opts.week, user=weekly_user(load_settings()),
+            rules=Rules(size=size), within=within, save=within is None,
+        )  # fmt: skip
         output = Path(opts.output) if opts.output else None
         meta = {"week": weekly.week, "signals": weekly.signals, "weights": weekly.weights}
         data = render(entries, opts.format, weekly.name, opts.paths,
@@ -103,7 +113,9 @@ class MydiscoverPlugin(BeetsPlugin):
             sys.stdout.buffer.write(data)
             sys.stdout.flush()
         else:
-            output.write_bytes(data)
+            partial = output.with_name(output.name + ".partial")
+            partial.write_bytes(data)
+            partial.replace(output)
         self._log.info("{}: {} tracks", weekly.name, len(entries))
         if opts.explain:
             for number, entry in enumerate(entries, 1):
