@@ -103,9 +103,9 @@ def _score_library(
     track_items, by_mbid = model.lookup([track.mbid for track in library], keys)
     items, track_positions = np.unique(track_items[track_items >= 0], return_inverse=True)
     item_scores = item_factors[items] @ user_factors
-    because = _because(model, items, user_plays)
+    because = because_of(model, items, user_plays)
     unknown = {keys[index] for index in np.flatnonzero(track_items < 0)}
-    listed = _listed_scores(model, history, user_factors, listed_beside or {}, unknown)
+    listed = listed_scores(model, history, user_factors, listed_beside or {}, unknown)
     listed_values = np.array([score for score, _ in listed.values()], dtype=np.float32)
     percentile = _percentiles(np.concatenate([item_scores, listed_values]))
     scores: list[TrackScore] = []
@@ -132,7 +132,7 @@ def _score_library(
     return LibraryScores(scores, len(history), int(np.count_nonzero(user_plays)), user_factors)
 
 
-def _listed_scores(
+def listed_scores(
     model: FittedModel,
     history: list[ArtistPlays],
     user_factors: np.ndarray,
@@ -208,7 +208,7 @@ def _percentiles(scores: np.ndarray) -> np.ndarray:
     return 1.0 - ranks / len(scores)
 
 
-def _because(model: FittedModel, items: np.ndarray, user_plays: np.ndarray) -> list[str | None]:
+def because_of(model: FittedModel, items: np.ndarray, user_plays: np.ndarray) -> list[str | None]:
     """For each item, the user's artist that contributes most: cosine x how much they play it."""
     played = np.flatnonzero(user_plays)
     if not len(items) or not len(played):

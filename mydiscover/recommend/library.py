@@ -52,11 +52,10 @@ def load_library(conn: sqlite3.Connection) -> Library:
     ).fetchall()
     count = len(rows)
     embeddings = np.zeros((count, EMBEDDING_SIZE), dtype=np.float32)
-    analysed = np.zeros(count, dtype=bool)
-    for row, record in enumerate(rows):
-        if record[12] is not None:
-            embeddings[row] = np.frombuffer(record[12], dtype="<f4")
-            analysed[row] = True
+    analysed = np.array([record[12] is not None for record in rows], dtype=bool)
+    if analysed.any():  # one buffer for every embedding: no array per track
+        blobs = b"".join(record[12] for record in rows if record[12] is not None)
+        embeddings[analysed] = np.frombuffer(blobs, dtype="<f4").reshape(-1, EMBEDDING_SIZE)
     norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
     embeddings /= np.where(norms == 0, 1, norms)
     artists = [r[5] for r in rows]

@@ -44,14 +44,11 @@ def candidate_mask(
     rested = now - rules.rest_days * 86_400
     durations = np.nan_to_num(library.durations, nan=(rules.min_seconds + rules.max_seconds) / 2)
     mask = (durations >= rules.min_seconds) & (durations <= rules.max_seconds)
-    for row, track in enumerate(library.ids.tolist()):
-        if not mask[row]:
-            continue
-        if track in excluded:
-            mask[row] = False
-        elif track in history.track_plays:
-            last = history.last_played.get(track)
-            mask[row] = last is not None and last < rested  # tag play counts have no date
+    mask &= ~np.isin(library.ids, np.fromiter(excluded, dtype=np.int64))
+    # Played tracks rest until their last listen is old enough; undated plays (tags, a
+    # server's counts) never say when, so those tracks are not offered.
+    recent = [t for t in history.track_plays if history.last_played.get(t, rested) >= rested]
+    mask &= ~np.isin(library.ids, np.array(recent, dtype=np.int64))
     return mask
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from mydiscover.db.cf import LibraryTrack, similar_to_user_artists
+from mydiscover.db.cf import similar_to_user_artists
 from mydiscover.db.documents import entity_words
 from mydiscover.db.listens import History
 from mydiscover.recommend.library import Library
@@ -48,30 +48,44 @@ class Signal:
 def cf_signals(
     conn: sqlite3.Connection, model: object | None, history: History, library: Library
 ) -> list[Signal]:
-    """The CF signal and, from it, the audio-to-CF cold start; none without a model."""
-    from mydiscover.cf.score import score_library
+    """The CF signal and, from it, the audio-to-CF cold start; none without a model.
+
+    Scored in arrays over the whole library (the ``cf score`` path builds a record per track,
+    which the weekly cannot afford on 100,000 tracks); reasons are made for the picks only.
+    """
+    from mydiscover.cf.score import because_of, fold_in_user, listed_scores
     from mydiscover.cf.store import FittedModel
     from mydiscover.errors import MydiscoverError
 
     if not isinstance(model, FittedModel) or not history.artists:
         return []
-    tracks = [LibraryTrack(int(i), a, m) for i, a, m in
-              zip(library.ids.tolist(), library.artists, library.mbids, strict=True)]  # fmt: skip
+    assert model.als.item_factors is not None
     try:
-        result = score_library(model, history.artists, tracks, similar_to_user_artists(conn))
+        user_factors, user_plays = fold_in_user(model, history.artists)
     except MydiscoverError:  # none of the user's artists is in the public data
         return []
-    row_of = library.row_of()
-    rows = np.array([row_of[s.track_id] for s in result.scores], dtype=np.int64)
-    scores = np.array([s.score for s in result.scores], dtype=float)
-    because = {row_of[s.track_id]: (s.because, s.artist) for s in result.scores}
+    items, _ = model.lookup(library.mbids, library.artist_keys)
+    known = np.flatnonzero(items >= 0)
+    scores = model.als.item_factors[items[known]] @ user_factors
+    # Artists the public data lacks, listed by similarity services beside the user's.
+    unknown = np.flatnonzero(items < 0)
+    listed = listed_scores(model, history.artists, user_factors, similar_to_user_artists(conn),
+                           {library.artist_keys[row] for row in unknown.tolist()})  # fmt: skip
+    listed_rows = [row for row in unknown.tolist() if library.artist_keys[row] in listed]
+    names = {artist.key: artist.name for artist in history.artists}
 
     def explain(row: int) -> str:
-        mine, theirs = because[row]
+        if items[row] < 0:
+            mine = listed[library.artist_keys[row]][1]
+            return f"listed beside {names.get(mine, mine)}, which you play"
+        [mine] = because_of(model, items[row : row + 1], user_plays)
+        theirs = model.names[int(items[row])]
         return f"because you play {mine}" if mine and mine != theirs else "you play this artist"
 
-    signals = [Signal("cf", rows, scores, explain)]
-    cold = cold_start(model, result.user_factors, library, rows)
+    rows = np.concatenate([known, np.array(listed_rows, dtype=np.int64)])
+    values = np.concatenate([scores, [listed[library.artist_keys[r]][0] for r in listed_rows]])
+    signals = [Signal("cf", rows, values.astype(float), explain)]
+    cold = cold_start(model, user_factors, library, rows)
     if cold is not None:
         signals.append(cold)
     return signals
