@@ -3,6 +3,7 @@ served by a real HTTP server on 127.0.0.1 in their recorded response shapes."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -178,6 +179,11 @@ def test_cf_enrich_scores_library_artists_the_public_data_lacks(tmp_path, cli_en
     assert rows["Nobody Knows Us"] == ("similar", "Shoegaze Artist 0")
     assert rows["Shoegaze Artist 4"][0] == "name"
     assert "Never Listed" not in rows
+    weekly = run_cli(env, "weekly", "--format", "json", "--min-length", "0.1", "--explain")
+    assert weekly.returncode == 0, weekly.stderr
+    picks = {t["artist"]: t for t in json.loads(weekly.stdout)["tracks"]}
+    assert picks["Nobody Knows Us"]["reasons"]["cf"] == "listed beside Shoegaze Artist 0, " \
+        "which you play"  # fmt: skip
 
 
 def test_cf_enrich_lastfm_without_a_key_says_where_to_get_one(tmp_path, cli_env):
