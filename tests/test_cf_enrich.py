@@ -179,7 +179,9 @@ def test_cf_enrich_scores_library_artists_the_public_data_lacks(tmp_path, cli_en
     assert rows["Nobody Knows Us"] == ("similar", "Shoegaze Artist 0")
     assert rows["Shoegaze Artist 4"][0] == "name"
     assert "Never Listed" not in rows
-    weekly = run_cli(env, "weekly", "--format", "json", "--min-length", "0.1", "--explain")
+    weekly = run_cli(
+        env, "weekly", "--no-update", "--format", "json", "--min-length", "0.1", "--explain"
+    )
     assert weekly.returncode == 0, weekly.stderr
     picks = {t["artist"]: t for t in json.loads(weekly.stdout)["tracks"]}
     assert picks["Nobody Knows Us"]["reasons"]["cf"] == "listed beside Shoegaze Artist 0, " \

@@ -61,7 +61,18 @@ def home(tmp_path_factory):
 
 
 def weekly(env, *args):
-    result = run_cli(env, "weekly", "--week", "2026-W48", "--size", "8", "--min-length", "1", *args)
+    result = run_cli(
+        env,
+        "weekly",
+        "--no-update",
+        "--week",
+        "2026-W48",
+        "--size",
+        "8",
+        "--min-length",
+        "1",
+        *args,
+    )
     assert result.returncode == 0, result.stderr
     return result
 
@@ -93,7 +104,9 @@ def test_the_same_week_gives_the_same_playlist_and_the_next_another(home):
     env, _ = home
     first = weekly(env).stdout
     assert weekly(env).stdout == first
-    following = run_cli(env, "weekly", "--week", "2026-W49", "--size", "8", "--min-length", "1")
+    following = run_cli(
+        env, "weekly", "--no-update", "--week", "2026-W49", "--size", "8", "--min-length", "1"
+    )
     assert following.returncode == 0, following.stderr
     shown_before = {path for _, path in m3u_tracks(first)}
     after = {line for line in following.stdout.splitlines() if not line.startswith("#")}
@@ -184,11 +197,13 @@ def test_every_signal_may_be_missing(tmp_path, cli_env):
         make_track(music / f"{n}.flac", seconds=1.0, title=f"T{n}", artist=f"A{n}")
     env = {**cli_env, "MYDISCOVER_DB": str(tmp_path / "db.sqlite")}
     assert run_cli(env, "scan", str(music)).returncode == 0
-    result = run_cli(env, "weekly", "--size", "4", "--min-length", "0.5")
+    result = run_cli(env, "weekly", "--offline", "--size", "4", "--min-length", "0.5")
     assert result.returncode == 0, result.stderr
     assert len([line for line in result.stdout.splitlines() if line.endswith(".flac")]) == 4
     assert "no signal yet" in result.stderr
-    empty = run_cli({**env, "MYDISCOVER_DB": str(tmp_path / "empty.sqlite")}, "weekly")
+    empty = run_cli(
+        {**env, "MYDISCOVER_DB": str(tmp_path / "empty.sqlite")}, "weekly", "--no-update"
+    )
     assert empty.returncode == 1 and "run 'mydiscover scan" in empty.stderr
 
 

@@ -18,6 +18,7 @@ from mydiscover.cli import (
     similar,
     status,
     subsonic,
+    update,
     weekly,
 )
 
@@ -52,6 +53,7 @@ app.command("status")(status.status)
 app.command("analyze")(analyze.analyze)
 app.command("similar")(similar.similar)
 app.command("weekly")(weekly.weekly)
+app.command("update")(update.update)
 app.command("ban")(weekly.ban)
 app.add_typer(history.app, name="history")
 app.add_typer(cf.app, name="cf")

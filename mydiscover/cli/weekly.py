@@ -63,6 +63,12 @@ def weekly(
     week: Annotated[
         str | None, typer.Option(help="The ISO week, e.g. 2026-W48. Default: this week.")
     ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Bring the stages up to date without the network.")
+    ] = False,
+    no_update: Annotated[
+        bool, typer.Option("--no-update", help="Use what is stored: no scan, import or analysis.")
+    ] = False,
     stats: Annotated[
         bool, typer.Option("--stats", help="Show how past weeklies did (played picks) instead.")
     ] = False,
@@ -72,6 +78,10 @@ def weekly(
 ) -> None:
     """This week's 30 tracks from your library that you have not been listening to, chosen by
     collaborative filtering, review text and audio together, in an order that flows.
+
+    First every stale stage is brought up to date (as 'mydiscover update': new files, listens,
+    analysis, CF, reviews), each with its progress on stderr; --offline skips the network,
+    --no-update uses what is stored.
 
     The same week gives the same playlist; next week's is another. Writes an extended M3U to
     stdout, so `mydiscover weekly > discover.m3u` works.
@@ -100,6 +110,10 @@ def weekly(
         raise fail(str(error)) from None
     with reported_errors():
         settings = settings_from(db, config)
+        if not no_update:
+            from mydiscover.cli.update import refresh
+
+            refresh(settings, db, config, offline=offline)
         conn = connect(settings)
         try:
             result, entries = weekly_playlist(
