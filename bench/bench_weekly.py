@@ -38,7 +38,8 @@ kernel's high-water mark):
 - the baseline: a ``python -c`` script that reads what the weekly must read at the least: the
   tracks' ids, paths and embeddings (into a NumPy array) and each played track's listen count
   and last listen;
-- ``python -m mydiscover weekly --db DB --week 2026-W48`` without any user config; its stdout
+- ``python -m mydiscover weekly --no-update --db DB --week 2026-W48`` (the weekly itself, not
+  the refresh of the stages before it) without any user config; its stdout
   must be an M3U of 30 tracks and its stderr's summary must name the cf, text and audio signals
   (cold where it scored tracks).
 
@@ -367,8 +368,8 @@ def measure_once(cache: Path) -> tuple[MeasuredRun, MeasuredRun, dict[str, int]]
         shutil.copyfile(vectors_path(cache / DATABASE_NAME), vectors_path(database))
         baseline = measured_run([sys.executable, "-c", BASELINE, str(database)],
                                 cwd=REPO_ROOT, interval=SAMPLE_INTERVAL)  # fmt: skip
-        command = [sys.executable, "-m", "mydiscover", "weekly", "--db", str(database),
-                   "--week", WEEK]  # fmt: skip
+        command = [sys.executable, "-m", "mydiscover", "weekly", "--no-update", "--db",
+                   str(database), "--week", WEEK]  # fmt: skip
         weekly = measured_run(command, cli_environment(Path(scratch) / "config"), cwd=REPO_ROOT,
                               interval=SAMPLE_INTERVAL)  # fmt: skip
     return baseline, weekly, check_weekly(weekly)
