@@ -32,6 +32,8 @@ _KNOWN_KEYS: dict[str, type] = {
     "listenbrainz": dict,
     "reviews": dict,
     "subsonic": dict,
+    "cf": dict,
+    "weekly": dict,
 }
 #: The [reviews] settings, with the type each must have.
 _REVIEW_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -65,6 +67,8 @@ class Settings:
     listenbrainz: dict[str, Any] = field(default_factory=dict)
     reviews: dict[str, Any] = field(default_factory=dict)
     subsonic: dict[str, Any] = field(default_factory=dict)
+    cf: dict[str, Any] = field(default_factory=dict)
+    weekly: dict[str, Any] = field(default_factory=dict)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -119,7 +123,7 @@ def load_settings(database: Path | None = None, config_file: Path | None = None)
     else:
         db_path = default_database_path()
 
-    for section in ("lastfm", "listenbrainz", "subsonic"):
+    for section in ("lastfm", "listenbrainz", "subsonic", "cf", "weekly"):
         for key, value in data.get(section, {}).items():
             if not isinstance(value, str):
                 raise ConfigError(
@@ -146,4 +150,6 @@ def load_settings(database: Path | None = None, config_file: Path | None = None)
         listenbrainz=dict(data.get("listenbrainz", {})),
         reviews=dict(data.get("reviews", {})),
         subsonic=dict(data.get("subsonic", {})),
+        cf={k: os.path.expanduser(v) for k, v in data.get("cf", {}).items()},
+        weekly={k: os.path.expanduser(v) for k, v in data.get("weekly", {}).items()},
     )

@@ -11,8 +11,10 @@ from mydiscover import __version__
 from mydiscover.cli import (
     analyze,
     cf,
+    doctor,
     evaluate,
     history,
+    init,
     reviews,
     scan,
     similar,
@@ -54,6 +56,8 @@ app.command("analyze")(analyze.analyze)
 app.command("similar")(similar.similar)
 app.command("weekly")(weekly.weekly)
 app.command("update")(update.update)
+app.command("init")(init.init)
+app.command("doctor")(doctor.doctor)
 app.command("ban")(weekly.ban)
 app.add_typer(history.app, name="history")
 app.add_typer(cf.app, name="cf")

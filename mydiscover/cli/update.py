@@ -93,6 +93,9 @@ def _refresh_cf(settings: Settings, db: Path | None, config: Path | None) -> Non
     from mydiscover.cli import cf
     from mydiscover.db.cf import fold_state, history_marker
 
+    configured = settings.cf.get("dataset")
+    if configured and not dataset_path(settings.database).exists():
+        _stage(lambda: cf.import_command(path=Path(configured), fmt="auto", db=db, config=config))
     if not model_path(settings.database).exists():
         if dataset_path(settings.database).exists():
             _stage(lambda: cf.fit_command(engine="implicit", spark_master="local[2]", factors=64,

@@ -42,6 +42,14 @@ def weekly(
             "music-root (relative to the music folder, for MPD)."
         ),
     ] = "absolute",
+    to_playlist: Annotated[
+        bool,
+        typer.Option(
+            "--to-playlist",
+            help="Write to the config's [weekly] playlist file (paths "
+            "relative to it): what the weekly timer runs.",
+        ),
+    ] = False,
     navidrome: Annotated[
         Path | None,
         typer.Option(
@@ -98,6 +106,11 @@ def weekly(
         raise fail(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}")
     if paths not in PATH_MODES:
         raise fail(f"unknown path mode {paths!r}: choose from {', '.join(PATH_MODES)}")
+    if to_playlist:
+        configured = settings_from(db, config).weekly.get("playlist")
+        if not configured:
+            raise fail("no [weekly] playlist in the config file: 'mydiscover init' sets it")
+        output, paths = Path(configured), "relative"
     if navidrome is not None:  # Navidrome: an M3U in the library, paths relative to it
         output, fmt, paths = navidrome / "Discover Weekly.m3u", "m3u", "relative"
     if paths == "relative" and output is None:

@@ -1,0 +1,168 @@
+"""``mydiscover doctor``: check the environment and say what to fix."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import sys
+from typing import Annotated, NamedTuple
+
+import requests
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from mydiscover.cli.common import ConfigOption, DbOption, JsonOption, out, print_json, settings_from
+from mydiscover.config import Settings
+
+#: Each service: the config section whose presence means it is used, and its default URL.
+_SERVICES = {
+    "Last.fm": ("lastfm", "api_url", "https://ws.audioscrobbler.com/2.0/"),
+    "ListenBrainz": ("listenbrainz", "api_url", "https://api.listenbrainz.org/1/"),
+    "Subsonic server": ("subsonic", "url", None),
+}
+
+
+class Check(NamedTuple):
+    """One check: what, how it went (ok, warning, problem) and what to do."""
+
+    name: str
+    status: str
+    detail: str
+
+
+def doctor(
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Do not check the configured services.")
+    ] = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Check the environment: audio libraries, the CNN model, the database, the config file's
+    permissions and the configured services; exit 1 when something must be fixed."""
+    settings = settings_from(db, config)
+    checks = [
+        _python(), _audio(), _model(), _database(settings), _config(settings),
+        *([] if offline else _services(settings)),
+    ]  # fmt: skip
+    if json_output:
+        print_json({"checks": [c._asdict() for c in checks]})
+    else:
+        table = Table("Check", "Status", "Detail", title="mydiscover doctor", title_justify="left")
+        style = {"ok": "green", "warning": "yellow", "problem": "bold red"}
+        for check in checks:
+            table.add_row(check.name, f"[{style[check.status]}]{check.status}[/]",
+                          escape(check.detail))  # fmt: skip
+        out.print(table)
+    if any(check.status == "problem" for check in checks):
+        raise typer.Exit(1)
+
+
+def _python() -> Check:
+    version = ".".join(map(str, sys.version_info[:3]))
+    ok = sys.version_info >= (3, 10)
+    return Check("Python", "ok" if ok else "problem", version if ok else f"{version}: needs 3.10+")
+
+
+def _audio() -> Check:
+    try:
+        from mydiscover.audio import essentia_standard
+
+        essentia_standard()
+        return Check("Audio analysis", "ok", "Essentia")
+    except ImportError:
+        pass
+    try:
+        import librosa  # noqa: F401
+
+        return Check("Audio analysis", "warning", "librosa (no Essentia: no danceability; "
+                     "m4a/wma/wavpack/ape cannot be decoded)")  # fmt: skip
+    except ImportError:
+        return Check("Audio analysis", "problem", "neither Essentia nor librosa: pip install "
+                     "essentia (or librosa where Essentia has no wheels)")  # fmt: skip
+
+
+def _model() -> Check:
+    from mydiscover.audio.embed import MODEL_PATH, MODEL_SHA256
+
+    try:
+        import onnxruntime
+    except ImportError:
+        return Check(
+            "CNN model", "problem", "onnxruntime is not installed: pip install onnxruntime"
+        )
+    try:
+        digest = hashlib.sha256(MODEL_PATH.read_bytes()).hexdigest()
+    except OSError as error:
+        return Check(
+            "CNN model", "problem", f"{MODEL_PATH}: {error.strerror}: reinstall mydiscover"
+        )
+    if digest != MODEL_SHA256:
+        return Check("CNN model", "problem", f"{MODEL_PATH.name} is damaged (checksum differs): "
+                     "reinstall mydiscover")  # fmt: skip
+    return Check("CNN model", "ok", f"{MODEL_PATH.name}, checksum ok; onnxruntime "
+                 f"{onnxruntime.__version__}")  # fmt: skip
+
+
+def _database(settings: Settings) -> Check:
+    from mydiscover.db.schema import SCHEMA_VERSION
+
+    path = settings.database
+    if not path.exists():
+        return Check("Database", "warning", f"{path} does not exist yet: run 'mydiscover scan'")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error as error:
+        return Check("Database", "problem", f"{path}: {error}")
+    if verdict != "ok":
+        return Check("Database", "problem", f"{path} is damaged ({verdict}): restore a backup")
+    if version > SCHEMA_VERSION:
+        return Check("Database", "problem", f"{path} is from a newer mydiscover (schema "
+                     f"{version}): upgrade mydiscover")  # fmt: skip
+    note = "" if version == SCHEMA_VERSION else f"; upgraded to {SCHEMA_VERSION} on next use"
+    return Check("Database", "ok", f"{path}, schema {version}, integrity ok{note}")
+
+
+def _config(settings: Settings) -> Check:
+    path = settings.config_file
+    if not settings.config_file_found:
+        return Check("Config file", "warning", f"none at {path}: 'mydiscover init' writes one")
+    secrets = any(key in section for section in (settings.lastfm, settings.listenbrainz,
+                  settings.subsonic) for key in ("api_key", "token", "password"))  # fmt: skip
+    if secrets and path.stat().st_mode & 0o077:
+        return Check("Config file", "problem", f"{path} holds secrets and others can read it: "
+                     f"chmod 600 {path}")  # fmt: skip
+    return Check("Config file", "ok", str(path))
+
+
+def _services(settings: Settings) -> list[Check]:
+    checks = []
+    for name, (section, key, default) in _SERVICES.items():
+        values = getattr(settings, section)
+        if not values.get("user") and not values.get("url"):
+            continue
+        url = values.get(key) or default
+        if not url:
+            checks.append(Check(name, "problem", f"no {key} in [{section}]"))
+            continue
+        try:
+            requests.get(url, timeout=5, headers={"User-Agent": "mydiscover doctor"})
+            checks.append(Check(name, "ok", f"{url} answers"))
+        except requests.RequestException:
+            checks.append(Check(name, "problem", f"{url} cannot be reached: check the address "
+                                "and the network (or use --offline)"))  # fmt: skip
+    if (
+        not any(os.environ.get(v) for v in ("MYDISCOVER_LASTFM_API_KEY",))
+        and settings.lastfm.get("user")
+        and not settings.lastfm.get("api_key")
+    ):
+        checks.append(Check("Last.fm key", "problem", "[lastfm] user is set but no api_key: "
+                            "create one at https://www.last.fm/api/account/create"))  # fmt: skip
+    return checks

@@ -1,0 +1,100 @@
+"""'mydiscover init' (the first-run setup) and 'mydiscover doctor' (what to fix)."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+from tests import fake_services
+from tests.conftest import run_cli
+from tests.fake_services import FakeServer, Reply
+
+fake_server = fake_services.fake_server
+
+
+def doctor_checks(env, *args) -> dict[str, dict]:
+    result = run_cli(env, "doctor", *args, "--json")
+    return {check["name"]: check for check in json.loads(result.stdout)["checks"]}
+
+
+def test_init_by_flags_writes_a_private_config_the_commands_read(tmp_path, cli_env):
+    config = tmp_path / "conf" / "config.toml"
+    env = {**cli_env, "MYDISCOVER_CONFIG": str(config)}
+    result = run_cli(
+        env, "init", "--yes", "--music", str(tmp_path / "Music"), "--lastfm-user", "rj",
+        "--lastfm-key", "s3cr3t", "--playlist", str(tmp_path / "w.m3u"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    text = config.read_text()
+    assert 'user = "rj"' in text and 'api_key = "s3cr3t"' in text
+    assert "s3cr3t" not in result.stderr
+    again = run_cli(env, "init", "--yes")
+    assert again.returncode == 1 and "--force" in again.stderr
+    assert doctor_checks(env, "--offline")["Config file"]["status"] == "ok"
+
+
+def test_init_asks_what_the_flags_do_not_give(tmp_path, cli_env):
+    config = tmp_path / "config.toml"
+    env = {**cli_env, "MYDISCOVER_CONFIG": str(config)}
+    result = run_cli(env, "init", "--yes")  # no terminal, --yes: only the flags' answers
+    assert result.returncode == 0 and "music_roots = []" in config.read_text()
+
+
+def test_doctor_checks_the_environment(tmp_path, cli_env):
+    env = {**cli_env, "MYDISCOVER_DB": str(tmp_path / "db.sqlite")}
+    result = run_cli(env, "doctor", "--offline", "--json")
+    checks = {check["name"]: check for check in json.loads(result.stdout)["checks"]}
+    assert (
+        checks["Audio analysis"]["status"] == "ok"
+        and "Essentia" in checks["Audio analysis"]["detail"]
+    )
+    assert checks["CNN model"]["status"] == "ok" and "checksum ok" in checks["CNN model"]["detail"]
+    assert checks["Database"]["status"] == "warning"  # not made yet
+    assert result.returncode == 0
+    assert run_cli(env, "scan", str(tmp_path)).returncode == 0
+    table = run_cli(env, "doctor", "--offline")
+    assert "integrity ok" in table.stdout and table.returncode == 0
+
+
+def test_doctor_says_what_to_fix(tmp_path, cli_env, fake_server: FakeServer):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[lastfm]\nuser = "rj"\napi_key = "k"\napi_url = "{fake_server.url}/2.0/"\n'
+        '[subsonic]\nurl = "http://127.0.0.1:9"\nuser = "a"\npassword = "p"\n'
+    )
+    config.chmod(0o644)
+    fake_server.always(Reply(body={}), path="/2.0/")
+    env = {**cli_env, "MYDISCOVER_CONFIG": str(config), "MYDISCOVER_DB": str(tmp_path / "d.db")}
+    result = run_cli(env, "doctor", "--json")
+    checks = {check["name"]: check for check in json.loads(result.stdout)["checks"]}
+    assert result.returncode == 1
+    assert (
+        checks["Config file"]["status"] == "problem"
+        and "chmod 600" in checks["Config file"]["detail"]
+    )
+    assert checks["Last.fm"]["status"] == "ok"
+    assert checks["Subsonic server"]["status"] == "problem"
+    damaged = tmp_path / "d.db"
+    damaged.write_bytes(b"this is not a database, just bytes" * 200)
+    checks = {
+        c["name"]: c
+        for c in json.loads(run_cli(env, "doctor", "--offline", "--json").stdout)["checks"]
+    }
+    assert checks["Database"]["status"] == "problem"
+
+
+def test_weekly_to_the_configured_playlist(tmp_path, cli_env):
+    from tests.library_factory import make_track
+
+    for n in range(3):
+        make_track(tmp_path / "Music" / f"{n}.flac", seconds=1.0, title=f"T{n}", artist=f"A{n}")
+    config = tmp_path / "config.toml"
+    env = {**cli_env, "MYDISCOVER_CONFIG": str(config), "MYDISCOVER_DB": str(tmp_path / "d.db")}
+    assert run_cli(env, "init", "--yes", "--music", str(tmp_path / "Music"), "--playlist",
+                   str(tmp_path / "lists" / "weekly.m3u")).returncode == 0  # fmt: skip
+    assert run_cli(env, "scan").returncode == 0
+    result = run_cli(env, "weekly", "--offline", "--to-playlist", "--min-length", "0.5")
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "lists" / "weekly.m3u").read_text()
+    assert text.startswith("#EXTM3U") and "../Music/" in text and result.stdout == ""
