@@ -19,7 +19,8 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def quick_start_commands() -> list[str]:
     """The 'mydiscover ...' lines of the README's quick start, comments removed."""
-    section = README.read_text(encoding="utf-8").split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    after = README.read_text(encoding="utf-8").split("## Quick start", 1)[1]
+    section = re.split(r"\n#{2,3} ", after, maxsplit=1)[0]  # up to the next heading
     commands = []
     for line in section.splitlines():
         command = re.sub(r"\s+#.*$", "", line).strip()
