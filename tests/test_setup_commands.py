@@ -98,3 +98,31 @@ def test_weekly_to_the_configured_playlist(tmp_path, cli_env):
     assert result.returncode == 0, result.stderr
     text = (tmp_path / "lists" / "weekly.m3u").read_text()
     assert text.startswith("#EXTM3U") and "../Music/" in text and result.stdout == ""
+
+
+def test_init_asks_on_a_terminal(tmp_path, cli_env):
+    import os
+    import pty
+    import sys
+    import time
+
+    config = tmp_path / "config.toml"
+    env = {**cli_env, "MYDISCOVER_CONFIG": str(config)}
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: mydiscover init on a terminal
+        os.execve(sys.executable, [sys.executable, "-m", "mydiscover", "init"], env)
+    answers = [str(tmp_path / "Music"), "rj", "", "", "", "fa1e" * 8]
+    seen = b""
+    deadline = time.monotonic() + 60
+    while answers and time.monotonic() < deadline:
+        try:
+            seen += os.read(terminal, 4096)
+        except OSError:
+            break
+        if seen.rstrip().endswith(b":"):  # a prompt waits for its answer
+            os.write(terminal, (answers.pop(0) + "\n").encode())
+            seen = b""
+    os.waitpid(pid, 0)
+    text = config.read_text()
+    assert f'music_roots = ["{tmp_path / "Music"}"]' in text
+    assert 'user = "rj"' in text and f'api_key = "{"fa1e" * 8}"' in text
