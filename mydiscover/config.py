@@ -23,6 +23,7 @@ else:  # pragma: no cover - exercised only on Python 3.10
 APP_NAME = "mydiscover"
 ENV_DB = "MYDISCOVER_DB"
 ENV_CONFIG = "MYDISCOVER_CONFIG"
+ENV_LASTFM_KEY = "MYDISCOVER_LASTFM_API_KEY"
 
 #: Keys the config file may hold, with the type each must have.
 _KNOWN_KEYS: dict[str, type] = {
@@ -153,3 +154,16 @@ def load_settings(database: Path | None = None, config_file: Path | None = None)
         cf={k: os.path.expanduser(v) for k, v in data.get("cf", {}).items()},
         weekly={k: os.path.expanduser(v) for k, v in data.get("weekly", {}).items()},
     )
+
+
+def lastfm_api_key(settings: Settings) -> str | None:
+    """The Last.fm API key: MYDISCOVER_LASTFM_API_KEY, else the config's [lastfm] api_key."""
+    return os.environ.get(ENV_LASTFM_KEY) or settings.lastfm.get("api_key") or None
+
+
+def readable_by_others(path: Path) -> bool:
+    """Whether anyone but the owner may read ``path`` (a config file holding secrets)."""
+    try:
+        return bool(path.stat().st_mode & 0o077)
+    except OSError:
+        return False

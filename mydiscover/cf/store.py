@@ -167,3 +167,9 @@ def load_model(path: Path) -> FittedModel:
         raise MydiscoverError(f"no fitted model at {path}: run 'mydiscover cf fit' first") from None
     except (OSError, ValueError, KeyError) as error:
         raise MydiscoverError(f"{path} is not a readable model: {error}") from None
+
+
+def fitted_model(database: Path) -> FittedModel | None:
+    """The model fitted beside ``database``, or None when none was fitted yet."""
+    path = model_path(database)
+    return load_model(path) if path.exists() else None

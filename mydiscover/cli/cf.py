@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -370,13 +369,12 @@ def enrich_command(
     which artists are like yours, so library artists missing from the public data still get a
     CF score. Answers are cached for 30 days; then your library is rescored."""
     from mydiscover.cf.enrich import configured_fetchers, enrich
-    from mydiscover.cf.store import load_model, model_path
-    from mydiscover.cli.history import ENV_LASTFM_KEY
+    from mydiscover.cf.store import fitted_model
+    from mydiscover.config import lastfm_api_key
 
     with reported_errors():
         settings = settings_from(db, config)
-        api_key = os.environ.get(ENV_LASTFM_KEY) or settings.lastfm.get("api_key")
-        fetchers, notes = configured_fetchers(source, settings, api_key)
+        fetchers, notes = configured_fetchers(source, settings, lastfm_api_key(settings))
         for note in notes:
             err.print(note, highlight=False)
         conn = connect(settings)
@@ -394,5 +392,6 @@ def enrich_command(
             conn.close()
         for line in report.lines():
             err.print(line, highlight=False)
-        if model_path(settings.database).exists():
-            _fold_and_report(load_model(model_path(settings.database)), settings)
+        model = fitted_model(settings.database)
+        if model is not None:
+            _fold_and_report(model, settings)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 import sys
 from typing import Annotated, NamedTuple
@@ -14,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from mydiscover.cli.common import ConfigOption, DbOption, JsonOption, out, print_json, settings_from
-from mydiscover.config import Settings
+from mydiscover.config import Settings, lastfm_api_key, readable_by_others
 
 #: Each service: the config section whose presence means it is used, and its default URL.
 _SERVICES = {
@@ -136,7 +135,7 @@ def _config(settings: Settings) -> Check:
         return Check("Config file", "warning", f"none at {path}: 'mydiscover init' writes one")
     secrets = any(key in section for section in (settings.lastfm, settings.listenbrainz,
                   settings.subsonic) for key in ("api_key", "token", "password"))  # fmt: skip
-    if secrets and path.stat().st_mode & 0o077:
+    if secrets and readable_by_others(path):
         return Check("Config file", "problem", f"{path} holds secrets and others can read it: "
                      f"chmod 600 {path}")  # fmt: skip
     return Check("Config file", "ok", str(path))
@@ -158,11 +157,7 @@ def _services(settings: Settings) -> list[Check]:
         except requests.RequestException:
             checks.append(Check(name, "problem", f"{url} cannot be reached: check the address "
                                 "and the network (or use --offline)"))  # fmt: skip
-    if (
-        not any(os.environ.get(v) for v in ("MYDISCOVER_LASTFM_API_KEY",))
-        and settings.lastfm.get("user")
-        and not settings.lastfm.get("api_key")
-    ):
+    if settings.lastfm.get("user") and not lastfm_api_key(settings):
         checks.append(Check("Last.fm key", "problem", "[lastfm] user is set but no api_key: "
                             "create one at https://www.last.fm/api/account/create"))  # fmt: skip
     return checks

@@ -191,7 +191,7 @@ def _eval_own_history(
     """The temporal holdout of the user's own history (see eval_weekly)."""
     import datetime as dt
 
-    from mydiscover.cf.store import load_model, model_path
+    from mydiscover.cf.store import fitted_model
     from mydiscover.recommend.evaluate import default_cutoff, temporal_holdout
 
     with reported_errors():
@@ -208,8 +208,7 @@ def _eval_own_history(
                 except ValueError:
                     raise fail(f"--cutoff {cutoff!r}: write a date as YYYY-MM-DD") from None
                 when = int(day.timestamp())
-            stored = model_path(settings.database)
-            model = load_model(stored) if stored.exists() else None
+            model = fitted_model(settings.database)
             with err.status("making the weeklies", spinner="dots"):
                 results = temporal_holdout(conn, model, when, horizon_days, rules, weights)
         finally:

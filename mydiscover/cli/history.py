@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -28,7 +27,7 @@ from mydiscover.cli.common import (
     reported_errors,
     settings_from,
 )
-from mydiscover.config import Settings
+from mydiscover.config import Settings, lastfm_api_key
 from mydiscover.db.listens import history_summary
 from mydiscover.history.report import ImportProgress, ImportReport
 
@@ -37,7 +36,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-ENV_LASTFM_KEY = "MYDISCOVER_LASTFM_API_KEY"
 ENV_LISTENBRAINZ_TOKEN = "MYDISCOVER_LISTENBRAINZ_TOKEN"
 EXIT_INTERRUPTED = 130
 
@@ -169,7 +167,7 @@ def lastfm_command(
     with reported_errors():
         settings = settings_from(db, config)
         user = _account(user, settings.lastfm, "Last.fm", "lastfm")
-        api_key = os.environ.get(ENV_LASTFM_KEY) or settings.lastfm.get("api_key")
+        api_key = lastfm_api_key(settings)
         if not api_key:
             raise fail(missing_api_key_message(settings.config_file))
         api_url = settings.lastfm.get("api_url", DEFAULT_API_URL)

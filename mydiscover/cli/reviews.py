@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any
 
 import typer
@@ -51,22 +50,16 @@ def crawl_command(
     """Fetch what the web writes about your library's artists and albums (most listened and
     least covered first), then rebuild their terms. Polite: robots.txt, one request a second
     per host, a cache; incremental and resumable."""
-    from mydiscover.cli.history import ENV_LASTFM_KEY
-    from mydiscover.text.crawl import configured_sources, crawl, http_cache_folder
-    from mydiscover.text.fetch import PoliteFetcher
+    from mydiscover.config import lastfm_api_key
+    from mydiscover.text.crawl import configured_sources, crawl, review_fetcher
     from mydiscover.text.terms import build_terms
 
     chosen = source or []
     with reported_errors():
         settings = settings_from(db, config)
-        fetcher = PoliteFetcher(
-            http_cache_folder(settings.database),
-            contact=settings.reviews.get("contact"),
-            min_interval=float(settings.reviews.get("request_interval", 1.0)),
-        )
-        api_key = os.environ.get(ENV_LASTFM_KEY) or settings.lastfm.get("api_key")
+        fetcher = review_fetcher(settings)
         per_entity = [name for name in chosen if name != "feeds"]
-        sources, notes = configured_sources(settings, fetcher, per_entity, api_key)
+        sources, notes = configured_sources(settings, fetcher, per_entity, lastfm_api_key(settings))
         if chosen and not per_entity:
             sources = []
         with_feeds = not chosen or "feeds" in chosen

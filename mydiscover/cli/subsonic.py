@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -20,6 +19,7 @@ from mydiscover.cli.common import (
     reported_errors,
     settings_from,
 )
+from mydiscover.config import readable_by_others
 
 if TYPE_CHECKING:
     from mydiscover.config import Settings
@@ -68,7 +68,7 @@ def sync_command(
         if not password:
             raise fail(f"no password: set [subsonic] password in {settings.config_file} "
                        f"(chmod 600) or {ENV_PASSWORD}")  # fmt: skip
-        if not os.environ.get(ENV_PASSWORD) and _readable_by_others(settings.config_file):
+        if not os.environ.get(ENV_PASSWORD) and readable_by_others(settings.config_file):
             err.print(f"warning: {escape(str(settings.config_file))} holds a password and others "
                       "can read it: chmod 600 it", highlight=False)  # fmt: skip
         client = SubsonicClient(url, user, password)
@@ -81,13 +81,6 @@ def sync_command(
                 _push(conn, client, url, playlist, settings)
         finally:
             conn.close()
-
-
-def _readable_by_others(path: Path) -> bool:
-    try:
-        return bool(path.stat().st_mode & 0o077)
-    except OSError:
-        return False
 
 
 def _push(

@@ -26,7 +26,7 @@ from mydiscover.cli.common import (
     reported_errors,
     settings_from,
 )
-from mydiscover.config import Settings
+from mydiscover.config import Settings, lastfm_api_key
 
 OfflineOption = Annotated[
     bool, typer.Option("--offline", help="Skip every network step (history, reviews).")
@@ -49,7 +49,6 @@ def update(
 def refresh(settings: Settings, db: Path | None, config: Path | None, *, offline: bool) -> None:
     """Run every stage that has work, each with its own progress and summary on stderr."""
     from mydiscover.cli import analyze, history, scan
-    from mydiscover.cli.history import ENV_LASTFM_KEY
 
     roots = _music_roots(settings)
     if roots:
@@ -60,7 +59,7 @@ def refresh(settings: Settings, db: Path | None, config: Path | None, *, offline
         _note("history: skipped (--offline)")
     else:
         if settings.lastfm.get("user"):
-            if os.environ.get(ENV_LASTFM_KEY) or settings.lastfm.get("api_key"):
+            if lastfm_api_key(settings):
                 _stage(lambda: history.lastfm_command(user=None, db=db, config=config))
             else:
                 _note("history: Last.fm skipped: no API key ([lastfm] api_key)")
@@ -116,16 +115,10 @@ def _refresh_cf(settings: Settings, db: Path | None, config: Path | None) -> Non
 
 def _crawl_new_entities(settings: Settings) -> None:
     """Ask the review sources about a few entities never asked about; one line of outcome."""
-    from mydiscover.cli.history import ENV_LASTFM_KEY
-    from mydiscover.text.crawl import configured_sources, crawl, http_cache_folder
-    from mydiscover.text.fetch import PoliteFetcher
+    from mydiscover.text.crawl import configured_sources, crawl, review_fetcher
 
-    fetcher = PoliteFetcher(
-        http_cache_folder(settings.database), contact=settings.reviews.get("contact"),
-        min_interval=float(settings.reviews.get("request_interval", 1.0)), max_retries=1,
-    )  # fmt: skip
-    api_key = os.environ.get(ENV_LASTFM_KEY) or settings.lastfm.get("api_key")
-    sources, _ = configured_sources(settings, fetcher, [], api_key)
+    fetcher = review_fetcher(settings, max_retries=1)  # a missing network: one quick try
+    sources, _ = configured_sources(settings, fetcher, [], lastfm_api_key(settings))
     conn = connect(settings)
     try:
         with err.status("reviews: asking about new artists and albums", spinner="dots"):

@@ -94,7 +94,7 @@ def weekly(
     The same week gives the same playlist; next week's is another. Writes an extended M3U to
     stdout, so `mydiscover weekly > discover.m3u` works.
     """
-    from mydiscover.playlists.write import FORMATS, PATH_MODES, render
+    from mydiscover.playlists.write import check_options, render
     from mydiscover.recommend.blend import parse_weights
     from mydiscover.recommend.rules import Rules
     from mydiscover.recommend.service import weekly_playlist, weekly_user
@@ -102,10 +102,6 @@ def weekly(
     if stats:
         _print_stats(db, config, json_output)
         return
-    if fmt not in FORMATS:
-        raise fail(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}")
-    if paths not in PATH_MODES:
-        raise fail(f"unknown path mode {paths!r}: choose from {', '.join(PATH_MODES)}")
     if to_playlist:
         configured = settings_from(db, config).weekly.get("playlist")
         if not configured:
@@ -113,8 +109,10 @@ def weekly(
         output, paths = Path(configured), "relative"
     if navidrome is not None:  # Navidrome: an M3U in the library, paths relative to it
         output, fmt, paths = navidrome / "Discover Weekly.m3u", "m3u", "relative"
-    if paths == "relative" and output is None:
-        raise fail("--paths relative needs --output FILE (paths are relative to the playlist)")
+    try:
+        check_options(fmt, paths, output is not None)
+    except ValueError as error:
+        raise fail(str(error)) from None
     if week is not None and not _WEEK.match(week):
         raise fail(f"--week {week!r}: write an ISO week such as 2026-W48")
     try:

@@ -40,6 +40,16 @@ class Entry:
         return "; ".join(self.reasons.values())
 
 
+def check_options(fmt: str, mode: str, has_output: bool) -> None:
+    """Refuse a format or path mode this module does not write, with a one-line ValueError."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}")
+    if mode not in PATH_MODES:
+        raise ValueError(f"unknown path mode {mode!r}: choose from {', '.join(PATH_MODES)}")
+    if mode == "relative" and not has_output:
+        raise ValueError("--paths relative needs --output FILE (paths are relative to it)")
+
+
 def playlist_path(entry: Entry, mode: str, playlist_folder: Path | None) -> bytes:
     """The entry's path as the playlist should name it."""
     if mode == "absolute":

@@ -9,7 +9,7 @@ hit rate@30 is the precision at 30 of that protocol.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,13 +25,11 @@ class BlendedRecommender:
 
     parts: dict[str, tuple[Recommender, float]]
     name: str = "blend"
-    fitted: bool = field(default=False, repr=False)
 
     def fit(self, plays: sp.csr_matrix) -> None:
         """Fit every part."""
         for recommender, _ in self.parts.values():
             recommender.fit(plays)
-        self.fitted = True
 
     def score(self, plays: sp.csr_matrix) -> np.ndarray:
         """Sum of weight / (K + rank) over the parts, ranks taken per listener."""

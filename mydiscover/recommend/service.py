@@ -9,7 +9,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from mydiscover.cf.store import load_model, model_path
+from mydiscover.cf.store import fitted_model
 from mydiscover.config import Settings
 from mydiscover.db.listens import load_history
 from mydiscover.errors import MydiscoverError
@@ -49,8 +49,7 @@ def weekly_playlist(
     """Make the week's weekly with its playlist entries; store it unless ``save`` is false
     (``within``: only these track ids may be picked)."""
     now = int(time.time())
-    stored = model_path(database)
-    model = load_model(stored) if stored.exists() else None
+    model = fitted_model(database)
     conn.execute(f"PRAGMA cache_size = -{READ_CACHE_KIB}")
     library = load_library(conn)
     if not len(library):

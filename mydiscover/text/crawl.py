@@ -107,6 +107,16 @@ def http_cache_folder(database: Path) -> Path:
     return database.parent / f"{database.stem}-http-cache"
 
 
+def review_fetcher(settings: Settings, *, max_retries: int = 3) -> PoliteFetcher:
+    """The polite fetcher as the config sets it up: its cache beside the database, the user's
+    contact in the User-Agent, the pace between two requests to one host."""
+    return PoliteFetcher(
+        http_cache_folder(settings.database), contact=settings.reviews.get("contact"),
+        min_interval=float(settings.reviews.get("request_interval", 1.0)),
+        max_retries=max_retries,
+    )  # fmt: skip
+
+
 def configured_sources(
     settings: Settings, fetcher: PoliteFetcher, only: Sequence[str], lastfm_api_key: str | None
 ) -> tuple[list[Source], list[str]]:

@@ -88,17 +88,15 @@ class MydiscoverPlugin(BeetsPlugin):
         """The weekly from the whole catalog, or only from ``only`` (the items of a query)."""
         from mydiscover.config import load_settings
         from mydiscover.library.external import track_ids
-        from mydiscover.playlists.write import FORMATS, PATH_MODES, render
+        from mydiscover.playlists.write import check_options, render
         from mydiscover.recommend.rules import Rules
         from mydiscover.recommend.service import weekly_playlist, weekly_user
 
         size = opts.size or self.config["size"].get(int)
-        if opts.format not in FORMATS:
-            raise ui.UserError(f"unknown format {opts.format!r}: choose from {', '.join(FORMATS)}")
-        if opts.paths not in PATH_MODES:
-            raise ui.UserError(f"unknown path mode {opts.paths!r}: {', '.join(PATH_MODES)}")
-        if opts.paths == "relative" and not opts.output:
-            raise ui.UserError("--paths relative needs --output FILE")
+        try:
+            check_options(opts.format, opts.paths, bool(opts.output))
+        except ValueError as error:
+            raise ui.UserError(str(error)) from None
         # A query's weekly is not stored: it must not replace the week's real one.
         within = set(track_ids(conn, [i.path for i in only]).values()) if only is not None else None
         weekly, entries = weekly_playlist(
