@@ -1,5 +1,5 @@
 """Allow ``python -m mydiscover``."""
 
-from mydiscover.cli import main
+from mydiscover.launch import main
 
 main()

@@ -3,8 +3,14 @@ network and the database, and the ``analyze`` command."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -142,10 +148,6 @@ def test_the_librosa_fallback_analyses_too(cli_env, library: Path, db_path: Path
 
 
 def test_ctrl_c_keeps_what_was_analysed(cli_env, library: Path, db_path: Path) -> None:
-    import signal
-    import subprocess
-    import sys
-    import time
 
     for n in range(10):
         write_music(library / f"{n}.flac", click_track(80 + 8 * n, seconds=30), title=f"T{n}")
@@ -173,3 +175,97 @@ def test_ctrl_c_keeps_what_was_analysed(cli_env, library: Path, db_path: Path) -
     assert 0 < kept < 10
     resumed = run_cli(cli_env, "analyze", *db)
     assert f"Analysed {10 - kept} tracks" in resumed.stderr
+
+
+def scanned_library(cli_env, library: Path, db_path: Path, count: int, seconds: float) -> list:
+    """``count`` click tracks of ``seconds``, scanned into the catalog; the ``--db`` option."""
+    for n in range(count):
+        write_music(library / f"{n}.flac", click_track(80 + 8 * n, seconds), title=f"T{n}")
+    db = ["--db", str(db_path)]
+    assert run_cli(cli_env, "scan", *db, str(library)).returncode == 0
+    return db
+
+
+def stored_analyses(db_path: Path) -> int:
+    """How many tracks have an analysis (or a recorded failure) in the database."""
+    with sqlite3.connect(db_path, timeout=5) as reader:
+        return reader.execute("SELECT count(*) FROM track_audio").fetchone()[0]
+
+
+def test_a_track_replaced_by_a_fifo_fails_instead_of_hanging(
+    cli_env, library: Path, db_path: Path
+) -> None:
+    db = scanned_library(cli_env, library, db_path, count=2, seconds=4)
+    (library / "1.flac").unlink()
+    os.mkfifo(library / "1.flac")  # opened for reading, it would wait for a writer forever
+
+    result = subprocess.run(
+        [sys.executable, "-m", "mydiscover", "analyze", *db],
+        env=cli_env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert result.returncode == 1 and "Analysed 2 tracks" in result.stderr, result.stderr
+    with sqlite3.connect(db_path) as reader:
+        errors = dict(reader.execute(
+            "SELECT tracks.path_text, track_audio.error FROM track_audio "
+            "JOIN tracks ON tracks.id = track_audio.track_id"
+        ).fetchall())  # fmt: skip
+    assert errors[str(library / "0.flac")] is None
+    assert "not a regular file" in errors[str(library / "1.flac")]
+
+
+def test_analysis_sends_no_telemetry(cli_env, library: Path, db_path: Path) -> None:
+    db = scanned_library(cli_env, library, db_path, count=1, seconds=4)
+
+    result = run_cli(cli_env, "analyze", *db)
+
+    assert result.returncode == 0, result.stderr
+    # ONNX Runtime's telemetry keeps a device id and queued events there.
+    assert not (Path(cli_env["HOME"]) / ".cache" / "Microsoft").exists()
+
+
+def test_one_job_saves_each_result_as_it_comes(cli_env, library: Path, db_path: Path) -> None:
+    db = scanned_library(cli_env, library, db_path, count=5, seconds=10)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mydiscover", "analyze", "-j", "1", *db],
+        env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=interruptible_child,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while stored_analyses(db_path) == 0 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+
+    kept = stored_analyses(db_path)
+    assert process.returncode == 130, stderr
+    assert 0 < kept < 5 and f"interrupted after {kept} of 5 tracks" in stderr, stderr
+    resumed = run_cli(cli_env, "analyze", *db)
+    assert f"Analysed {5 - kept} tracks" in resumed.stderr
+
+
+def test_workers_end_with_a_killed_parent(cli_env, library: Path, db_path: Path) -> None:
+
+    psutil = pytest.importorskip("psutil")
+    db = scanned_library(cli_env, library, db_path, count=4, seconds=30)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mydiscover", "analyze", "-j", "2", *db],
+        env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        parent = psutil.Process(process.pid)
+        deadline = time.monotonic() + 30
+        while len(parent.children()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        workers = parent.children()
+        assert len(workers) == 2
+        process.kill()
+        process.wait()
+
+        _, alive = psutil.wait_procs(workers, timeout=2)
+        assert [p for p in alive if p.status() != psutil.STATUS_ZOMBIE] == []
+    finally:
+        # What a failing run left behind: the whole session the test started.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)

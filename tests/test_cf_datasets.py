@@ -11,6 +11,7 @@ from mydiscover.cf.datasets import DatasetError, detect_format, read_dataset
 from mydiscover.cf.matrix import CoListening
 from mydiscover.errors import MydiscoverError
 from tests.colistening import listenbrainz_line, planted_plays, write_hetrec, write_lastfm_360k
+from tests.conftest import run_cli
 
 MBID_A = "a74b1b7f-71a5-4011-9441-d0b5e4122711"
 
@@ -163,3 +164,28 @@ def test_unreadable_matrix_file_is_one_clear_error(tmp_path):
 def test_plays_are_float32_csr(tmp_path):
     data = read_dataset(write_hetrec(tmp_path / "h"), "auto")
     assert data.plays.dtype == np.float32 and data.plays.format == "csr"
+
+
+def test_a_folder_nested_a_thousand_deep_is_read_without_recursion(tmp_path, cli_env):
+    """'cf import' of a folder holding a very deeply nested dump: no RecursionError."""
+    top = deep = tmp_path / "dump"
+    top.mkdir()
+    for _ in range(1100):
+        deep = deep / "d"
+        deep.mkdir()
+    (deep / "listens.jsonl").write_text(
+        listenbrainz_line("ann", "Slowdive", MBID_A) + "\n" + listenbrainz_line("bob", "Ride"),
+        encoding="utf-8",
+    )
+    try:
+        data = read_dataset(top, "auto")
+        assert data.meta["dataset_format"] == "listenbrainz"
+        assert data.plays.shape == (2, 2)
+        imported = run_cli(cli_env, "cf", "import", str(top))
+        assert imported.returncode == 0, imported.stderr
+        assert "Traceback" not in imported.stderr
+    finally:  # pytest's own clean-up recurses, and would fail on this folder
+        (deep / "listens.jsonl").unlink()
+        while deep != top:
+            deep.rmdir()
+            deep = deep.parent

@@ -270,3 +270,27 @@ def test_unusable_database_path_is_one_line_error(
 
     assert result.returncode == 1
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_database_with_corrupt_pages_is_one_line_error_for_every_command(
+    cli_env, small_library: Path, db_path: Path
+) -> None:
+    assert run_cli(cli_env, "scan", "--db", str(db_path), str(small_library)).returncode == 0
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+        # Every table's and index's pages, not the schema's: the database still opens.
+        pages = [n for (n,) in conn.execute(
+            "SELECT pageno FROM dbstat WHERE name != 'sqlite_schema'")]  # fmt: skip
+    conn.close()
+    data = bytearray(db_path.read_bytes())
+    for number in pages:
+        data[(number - 1) * page : number * page] = b"\xa5" * page
+    db_path.write_bytes(bytes(data))
+    for command in (["scan", str(small_library)], ["status"], ["history", "status"],
+                    ["weekly", "--no-update"], ["analyze"]):  # fmt: skip
+        result = run_cli(cli_env, *command, "--db", str(db_path))
+        assert result.returncode == 1, (command, result.stderr)
+        assert "Traceback" not in result.stderr, (command, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error:"), (command, result.stderr)

@@ -99,3 +99,13 @@ def test_a_file_name_that_is_not_utf8(tmp_path: Path) -> None:
     os.rename(plain, raw)
 
     assert load_excerpts(raw, 16_000).duration == pytest.approx(1.0, abs=0.01)
+
+
+@pytest.mark.parametrize("ext", [".flac", ".m4a"])  # read by libsndfile; by Essentia, by name
+def test_a_fifo_is_refused_not_waited_on(tmp_path: Path, ext: str) -> None:
+    import os
+
+    os.mkfifo(tmp_path / f"pipe{ext}")  # no writer: opening it to read would block for good
+
+    with pytest.raises(DecodeError, match="not a regular file"):
+        load_excerpts(tmp_path / f"pipe{ext}", SR)

@@ -543,3 +543,26 @@ def test_a_worker_that_dies_fails_the_scan_instead_of_hanging(conn, library: Pat
 
     assert conn.execute("SELECT outcome FROM scans").fetchall() == [("failed",)]
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_wav_whose_header_claims_more_audio_than_it_holds_is_an_error(conn, library: Path) -> None:
+    import struct
+
+    # A RIFF/WAVE header claiming about 4 GB of 16-bit stereo at 44.1 kHz, over no data.
+    fmt = struct.pack("<HHIIHH", 1, 2, 44_100, 44_100 * 4, 4, 16)
+    lying = b"RIFF" + struct.pack("<I", 0xFFFFFFF0) + b"WAVE"
+    lying += b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", 0xFFFFFFC0)
+    (library / "lying.wav").write_bytes(lying)
+    whole = write_audio(library / "whole.wav", seconds=2.0)
+    cut = write_audio(library / "cut.wav", seconds=2.0)
+    cut.write_bytes(whole.read_bytes()[: len(whole.read_bytes()) // 3])
+
+    report = scan(conn, library)
+
+    rows = {os.path.basename(row["path_text"]): row for row in tracks(conn).values()}
+    assert report.errors == 2
+    assert rows["whole.wav"]["status"] == "ok"
+    assert abs(rows["whole.wav"]["duration"] - 2.0) < 0.01
+    for name in ("lying.wav", "cut.wav"):
+        assert rows[name]["status"] == "error"
+        assert "damaged or truncated" in rows[name]["error"]

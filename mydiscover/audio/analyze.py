@@ -16,7 +16,8 @@ from mydiscover.audio.frontend import SAMPLE_RATE as CNN_RATE
 from mydiscover.audio.frontend import audio_backend, mel_frames, to_patches
 
 #: Bumped when the analysis changes in a way that makes older results worth redoing.
-ANALYSIS_VERSION = 1
+#: 2: loudness measured on the channels as decoded (a mono mix read stereo 3-6 LU too quiet).
+ANALYSIS_VERSION = 2
 
 
 class TrackAnalysis(NamedTuple):
@@ -41,7 +42,9 @@ def _network() -> MusicnnModel:
 def analyze_file(path: bytes) -> TrackAnalysis:
     """Analyse the audio file at ``path``; raises :class:`DecodeError` if it cannot be read."""
     excerpts = load_excerpts(path, SAMPLE_RATE)
-    descriptors = describe(excerpts.pieces)
+    descriptors = describe(
+        excerpts.pieces, channels=excerpts.channels, channels_rate=excerpts.native_rate
+    )
     patches = [
         to_patches(mel_frames(resample(piece, SAMPLE_RATE, CNN_RATE))) for piece in excerpts.pieces
     ]
@@ -67,3 +70,9 @@ def analyze_many(items: list[tuple[int, bytes]]) -> list[AnalysisResult]:
             reason = " ".join(str(exc).split())
             results.append((track_id, None, f"analysis failed: {type(exc).__name__}: {reason}"))
     return results
+
+
+def timed_out(items: list[tuple[int, bytes]], seconds: float) -> list[AnalysisResult]:
+    """The results of a chunk whose worker was stopped after ``seconds`` on it: each track
+    failed, with the reason."""
+    return [(track_id, None, f"took longer than {seconds:g} s") for track_id, _ in items]

@@ -12,7 +12,9 @@ file is refused rather than silently giving other numbers.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
+from types import ModuleType
 from typing import NamedTuple
 
 import numpy as np
@@ -62,6 +64,17 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _onnxruntime_without_telemetry() -> ModuleType:
+    """``onnxruntime``, with its telemetry off: otherwise loading it writes a device id and
+    queues usage events under ~/.cache/Microsoft."""
+    # The library starts its telemetry when it is loaded, so this must come before the import.
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+    import onnxruntime  # imported here: commands that never analyse start faster
+
+    onnxruntime.disable_telemetry_events()  # and no events from the sessions made later
+    return onnxruntime
+
+
 class MusicnnModel:
     """The network, loaded once per process (a worker keeps its own)."""
 
@@ -70,8 +83,7 @@ class MusicnnModel:
     ) -> None:
         """Load and verify the model; ``threads`` per call (1 in worker processes, which
         already use every core between them)."""
-        import onnxruntime  # imported here: commands that never analyse start faster
-
+        onnxruntime = _onnxruntime_without_telemetry()
         try:
             actual = file_sha256(path)
         except OSError as exc:

@@ -26,6 +26,7 @@ from typing import IO, Any
 
 from mydiscover.cf.matrix import CoListening, MatrixBuilder
 from mydiscover.errors import MydiscoverError
+from mydiscover.files import walk_files
 
 #: Called with the bytes read so far and the total, for a progress bar.
 ProgressCallback = Callable[[int, int], None]
@@ -214,9 +215,9 @@ def _artist_mbid(metadata: dict[str, Any]) -> str:
 
 
 def _listenbrainz_files(folder: Path) -> Iterator[Path]:
-    for file in folder.rglob("*"):
+    for file in walk_files(folder):
         name = file.name.lower()
-        if file.is_file() and any(
+        if any(
             name.endswith(ending + compression)
             for ending in (".jsonl", ".listens", ".json")
             for compression in ("", ".gz", ".bz2", ".xz")

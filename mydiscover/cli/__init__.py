@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import signal
-from types import FrameType
+import logging
+import sqlite3
+import sys
 
 import typer
+from rich.markup import escape
 
 from mydiscover import __version__
 from mydiscover.cli import (
@@ -67,12 +69,55 @@ app.command("terms")(reviews.terms_command)
 app.add_typer(evaluate.app, name="eval")
 
 
-def _terminate_as_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+class _WarningLine(logging.Handler):
+    """Prints what the stages log at WARNING and above as one line on stderr ("warning: ...")."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Print the record's message."""
+        from mydiscover.cli.common import err
+
+        label = "warning" if record.levelno < logging.ERROR else "error"
+        err.print(f"[yellow]{label}:[/] {escape(record.getMessage())}", highlight=False)
+
+
+def _damaged_database(error: sqlite3.DatabaseError) -> str:
+    """One line for an SQLite error no command expected, with what to do about it."""
+    said = " ".join(str(error).split()) or type(error).__name__
+    if any(word in said for word in ("malformed", "not a database", "corrupt")):
+        return (
+            f"the database is damaged ({said}): 'mydiscover doctor' checks it; restore a "
+            "backup, or move the file away and run 'mydiscover scan' to start afresh"
+        )
+    return f"the database failed: {said}"
+
+
+def _say_interrupted() -> None:
+    from mydiscover.cli.common import err
+
+    err.print("interrupted", highlight=False)
 
 
 def main() -> None:
-    """Entry point of the ``mydiscover`` console script."""
-    # A service manager's stop (SIGTERM) ends work as cleanly as Ctrl-C does.
-    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
-    app()
+    """Run the command line (``mydiscover.launch`` installs the signal handling first)."""
+    stages = logging.getLogger("mydiscover")
+    stages.addHandler(_WarningLine(logging.WARNING))
+    stages.propagate = False
+    try:
+        app()
+    except KeyboardInterrupt:
+        _say_interrupted()
+        sys.exit(130)
+    except SystemExit as leaving:
+        # typer ends a Ctrl-C that no command caught (one during a command's first imports)
+        # with exit 130 and no word: say it. The long commands say themselves what they kept.
+        stopped = leaving.__context__
+        if isinstance(stopped, typer.Exit) and isinstance(stopped.__cause__, KeyboardInterrupt):
+            _say_interrupted()
+        raise
+    except sqlite3.DatabaseError as error:
+        # Commands name their own failures; a database damaged under them (corrupt pages
+        # read half-way through a scan, say) must still be one line, not a traceback.
+        from mydiscover.cli.common import fail
+
+        fail(_damaged_database(error))
+        sys.exit(1)

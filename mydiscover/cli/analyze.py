@@ -22,6 +22,9 @@ from mydiscover.db.connection import check_database_path, transaction
 from mydiscover.db.lock import exclusive_lock
 
 EXIT_INTERRUPTED = 130
+#: Seconds one track may take before its worker is stopped and the track recorded as failed:
+#: a track takes seconds; a decoder stuck on a damaged or swapped file would take forever.
+DEFAULT_TIMEOUT_SECONDS = 300.0
 
 
 def analyze(
@@ -33,6 +36,12 @@ def analyze(
         int | None,
         typer.Option("--limit", min=1, help="Analyse at most this many tracks this time."),
     ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", min=1, metavar="SECONDS", help="Give up on a track after this long."
+        ),
+    ] = DEFAULT_TIMEOUT_SECONDS,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")] = False,
     db: DbOption = None,
     config: ConfigOption = None,
@@ -43,9 +52,10 @@ def analyze(
     A track is analysed in at most 60 s of excerpts (three 20-s windows of a long track), so a
     20-minute live recording costs what a song does. Each result is saved as it comes: Ctrl-C
     loses only the tracks in flight, and the next run carries on. A file that cannot be decoded
-    is recorded with the reason and tried again once it changes.
+    is recorded with the reason and tried again once it changes; so is one that takes longer
+    than --timeout (its worker is stopped and another takes its place).
     """
-    from mydiscover.audio.analyze import ANALYSIS_VERSION, analyze_many
+    from mydiscover.audio.analyze import ANALYSIS_VERSION, analyze_many, timed_out
     from mydiscover.db.audio import pending_tracks, store_analysis
     from mydiscover.workers import WorkerPool
 
@@ -66,7 +76,16 @@ def analyze(
                 done = 0
                 with (
                     threadless_progress(unit="tracks", shown=err.is_terminal and not quiet) as bar,
-                    WorkerPool(analyze_many, jobs, chunk_size=1, min_items=2) as pool,
+                    # Always in worker processes, even with -j 1: each result comes back (and
+                    # is saved) as soon as it is ready, and a stuck worker can be stopped.
+                    WorkerPool(
+                        analyze_many,
+                        jobs,
+                        chunk_size=1,
+                        min_items=1,
+                        timeout=timeout,
+                        on_timeout=timed_out,
+                    ) as pool,
                 ):
                     task = bar.add_task("Analysing audio", total=len(pending))
                     redraw = ThrottledRedraw(bar)

@@ -25,7 +25,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from mydiscover.config import ENV_CONFIG, ENV_DB, Settings, load_settings
+from mydiscover.config import ENV_CONFIG, ENV_DB, Settings, load_settings, readable_by_others
 from mydiscover.db import open_database
 from mydiscover.errors import MydiscoverError
 from mydiscover.library.match import CatalogEntry, TrackMatcher
@@ -149,6 +149,15 @@ def interruptible(message: str) -> Iterator[None]:
 def settings_from(db: Path | None, config: Path | None) -> Settings:
     """The settings, with the command's flags taking precedence."""
     return load_settings(database=db, config_file=config)
+
+
+def warn_if_config_exposed(settings: Settings, secret: str) -> None:
+    """Warn on stderr when the config file a ``secret`` ("an API key", "a token") was read
+    from may be read by other users of the machine."""
+    path = settings.config_file
+    if settings.config_file_found and readable_by_others(path):
+        err.print(f"warning: {escape(str(path))} holds {secret} and others can read it: "
+                  f"chmod 600 {escape(str(path))}", highlight=False)  # fmt: skip
 
 
 def read_summary(

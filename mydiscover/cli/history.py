@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -26,8 +27,9 @@ from mydiscover.cli.common import (
     read_summary,
     reported_errors,
     settings_from,
+    warn_if_config_exposed,
 )
-from mydiscover.config import Settings, lastfm_api_key
+from mydiscover.config import ENV_LASTFM_KEY, Settings, lastfm_api_key
 from mydiscover.db.listens import history_summary
 from mydiscover.history.report import ImportProgress, ImportReport
 
@@ -170,6 +172,8 @@ def lastfm_command(
         api_key = lastfm_api_key(settings)
         if not api_key:
             raise fail(missing_api_key_message(settings.config_file))
+        if not os.environ.get(ENV_LASTFM_KEY):
+            warn_if_config_exposed(settings, "a Last.fm API key")
         api_url = settings.lastfm.get("api_url", DEFAULT_API_URL)
         _run_import(
             settings,
@@ -188,15 +192,16 @@ def listenbrainz_command(
             help="ListenBrainz user name. Default: [listenbrainz] user in the config file."
         ),
     ] = None,
-    token: Annotated[
-        str | None,
+    ask_token: Annotated[
+        bool,
         typer.Option(
-            "--token",
-            envvar=ENV_LISTENBRAINZ_TOKEN,
-            help="A user token, for private listens. Default: [listenbrainz] token in config.",
-            show_default=False,
+            "--ask-token",
+            help="Ask for a user token (for private listens) at a prompt that does not show "
+            "it. Otherwise the token comes from MYDISCOVER_LISTENBRAINZ_TOKEN or [listenbrainz] "
+            "token in the config file; never from the command line, where every user of the "
+            "machine could read it in the process list.",
         ),
-    ] = None,
+    ] = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -206,7 +211,7 @@ def listenbrainz_command(
     with reported_errors():
         settings = settings_from(db, config)
         user = _account(user, settings.listenbrainz, "ListenBrainz", "listenbrainz")
-        token = token or settings.listenbrainz.get("token")
+        token = _listenbrainz_token(settings, ask_token)
         api_url = settings.listenbrainz.get("api_url", DEFAULT_API_URL)
         _run_import(
             settings,
@@ -215,6 +220,19 @@ def listenbrainz_command(
                 conn, user, token, api_url=api_url, progress=progress
             ),
         )
+
+
+def _listenbrainz_token(settings: Settings, ask: bool) -> str | None:
+    """The user token: asked for at a hidden prompt, else from the environment, else from
+    the config file (with a warning when others can read it); None without one."""
+    if ask:
+        return str(typer.prompt("ListenBrainz user token", hide_input=True)).strip() or None
+    if os.environ.get(ENV_LISTENBRAINZ_TOKEN):
+        return os.environ[ENV_LISTENBRAINZ_TOKEN]
+    token = settings.listenbrainz.get("token")
+    if token:
+        warn_if_config_exposed(settings, "a ListenBrainz token")
+    return token or None
 
 
 def _date(seconds: int | None) -> str:

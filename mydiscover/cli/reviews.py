@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any
 
 import typer
@@ -23,6 +24,7 @@ from mydiscover.cli.common import (
     read_summary,
     reported_errors,
     settings_from,
+    warn_if_config_exposed,
 )
 
 app = typer.Typer(
@@ -50,7 +52,7 @@ def crawl_command(
     """Fetch what the web writes about your library's artists and albums (most listened and
     least covered first), then rebuild their terms. Polite: robots.txt, one request a second
     per host, a cache; incremental and resumable."""
-    from mydiscover.config import lastfm_api_key
+    from mydiscover.config import ENV_LASTFM_KEY, lastfm_api_key
     from mydiscover.text.crawl import configured_sources, crawl, review_fetcher
     from mydiscover.text.terms import build_terms
 
@@ -65,6 +67,8 @@ def crawl_command(
         with_feeds = not chosen or "feeds" in chosen
         for note in notes:
             err.print(note, highlight=False)
+        if any(s.name == "lastfm" for s in sources) and not os.environ.get(ENV_LASTFM_KEY):
+            warn_if_config_exposed(settings, "a Last.fm API key")
         conn = connect(settings)
         try:
             with (

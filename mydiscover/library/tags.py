@@ -11,7 +11,7 @@ import contextlib
 import os
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 import mutagen
 from mutagen.aac import AAC
@@ -33,6 +33,8 @@ from mutagen.oggspeex import OggSpeex
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 from mutagen.wavpack import WavPack
+
+from mydiscover.files import open_regular_file
 
 _OGG = (OggVorbis, OggOpus, OggFLAC, OggSpeex)
 #: The mutagen classes a file with this ending is expected to be, most likely first.
@@ -421,34 +423,36 @@ def _open_audio(path: bytes | str) -> Any:
 
     Going straight to the expected class skips mutagen's scoring of every known format, which
     is a quarter of the cost of reading a small file. A file whose extension lies (FLAC data
-    in a ``.mp3``) still opens, through the sniffing fallback.
+    in a ``.mp3``) still opens, through the sniffing fallback. Only a regular file is read:
+    a FIFO put where a track was would block the scan for good.
     """
     ext = os.path.splitext(os.fsdecode(path))[1].lower()
     kinds = _KINDS_BY_EXTENSION.get(ext, ())
-    try:
-        audio = kinds[0](path) if len(kinds) == 1 else mutagen.File(path, options=kinds)
-    except mutagen.MutagenError as exc:
-        if _os_error(exc) is not None:
-            raise  # unreadable whatever its format
-        sniffed = _sniff(path, kinds)
-        if sniffed is None:
-            raise
-        return sniffed
-    return audio if audio is not None else _sniff(path, kinds)
+    with open_regular_file(path) as handle:
+        try:
+            audio = kinds[0](handle) if len(kinds) == 1 else mutagen.File(handle, options=kinds)
+        except mutagen.MutagenError as exc:
+            if _os_error(exc) is not None:
+                raise  # unreadable whatever its format
+            sniffed = _sniff(handle, kinds)
+            if sniffed is None:
+                raise
+            return sniffed
+        return audio if audio is not None else _sniff(handle, kinds)
 
 
 def _os_error(exc: BaseException) -> OSError | None:
-    """The operating-system error (not found, permission denied) behind a mutagen error."""
+    """The operating-system error (an input/output error) behind a mutagen error."""
     cause = exc.__cause__ or exc.__context__
     return cause if isinstance(cause, OSError) and cause.errno is not None else None
 
 
-def _sniff(path: bytes | str, tried: tuple[type, ...]) -> Any:
+def _sniff(handle: BinaryIO, tried: tuple[type, ...]) -> Any:
     """Open the file as whichever other format its first bytes say it is, ignoring its name."""
     try:
-        with open(path, "rb") as handle:
-            header = handle.read(128)
-            scored = [(kind.score("", handle, header), kind) for kind in _ALL_KINDS]
+        handle.seek(0)
+        header = handle.read(128)
+        scored = [(kind.score("", handle, header), kind) for kind in _ALL_KINDS]
     except OSError:
         return None
     for score, kind in sorted(scored, key=lambda pair: -pair[0]):
@@ -457,7 +461,8 @@ def _sniff(path: bytes | str, tried: tuple[type, ...]) -> Any:
         if kind in tried:
             continue
         try:
-            return kind(path)
+            handle.seek(0)
+            return kind(handle)
         except Exception:  # the next candidate may fit
             continue
     return None
@@ -479,11 +484,39 @@ def read_tags(path: bytes | str) -> Tags:
     if audio is None:
         raise UnreadableAudio("not a recognised audio file")
     try:
-        return tags_from_mutagen(audio)
+        tags = tags_from_mutagen(audio)
     except UnreadableAudio:
         raise
     except Exception as exc:
         raise UnreadableAudio(f"unreadable tags ({type(exc).__name__}: {_one_line(exc)})") from exc
+    _check_pcm_size(tags, path)
+    return tags
+
+
+#: Uncompressed formats, whose header's duration fixes the file's size.
+_PCM_FORMATS = frozenset({"wav", "aiff"})
+#: Slack for headers, tags and padding chunks, beyond which a file is "too short".
+_PCM_SLACK = 0.01
+
+
+def _check_pcm_size(tags: Tags, path: bytes | str) -> None:
+    """Refuse an uncompressed file whose header claims more audio than the file holds (a RIFF
+    header claiming 4 GB over no data read as a 6.8-hour track)."""
+    if tags.format not in _PCM_FORMATS or not tags.duration:
+        return
+    if not (tags.sample_rate and tags.channels and tags.bits_per_sample):
+        return
+    claimed = tags.duration * tags.sample_rate * tags.channels * tags.bits_per_sample / 8
+    try:
+        size = os.stat(path).st_size
+    except OSError as exc:
+        raise UnreadableAudio(exc.strerror or _one_line(exc)) from exc
+    if claimed > size * (1 + _PCM_SLACK) + 4096:
+        held = size * 8 / (tags.sample_rate * tags.channels * tags.bits_per_sample)
+        raise UnreadableAudio(
+            f"damaged or truncated: the header claims {tags.duration:,.0f} s of audio, the "
+            f"file holds at most {held:,.0f} s"
+        )
 
 
 def _one_line(exc: BaseException) -> str:

@@ -1,0 +1,184 @@
+"""Files as the whole project handles them: the one atomic write, the one safe open for
+reading, and a walk that no depth of folders can break.
+
+Every file mydiscover writes (playlists, the config, the CF dataset and model, term vectors,
+the HTTP cache) goes through :func:`atomic_file` or :func:`atomic_write`:
+
+- the data goes to a temporary file of its own in the target's folder (named after the
+  target and the writing process, so two concurrent writers never share one), is flushed and
+  ``fsync``-ed, then renamed over the target, and the folder is ``fsync``-ed: after a crash or
+  a power cut the target holds the old content or the new, never a mix;
+- a target that is a symbolic link stays a link: its final target is replaced;
+- a rewrite keeps the file's permission bits; a new file gets ``mode`` (0600 for secrets),
+  or what the umask allows;
+- a failed or interrupted write (Ctrl-C included) removes its temporary file, and temporary
+  files left by a writer that was killed (``kill -9``) are removed by the next write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+#: Temporary files are ``.<target name>.<pid>.<random>.partial`` beside the target.
+_SUFFIX = ".partial"
+
+
+def atomic_write(path: Path | str, data: bytes, *, mode: int | None = None) -> None:
+    """Replace the file at ``path`` with ``data`` atomically (see the module's docstring)."""
+    with atomic_file(path, mode=mode) as handle:
+        handle.write(data)
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path | str, *, mode: int | None = None) -> Iterator[BinaryIO]:
+    """A binary file to write the new content of ``path`` into; it replaces ``path`` when the
+    block ends without an exception, and is removed otherwise.
+
+    ``mode`` is the permission of a new file (an existing file keeps its own); without it, a
+    new file gets 0666 less the umask, as ``open`` would give it. Raises ``OSError`` as the
+    file system reports it.
+    """
+    target = Path(os.path.realpath(path))  # a symlink stays: its target is what is replaced
+    folder = target.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(folder, target.name)
+    fd, temporary = tempfile.mkstemp(
+        prefix=f".{target.name}.{os.getpid()}.", suffix=_SUFFIX, dir=folder
+    )
+    try:
+        os.fchmod(fd, _mode_for(target, mode))
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    _fsync_folder(folder)
+
+
+def _mode_for(target: Path, mode: int | None) -> int:
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        pass
+    if mode is not None:
+        return mode
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _fsync_folder(folder: Path) -> None:
+    # The rename is durable only once the folder itself is on disk.
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return  # a platform or file system without folder handles
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _remove_abandoned(folder: Path, name: str) -> None:
+    """Remove the temporary files of ``name`` whose writer no longer runs."""
+    prefix = f".{name}."
+    try:
+        entries = [e for e in os.listdir(folder) if e.startswith(prefix) and e.endswith(_SUFFIX)]
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry[len(prefix) :].split(".", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            with contextlib.suppress(OSError):
+                os.unlink(folder / entry)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: not ours to judge
+    return True
+
+
+def temporary_files(folder: Path | str) -> list[Path]:
+    """The temporary files of unfinished writes in ``folder`` (for checks and tests)."""
+    return sorted(p for p in Path(folder).glob(f".*{_SUFFIX}") if p.is_file())
+
+
+def walk_files(top: Path) -> Iterator[Path]:
+    """Every regular file below ``top``, at any depth, in a stable order.
+
+    Iterative (``Path.rglob`` and ``os.walk`` recurse, and a folder nested a thousand deep
+    raised RecursionError); symbolic links to folders are not followed, so a loop cannot trap
+    the walk; folders that cannot be read are skipped.
+    """
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError:
+            continue
+        subfolders = []
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    subfolders.append(Path(entry.path))
+                elif entry.is_file():
+                    yield Path(entry.path)
+            except OSError:
+                continue
+        stack.extend(reversed(subfolders))  # popped in name order
+
+
+# --- reading what the catalog names --------------------------------------------------------
+
+
+class NotRegularFile(OSError):
+    """The path names a FIFO, a device, a socket or a folder, not a file of data."""
+
+
+def open_regular_file(path: bytes | str | os.PathLike[str]) -> BinaryIO:
+    """Open ``path`` for binary reading, refusing (:class:`NotRegularFile`, an ``OSError``
+    whose ``strerror`` is "not a regular file") anything but a regular file."""
+    # Through open() rather than os.fdopen(), so the file object keeps its name (mutagen
+    # reads the extension from it).
+    return open(path, "rb", opener=_open_regular)
+
+
+def check_regular_file(path: bytes | str | os.PathLike[str]) -> None:
+    """Raise :class:`NotRegularFile` (or the ``OSError`` opening it gives) unless ``path`` is a
+    readable regular file: for decoders that open the file by name themselves."""
+    open_regular_file(path).close()
+
+
+def _open_regular(path: bytes | str, flags: int) -> int:
+    # O_NONBLOCK: opening a FIFO that has no writer returns at once instead of waiting.
+    fd = os.open(path, flags | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(errno.EINVAL, "not a regular file", os.fsdecode(path))
+        # Reads from here on are ordinary blocking ones.
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
