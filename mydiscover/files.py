@@ -21,41 +21,53 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
+import secrets
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 #: Temporary files are ``.<target name>.<pid>.<random>.partial`` beside the target.
 _SUFFIX = ".partial"
+#: Bytes of the target's name kept in a temporary file's name: with the rest it stays under
+#: the 255 bytes a file name may have, so a long target name can still be written.
+_NAME_BYTES = 200
 
 
-def atomic_write(path: Path | str, data: bytes, *, mode: int | None = None) -> None:
+def atomic_write(
+    path: Path | str, data: bytes, *, mode: int | None = None, private: bool = False
+) -> None:
     """Replace the file at ``path`` with ``data`` atomically (see the module's docstring)."""
-    with atomic_file(path, mode=mode) as handle:
+    with atomic_file(path, mode=mode, private=private) as handle:
         handle.write(data)
 
 
 @contextlib.contextmanager
-def atomic_file(path: Path | str, *, mode: int | None = None) -> Iterator[BinaryIO]:
+def atomic_file(
+    path: Path | str, *, mode: int | None = None, private: bool = False
+) -> Iterator[BinaryIO]:
     """A binary file to write the new content of ``path`` into; it replaces ``path`` when the
     block ends without an exception, and is removed otherwise.
 
-    ``mode`` is the permission of a new file (an existing file keeps its own); without it, a
-    new file gets 0666 less the umask, as ``open`` would give it. Raises ``OSError`` as the
-    file system reports it.
+    ``mode`` is the permission of a new file, less the umask as ``open`` applies it (an
+    existing file keeps its own); without it, a new file gets 0666 less the umask.
+    ``private`` (for secrets) makes the file 0600 whatever it was before. Raises ``OSError``
+    as the file system reports it.
     """
+    if private:
+        mode = 0o600
     target = Path(os.path.realpath(path))  # a symlink stays: its target is what is replaced
     folder = target.parent
     folder.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned(folder, target.name)
-    fd, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.{os.getpid()}.", suffix=_SUFFIX, dir=folder
-    )
+    stem = _temporary_stem(target.name)
+    _remove_abandoned(folder, stem)
+    temporary, fd = _create_temporary(folder, stem, 0o666 if mode is None else mode)
     try:
-        os.fchmod(fd, _mode_for(target, mode))
         with os.fdopen(fd, "wb") as handle:
+            kept = None if private else _existing_mode(target)
+            if kept is not None:
+                os.fchmod(handle.fileno(), kept)
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -67,22 +79,34 @@ def atomic_file(path: Path | str, *, mode: int | None = None) -> Iterator[Binary
     _fsync_folder(folder)
 
 
-def _mode_for(target: Path, mode: int | None) -> int:
+def _temporary_stem(name: str) -> str:
+    """``.<name>.``, the start of the target's temporary names: the name cut to
+    :data:`_NAME_BYTES` bytes (surrogate escapes keep a cut multi-byte character's bytes)."""
+    return f".{os.fsdecode(os.fsencode(name)[:_NAME_BYTES])}."
+
+
+def _create_temporary(folder: Path, stem: str, mode: int) -> tuple[Path, int]:
+    # The kernel applies the umask at creation: reading it with os.umask() would set it to 0
+    # for a moment, under every other thread of the process.
+    while True:
+        temporary = folder / f"{stem}{os.getpid()}.{secrets.token_hex(4)}{_SUFFIX}"
+        try:
+            return temporary, os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        except FileExistsError:
+            continue
+
+
+def _existing_mode(target: Path) -> int | None:
     try:
         return stat.S_IMODE(target.stat().st_mode)
     except FileNotFoundError:
-        pass
-    if mode is not None:
-        return mode
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+        return None
 
 
 def _fsync_folder(folder: Path) -> None:
     # The rename is durable only once the folder itself is on disk.
     try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
         return  # a platform or file system without folder handles
     try:
@@ -93,16 +117,17 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def _remove_abandoned(folder: Path, name: str) -> None:
-    """Remove the temporary files of ``name`` whose writer no longer runs."""
-    prefix = f".{name}."
+def _remove_abandoned(folder: Path, stem: str) -> None:
+    """Remove the temporary files of ``stem`` whose writer no longer runs."""
+    # Exactly stem, pid, 8 hex digits: a target "x" must not take "x.2024"'s files for its own.
+    pattern = re.compile(re.escape(stem) + r"(\d+)\.[0-9a-f]{8}" + re.escape(_SUFFIX))
     try:
-        entries = [e for e in os.listdir(folder) if e.startswith(prefix) and e.endswith(_SUFFIX)]
+        entries = os.listdir(folder)
     except OSError:
         return
     for entry in entries:
-        pid = entry[len(prefix) :].split(".", 1)[0]
-        if pid.isdigit() and not _running(int(pid)):
+        found = pattern.fullmatch(entry)
+        if found and not _running(int(found.group(1))):
             with contextlib.suppress(OSError):
                 os.unlink(folder / entry)
 

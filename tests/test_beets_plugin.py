@@ -83,6 +83,26 @@ class TestDiscover(PluginTestHelper):
         conn.close()
         assert plays == 80
 
+    def test_a_file_name_that_would_forge_m3u_lines_is_left_out_with_a_warning(
+        self, tmp_path, capsysbinary
+    ):
+        item = next(iter(self.lib.items("artist:Ride")))
+        evil = Path(item.path.decode()).with_name("evil\n#EXTINF:0,Injected\nINJECTED.flac")
+        Path(item.path.decode()).rename(evil)
+        item.path = bytes(evil)
+        item.store()
+        capsysbinary.readouterr()
+        output = tmp_path / "link.m3u"
+        output.symlink_to(tmp_path / "real.m3u")
+        self.run_command("discover", "-n", "6", "--week", "2026-W48", "-o", str(output))
+        captured = capsysbinary.readouterr()
+        assert output.is_symlink() and "Injected" not in (tmp_path / "real.m3u").read_text()
+        warnings = [line for line in captured.err.decode().splitlines() if "warning:" in line]
+        assert warnings == [
+            f"warning: left out {evil.parent}/evil\\n#EXTINF:0,Injected\\nINJECTED.flac: its "
+            "name holds a line break or control character, which M3U cannot hold"
+        ]
+
     def test_analyze_stores_queryable_attributes(self):
         self.run_command("discover", "--analyze", "artist:Ride")
         analysed = list(self.lib.items("mydiscover_bpm:100..150"))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 
+from mydiscover.config import tomllib
 from tests import fake_services
 from tests.conftest import run_cli
 from tests.fake_services import FakeServer, Reply
@@ -123,6 +125,45 @@ def test_init_asks_on_a_terminal(tmp_path, cli_env):
             os.write(terminal, (answers.pop(0) + "\n").encode())
             seen = b""
     os.waitpid(pid, 0)
-    text = config.read_text()
-    assert f'music_roots = ["{tmp_path / "Music"}"]' in text
-    assert 'user = "rj"' in text and f'api_key = "{"fa1e" * 8}"' in text
+    written = tomllib.loads(config.read_text())
+    assert written["music_roots"] == [str(tmp_path / "Music")]
+    assert written["lastfm"] == {"user": "rj", "api_key": "fa1e" * 8}
+
+
+def test_init_refuses_a_folder_name_toml_cannot_hold_and_writes_nothing(tmp_path, cli_env):
+    folder = tmp_path / "conf"
+    env = {**cli_env, "MYDISCOVER_CONFIG": str(folder / "config.toml")}
+    music = os.fsencode(tmp_path) + b"/Bj\xf6rk"  # Latin-1: not UTF-8
+    result = run_cli(env, "init", "--yes", "--music", music, "--playlist", str(tmp_path / "w"))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: --music {tmp_path}/Bj\\xf6rk: the config file holds UTF-8 text only, and this "
+        "name is not UTF-8: rename it, or give a link to it whose name is"
+    ]
+    assert not folder.exists() or list(folder.iterdir()) == []
+
+
+def test_init_writes_control_characters_and_quotes_that_toml_reads_back(tmp_path, cli_env):
+    config = tmp_path / "config.toml"
+    env = {**cli_env, "MYDISCOVER_CONFIG": str(config)}
+    music = str(tmp_path / 'Mu"sic\\\x01\x7f\ttabs')
+    user = 'r"j\x1b[31m\u2028'
+    result = run_cli(env, "init", "--yes", "--music", music, "--lastfm-user", user,
+                     "--lastfm-key", "k", "--playlist", str(tmp_path / "w\x07.m3u"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    written = tomllib.loads(config.read_text(encoding="utf-8"))
+    assert written["music_roots"] == [music] and written["lastfm"] == {"user": user, "api_key": "k"}
+    assert written["weekly"]["playlist"] == str(tmp_path / "w\x07.m3u")
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600 and list(tmp_path.glob("*partial")) == []
+
+
+def test_init_force_over_a_config_others_can_read_makes_it_private(tmp_path, cli_env):
+    config = tmp_path / "config.toml"
+    config.write_text('[lastfm]\napi_key = "old"\n')
+    config.chmod(0o644)
+    env = {**cli_env, "MYDISCOVER_CONFIG": str(config)}
+
+    result = run_cli(env, "init", "--yes", "--force", "--lastfm-user", "rj", "--lastfm-key", "k")
+
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600

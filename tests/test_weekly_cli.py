@@ -255,3 +255,25 @@ def test_eval_weekly_on_the_users_own_history(home):
         conn.close()
     bad = run_cli(env, "eval", "weekly", "--cutoff", "yesterday")
     assert bad.returncode == 1 and "YYYY-MM-DD" in bad.stderr
+
+
+def test_a_file_name_that_would_forge_m3u_lines_is_left_out_with_a_warning(tmp_path, cli_env):
+    music = tmp_path / "Music"
+    evil = music / "#evil\n#EXTINF:0,Injected\nINJECTED.flac"
+    for n, path in enumerate([evil, *(music / f"{n}.flac" for n in range(3))]):
+        make_track(path, seconds=1.0, title=f"T{n}", artist=f"A{n}")
+    env = {**cli_env, "MYDISCOVER_DB": str(tmp_path / "db.sqlite")}
+    assert run_cli(env, "scan", str(music)).returncode == 0
+    for mode in ("absolute", "relative", "music-root"):
+        out = music / "discover.m3u"
+        result = run_cli(env, "weekly", "--no-update", "--size", "4", "--min-length", "0.5",
+                         "--paths", mode, "-o", str(out))  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        text = out.read_text()
+        assert "Injected" not in text and "INJECTED" not in text and text.count("#EXTINF") == 3
+        warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+        assert warnings == [
+            f"warning: left out {music}/#evil\\n#EXTINF:0,Injected\\nINJECTED.flac: its name "
+            "holds a line break or control character, which M3U cannot hold"
+        ]
+        assert "3 tracks" in result.stderr

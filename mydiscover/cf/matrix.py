@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from mydiscover.errors import MydiscoverError
+from mydiscover.files import atomic_file
 from mydiscover.library.match import artist_key
 
 #: Bump when the file layout changes; older files are then refused with a clear message.
@@ -46,10 +47,8 @@ class CoListening:
 
     def save(self, path: Path) -> None:
         """Write the matrix atomically (a crash leaves the previous file)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
         meta = {**self.meta, "format": MATRIX_FORMAT, "fingerprint": self.fingerprint}
-        with partial.open("wb") as handle:
+        with atomic_file(path) as handle:
             np.savez(
                 handle,
                 indptr=self.plays.indptr.astype(np.int64),
@@ -61,7 +60,6 @@ class CoListening:
                 mbids=np.array(self.mbids, dtype=np.str_),
                 meta=np.array(json.dumps(meta)),
             )
-        partial.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> CoListening:

@@ -20,6 +20,7 @@ from mydiscover.cf.matrix import CoListening
 from mydiscover.cf.models import ALS
 from mydiscover.cf.weighting import Weighting
 from mydiscover.errors import MydiscoverError
+from mydiscover.files import atomic_file
 
 MODEL_FORMAT = 1
 #: The ALS parameters a model file records (and that fold-in needs).
@@ -121,9 +122,7 @@ def save_model(path: Path, als: ALS, data: CoListening, meta: dict[str, Any]) ->
         "items": data.plays.shape[1],
     }
     lookups = ArtistLookup.of(data.keys, data.mbids)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("wb") as handle:
+    with atomic_file(path) as handle:
         np.savez(
             handle,
             item_factors=als.item_factors.astype(np.float32),
@@ -137,7 +136,6 @@ def save_model(path: Path, als: ALS, data: CoListening, meta: dict[str, Any]) ->
             mbid_items=lookups.mbid_items,
             meta=np.array(json.dumps(header)),
         )
-    partial.replace(path)
 
 
 def load_model(path: Path) -> FittedModel:

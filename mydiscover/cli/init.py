@@ -11,6 +11,8 @@ import typer
 from rich.markup import escape
 
 from mydiscover.cli.common import ConfigOption, DbOption, err, fail, settings_from
+from mydiscover.files import atomic_write
+from mydiscover.paths import display_path
 
 
 def init(
@@ -66,34 +68,43 @@ def init(
     }
     if values["lastfm_user"]:
         values["lastfm_key"] = answer(lastfm_key, "Last.fm API key (last.fm/api/account/create)")
-    _write_private(path, _toml(folders, values))
+    flags = [("--music", folder) for folder in folders]
+    _check_text(flags + [(f"--{key.replace('_', '-')}", value) for key, value in values.items()])
+    try:
+        atomic_write(path, _toml(folders, values).encode("utf-8"), private=True)  # may hold a key
+    except OSError as error:
+        raise fail(f"cannot write {path}: {error.strerror or error}") from None
     err.print(f"wrote {escape(str(path))} (readable by you only). Next: 'mydiscover scan', then "
               "'mydiscover weekly > discover.m3u'.", highlight=False)  # fmt: skip
 
 
 def _toml(folders: list[str], values: dict[str, str]) -> str:
-    def quoted(text: str) -> str:
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """The config file's text (tomli-w escapes what TOML cannot hold raw)."""
+    import tomli_w
 
-    lines = [f"music_roots = [{', '.join(quoted(f) for f in folders)}]"]
+    document: dict[str, object] = {"music_roots": folders}
     if values["lastfm_user"]:
-        lines += ["", "[lastfm]", f"user = {quoted(values['lastfm_user'])}"]
+        lastfm = {"user": values["lastfm_user"]}
         if values["lastfm_key"]:
-            lines.append(f"api_key = {quoted(values['lastfm_key'])}")
-    if values["listenbrainz_user"]:
-        lines += ["", "[listenbrainz]", f"user = {quoted(values['listenbrainz_user'])}"]
-    if values["dataset"]:
-        lines += ["", "[cf]", f"dataset = {quoted(values['dataset'])}"]
-    if values["playlist"]:
-        lines += ["", "[weekly]", f"playlist = {quoted(values['playlist'])}"]
-    return "\n".join(lines) + "\n"
+            lastfm["api_key"] = values["lastfm_key"]
+        document["lastfm"] = lastfm
+    for table, key, value in (("listenbrainz", "user", values["listenbrainz_user"]),
+                              ("cf", "dataset", values["dataset"]),
+                              ("weekly", "playlist", values["playlist"])):  # fmt: skip
+        if value:
+            document[table] = {key: value}
+    return tomli_w.dumps(document)
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` created 0600 (it may hold an API key)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    partial.replace(path)
+def _check_text(answers: list[tuple[str, str]]) -> None:
+    """Refuse, in one line, an answer TOML cannot hold: a name whose bytes are not UTF-8
+    arrives from the command line with surrogate escapes, and the config is UTF-8 text."""
+    for flag, answer in answers:
+        try:
+            answer.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = display_path(os.fsencode(answer))
+            raise fail(
+                f"{flag} {shown}: the config file holds UTF-8 text only, and this name is "
+                "not UTF-8: rename it, or give a link to it whose name is"
+            ) from None

@@ -94,6 +94,7 @@ def weekly(
     The same week gives the same playlist; next week's is another. Writes an extended M3U to
     stdout, so `mydiscover weekly > discover.m3u` works.
     """
+    from mydiscover.files import atomic_write
     from mydiscover.playlists.write import check_options, render
     from mydiscover.recommend.blend import parse_weights
     from mydiscover.recommend.rules import Rules
@@ -138,23 +139,18 @@ def weekly(
             conn.close()
     meta = {"week": result.week, "signals": result.signals, "weights": result.weights}
     folder = output.parent if output is not None else None
-    data = render(entries, fmt, result.name, paths, folder, meta)
+    playlist = render(entries, fmt, result.name, paths, folder, meta)
+    for skipped in playlist.skipped:
+        err.print(f"[yellow]warning:[/] {escape(skipped.message())}", highlight=False)
     if output is None:
-        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.write(playlist.data)
         sys.stdout.flush()
     else:
-        _write_atomically(output, data)
-    _report(result, entries, explain, output)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        partial.write_bytes(data)
-        partial.replace(path)
-    except OSError as error:
-        raise fail(f"cannot write {path}: {error.strerror}") from None
+        try:
+            atomic_write(output, playlist.data)
+        except OSError as error:
+            raise fail(f"cannot write {output}: {error.strerror or error}") from None
+    _report(result, playlist.entries, explain, output)
 
 
 def _report(result: object, entries: list, explain: bool, output: Path | None) -> None:

@@ -2,23 +2,37 @@
 
 Path modes: ``absolute``; ``relative`` to the playlist file's folder (Navidrome, most players);
 ``music-root``, relative to the music folder the track was found in (MPD's playlist folder).
-File names that are not valid UTF-8 keep their bytes in M3U (written with surrogate escapes)
-and are percent-encoded byte for byte in XSPF/JSPF URIs.
+File names that are not valid UTF-8 keep their bytes in M3U (written with surrogate escapes:
+players need them to open the file) and are percent-encoded byte for byte in XSPF/JSPF URIs.
+JSON gives each track both: ``location``, the exact URI (``file://`` when absolute, a relative
+URI reference otherwise, percent-encoded byte for byte), and ``path``, text for people (bytes
+that are not UTF-8 shown as ``\\xNN``).
+
+Every output is valid for a strict parser whatever the names and tags hold: tags lose what the
+format cannot carry (lone surrogates; in XML, control characters and U+FFFE/U+FFFF; in M3U,
+line breaks and control characters). A path M3U cannot name safely (a line break or other
+control character, or a relative path starting with '#', which readers take for a directive)
+is never written raw: the track is left out and :attr:`Rendered.skipped` says so.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import unicodedata
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from mydiscover.paths import display_path
+
 FORMATS = ("m3u", "xspf", "jspf", "json")
 PATH_MODES = ("absolute", "relative", "music-root")
 #: File names of the encoding they were found in: undecodable bytes as surrogates.
 _FS = "surrogateescape"
+#: Unicode categories of control characters and line breaks: what an M3U line cannot hold.
+_BREAKS = ("Cc", "Zl", "Zp")
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,32 @@ class Entry:
     def explanation(self) -> str:
         """The reasons as one line: "because you play Slowdive; reviews say 'dreamy'"."""
         return "; ".join(self.reasons.values())
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A track the playlist leaves out because the format cannot name its file safely."""
+
+    entry: Entry
+    reason: str
+
+    def message(self) -> str:
+        """One line for people: which file (its line breaks and control characters shown as
+        escapes, so the warning stays one line), and why."""
+        shown = "".join(
+            c.encode("unicode_escape").decode() if unicodedata.category(c) in _BREAKS else c
+            for c in display_path(self.entry.path)
+        )
+        return f"left out {shown}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A playlist file's bytes, the tracks it holds and those it had to leave out."""
+
+    data: bytes
+    entries: list[Entry]
+    skipped: list[Skipped]
 
 
 def check_options(fmt: str, mode: str, has_output: bool) -> None:
@@ -64,23 +104,42 @@ def playlist_path(entry: Entry, mode: str, playlist_folder: Path | None) -> byte
 def render(
     entries: list[Entry], fmt: str, name: str, mode: str, playlist_folder: Path | None,
     meta: dict[str, object] | None = None,
-) -> bytes:  # fmt: skip
-    """The playlist file's bytes."""
+) -> Rendered:  # fmt: skip
+    """The playlist file's bytes, with the entries it could not name safely left out."""
     paths = [playlist_path(entry, mode, playlist_folder) for entry in entries]
     if fmt == "m3u":
-        return _m3u(entries, paths, name)
+        kept: list[tuple[Entry, bytes]] = []
+        skipped: list[Skipped] = []
+        for entry, path in zip(entries, paths, strict=True):
+            reason = _m3u_refusal(path)
+            if reason is None:
+                kept.append((entry, path))
+            else:
+                skipped.append(Skipped(entry, reason))
+        return Rendered(_m3u(kept, name), [entry for entry, _ in kept], skipped)
+    absolute = mode == "absolute"  # XSPF, JSPF and JSON percent-encode: every path is safe
     if fmt == "xspf":
-        return _xspf(entries, paths, name, absolute=mode == "absolute")
+        return Rendered(_xspf(entries, paths, name, absolute=absolute), entries, [])
     if fmt == "jspf":
-        return _jspf(entries, paths, name, absolute=mode == "absolute")
+        return Rendered(_jspf(entries, paths, name, absolute=absolute), entries, [])
     if fmt == "json":
-        return _json(entries, paths, name, meta or {})
+        return Rendered(_json(entries, paths, name, meta or {}, absolute=absolute), entries, [])
     raise ValueError(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}")
 
 
-def _m3u(entries: list[Entry], paths: list[bytes], name: str) -> bytes:
-    lines = ["#EXTM3U", f"#PLAYLIST:{name}"]
-    for entry, path in zip(entries, paths, strict=True):
+def _m3u_refusal(path: bytes) -> str | None:
+    """Why ``path`` cannot be an M3U line, or None when it can."""
+    # Line breaks of every kind: readers split on \n and \r, and some on U+2028 or NEL too.
+    if any(unicodedata.category(c) in _BREAKS for c in os.fsdecode(path)):
+        return "its name holds a line break or control character, which M3U cannot hold"
+    if path.startswith(b"#"):
+        return "its path starts with '#', which M3U readers take for a directive"
+    return None
+
+
+def _m3u(tracks: list[tuple[Entry, bytes]], name: str) -> bytes:
+    lines = ["#EXTM3U", f"#PLAYLIST:{_one_line(name)}"]
+    for entry, path in tracks:
         seconds = round(entry.duration) if entry.duration else -1
         lines.append(f"#EXTINF:{seconds},{_one_line(entry.artist)} - {_one_line(entry.title)}")
         lines.append(os.fsdecode(path))
@@ -96,7 +155,7 @@ def _uri(path: bytes, absolute: bool) -> str:
 def _xspf(entries: list[Entry], paths: list[bytes], name: str, *, absolute: bool) -> bytes:
     namespace = "http://xspf.org/ns/0/"
     root = ElementTree.Element("playlist", version="1", xmlns=namespace)
-    ElementTree.SubElement(root, "title").text = name
+    ElementTree.SubElement(root, "title").text = _xml_safe(name)
     tracks = ElementTree.SubElement(root, "trackList")
     for entry, path in zip(entries, paths, strict=True):
         track = ElementTree.SubElement(tracks, "track")
@@ -121,24 +180,51 @@ def _jspf(entries: list[Entry], paths: list[bytes], name: str, *, absolute: bool
         if entry.duration:
             track["duration"] = round(entry.duration * 1000)
         tracks.append(track)
-    return (json.dumps({"playlist": {"title": name, "track": tracks}}, ensure_ascii=False,
-                       indent=2) + "\n").encode("utf-8", _FS)  # fmt: skip
+    return _json_bytes({"playlist": {"title": name, "track": tracks}})
 
 
-def _json(entries: list[Entry], paths: list[bytes], name: str, meta: dict[str, object]) -> bytes:
+def _json(
+    entries: list[Entry], paths: list[bytes], name: str, meta: dict[str, object], *,
+    absolute: bool,
+) -> bytes:  # fmt: skip
     tracks = [
-        {"path": os.fsdecode(path), "artist": e.artist, "title": e.title, "album": e.album,
-         "duration": e.duration, "score": e.score, "lead_signal": e.lead, "reasons": e.reasons}
+        {"location": _uri(path, absolute), "path": display_path(path), "artist": e.artist,
+         "title": e.title, "album": e.album, "duration": e.duration, "score": e.score,
+         "lead_signal": e.lead, "reasons": e.reasons}
         for e, path in zip(entries, paths, strict=True)
     ]  # fmt: skip
-    body = {"name": name, **meta, "tracks": tracks}
-    return (json.dumps(body, ensure_ascii=False, indent=2) + "\n").encode("utf-8", _FS)
+    return _json_bytes({"name": name, **meta, "tracks": tracks})
+
+
+def _json_bytes(body: object) -> bytes:
+    """Strict UTF-8 JSON (json.dumps escapes control characters itself)."""
+    return (json.dumps(_no_surrogates(body), ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def _no_surrogates(value: object) -> object:
+    """``value`` with lone surrogates (what undecodable tag bytes become) dropped from every
+    string in it: UTF-8 cannot encode them."""
+    if isinstance(value, str):
+        return "".join(c for c in value if not "\ud800" <= c <= "\udfff")
+    if isinstance(value, dict):
+        return {_no_surrogates(key): _no_surrogates(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_no_surrogates(item) for item in value]
+    return value
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """Text for one M3U line: runs of whitespace, line breaks and control characters become
+    one space."""
+    printable = "".join(" " if unicodedata.category(c) == "Cc" else c for c in _xml_safe(text))
+    return " ".join(printable.split())
 
 
 def _xml_safe(text: str) -> str:
-    """XML 1.0 cannot hold control characters or lone surrogates."""
-    return "".join(c for c in text if c in "\t\n\r" or (c >= " " and not "\ud800" <= c <= "\udfff"))
+    """Only the characters XML 1.0 can hold: no control characters but tab and line breaks,
+    no lone surrogates, no U+FFFE or U+FFFF."""
+    return "".join(
+        c
+        for c in text
+        if c in "\t\n\r" or " " <= c < "\ud800" or (c >= "\ue000" and c not in "\ufffe\uffff")
+    )

@@ -30,6 +30,7 @@ from mydiscover.db.documents import (
     stored_terms,
     terms_build_id,
 )
+from mydiscover.files import atomic_file
 
 #: Terms kept per entity (100 did better than 40 on HetRec's tags: 0.175 vs 0.149 NDCG@10).
 TOP_TERMS = 100
@@ -235,8 +236,7 @@ def _save_vectors(
     path: Path, build_id: str, entities: list[tuple[str, str]], tops: list[list[tuple[str, float]]]
 ) -> None:
     matrix, vocabulary = _vectors(tops)
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("wb") as handle:
+    with atomic_file(path) as handle:
         np.savez(
             handle, build_id=np.array(build_id), data=matrix.data, indices=matrix.indices,
             indptr=matrix.indptr, shape=np.array(matrix.shape),
@@ -244,7 +244,6 @@ def _save_vectors(
             albums=np.array([b for _, b in entities], dtype=np.str_),
             vocabulary=np.array(vocabulary, dtype=np.str_),
         )  # fmt: skip
-    partial.replace(path)
 
 
 def nearest_artists(

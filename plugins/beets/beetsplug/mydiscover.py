@@ -87,6 +87,7 @@ class MydiscoverPlugin(BeetsPlugin):
     def _weekly(self, conn: Any, opts: Values, only: list[Item] | None) -> None:
         """The weekly from the whole catalog, or only from ``only`` (the items of a query)."""
         from mydiscover.config import load_settings
+        from mydiscover.files import atomic_write
         from mydiscover.library.external import track_ids
         from mydiscover.playlists.write import check_options, render
         from mydiscover.recommend.rules import Rules
@@ -105,18 +106,21 @@ class MydiscoverPlugin(BeetsPlugin):
         )  # fmt: skip
         output = Path(opts.output) if opts.output else None
         meta = {"week": weekly.week, "signals": weekly.signals, "weights": weekly.weights}
-        data = render(entries, opts.format, weekly.name, opts.paths,
-                      output.parent if output else None, meta)  # fmt: skip
+        playlist = render(entries, opts.format, weekly.name, opts.paths,
+                          output.parent if output else None, meta)  # fmt: skip
+        for skipped in playlist.skipped:
+            print(f"warning: {skipped.message()}", file=sys.stderr)
         if output is None:
-            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.write(playlist.data)
             sys.stdout.flush()
         else:
-            partial = output.with_name(output.name + ".partial")
-            partial.write_bytes(data)
-            partial.replace(output)
-        self._log.info("{}: {} tracks", weekly.name, len(entries))
+            try:
+                atomic_write(output, playlist.data)
+            except OSError as error:
+                raise ui.UserError(f"cannot write {output}: {error.strerror or error}") from None
+        self._log.info("{}: {} tracks", weekly.name, len(playlist.entries))
         if opts.explain:
-            for number, entry in enumerate(entries, 1):
+            for number, entry in enumerate(playlist.entries, 1):
                 print(f"{number:2d}. {entry.artist} - {entry.title}: {entry.explanation()}",
                       file=sys.stderr)  # fmt: skip
 
