@@ -18,8 +18,8 @@ from mydiscover.cli.common import (
     interruptible,
     reported_errors,
     settings_from,
+    warn_if_config_exposed,
 )
-from mydiscover.config import readable_by_others
 
 if TYPE_CHECKING:
     from mydiscover.config import Settings
@@ -68,9 +68,8 @@ def sync_command(
         if not password:
             raise fail(f"no password: set [subsonic] password in {settings.config_file} "
                        f"(chmod 600) or {ENV_PASSWORD}")  # fmt: skip
-        if not os.environ.get(ENV_PASSWORD) and readable_by_others(settings.config_file):
-            err.print(f"warning: {escape(str(settings.config_file))} holds a password and others "
-                      "can read it: chmod 600 it", highlight=False)  # fmt: skip
+        if not os.environ.get(ENV_PASSWORD):
+            warn_if_config_exposed(settings, "a password")
         client = SubsonicClient(url, user, password)
         conn = connect(settings)
         try:
