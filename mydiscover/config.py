@@ -44,6 +44,8 @@ _REVIEW_KEYS: dict[str, type | tuple[type, ...]] = {
     "wikipedia_api_url": str,
     "request_interval": (int, float),  # seconds between two requests to one host
 }
+#: The [subsonic] settings that are true or false (every other one is text).
+_SUBSONIC_FLAGS = frozenset({"allow_plain_password"})
 
 
 def default_config_path() -> Path:
@@ -54,6 +56,11 @@ def default_config_path() -> Path:
 def default_database_path() -> Path:
     """Where the database lives unless ``--db``, ``MYDISCOVER_DB`` or the config say otherwise."""
     return Path(platformdirs.user_data_dir(APP_NAME)) / "mydiscover.db"
+
+
+def default_cache_dir() -> Path:
+    """Where caches live: the user's XDG cache folder (``~/.cache/mydiscover`` on Linux)."""
+    return Path(platformdirs.user_cache_dir(APP_NAME))
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,13 @@ def load_settings(database: Path | None = None, config_file: Path | None = None)
 
     for section in ("lastfm", "listenbrainz", "subsonic", "cf", "weekly"):
         for key, value in data.get(section, {}).items():
+            if section == "subsonic" and key in _SUBSONIC_FLAGS:
+                if not isinstance(value, bool):
+                    raise ConfigError(
+                        f"config file {config_path}: [subsonic] {key} must be true or false "
+                        f"(no quotes), not {type(value).__name__}"
+                    )
+                continue
             if not isinstance(value, str):
                 raise ConfigError(
                     f"config file {config_path}: [{section}] {key} must be text in quotes, "

@@ -58,6 +58,7 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
         HOME=str(tmp_path / "home"),
         XDG_CONFIG_HOME=str(tmp_path / "home" / ".config"),
         XDG_DATA_HOME=str(tmp_path / "home" / ".local" / "share"),
+        XDG_CACHE_HOME=str(tmp_path / "home" / ".cache"),
         COLUMNS="200",
     )
     return env

@@ -13,6 +13,7 @@ import json
 import math
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,6 +40,10 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     #: Announce the whole body, send half of it, and close: a connection dropped mid-body.
     cut: bool = False
+    #: Send the answer one byte every ``drip`` seconds: never silent for long, never done.
+    drip: float = 0.0
+    #: Drip the status line and headers too, not only the body.
+    drip_headers: bool = False
 
     def payload(self) -> bytes:
         """The body's bytes."""
@@ -149,9 +154,22 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
         for name, value in reply.headers.items():
             self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body[: len(body) // 2] if reply.cut else body)
         self.close_connection = True
+        if reply.drip_headers:
+            self._drip(b"".join(self._headers_buffer) + b"\r\n" + body, reply.drip)
+            self._headers_buffer = []
+            return
+        self.end_headers()
+        if reply.drip:
+            self._drip(body, reply.drip)
+        else:
+            self.wfile.write(body[: len(body) // 2] if reply.cut else body)
+
+    def _drip(self, data: bytes, seconds: float) -> None:
+        for index in range(len(data)):
+            self.wfile.write(data[index : index + 1])
+            self.wfile.flush()
+            time.sleep(seconds)
 
     def log_message(self, *args: Any) -> None:
         pass  # keep pytest's output clean

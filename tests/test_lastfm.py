@@ -312,15 +312,16 @@ def test_a_refusal_that_is_not_json_names_the_status(fake_server):
         session.get_json("secret", {"token": "hush"})
 
 
-def test_an_unreachable_host_fails_without_the_url(fake_server):
+def test_a_refused_connection_fails_at_once_without_the_url(fake_server):
+    # Offline or a stopped server: waiting 31 s through the backoff mends nothing.
     url = fake_server.url
     fake_server.stop()
     sleeps: list[float] = []
     session = ApiSession(url, min_interval=0, max_retries=2, sleep=sleeps.append, timeout=2)
     with pytest.raises(ServiceError) as caught:
         session.get_json("x", {"api_key": API_KEY})
-    assert str(caught.value).startswith(url.removeprefix("http://") + ": could not connect")
-    assert API_KEY not in str(caught.value) and sleeps == [1.0, 2.0]
+    assert str(caught.value).startswith(url.removeprefix("http://") + ": cannot connect")
+    assert API_KEY not in str(caught.value) and sleeps == []
 
 
 def test_a_timeout_is_retried(fake_server):
@@ -366,3 +367,18 @@ def test_a_server_asking_for_hours_gets_a_clear_refusal_not_a_hang(fake_server, 
         session.get_json()
 
     assert sum(sleeps) <= 300
+
+
+@pytest.mark.parametrize("service", ["lastfm", "listenbrainz"])
+def test_offline_history_imports_fail_at_once_in_one_line(cli_env, db_path, tmp_path, service):
+    from tests.conftest import run_cli
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[{service}]\nuser = "rj"\napi_url = "http://127.0.0.1:9/"\n')
+    env = {**cli_env, "MYDISCOVER_CONFIG": str(config), "MYDISCOVER_LASTFM_API_KEY": API_KEY}
+    started = time.monotonic()
+    result = run_cli(env, "history", service, "--db", str(db_path))
+    assert time.monotonic() - started < 10  # not the 31 s of backoff that mends nothing
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == ["error: 127.0.0.1:9: cannot connect (refused, or no "
+                                          "route to the host)"]  # fmt: skip

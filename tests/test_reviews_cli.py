@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +122,28 @@ def test_terms_for_an_unknown_artist_and_unknown_source(home):
     assert missing.returncode == 1 and "run 'mydiscover reviews crawl'" in missing.stderr
     bad = run_cli(env, "reviews", "crawl", "--source", "myspace")
     assert bad.returncode == 1 and "unknown source myspace" in bad.stderr
+
+
+def test_the_web_cache_is_private_holds_no_api_key_and_replaces_the_old_one(home, tmp_path):
+    env, web, database = home
+    old = database.parent / f"{database.stem}-http-cache"
+    (old / "ab").mkdir(parents=True)
+    (old / "ab" / "entry.json").write_text(f'{{"url": "x?api_key={API_KEY}"}}')
+    result = run_cli(env, "reviews", "crawl")
+    assert result.returncode == 0, result.stderr
+    assert any("api_key" in r.params for r in web.requests)  # Last.fm was asked, with the key
+    assert not old.exists() and "removed the old web cache" in result.stderr
+    cache = Path(env["XDG_CACHE_HOME"]) / "mydiscover" / "http"
+    entries = [path for path in cache.rglob("*") if path.is_file()]
+    assert len(entries) > 20
+    for path in entries:
+        assert API_KEY.encode() not in path.read_bytes(), path
+        assert API_KEY not in path.name
+        assert path.stat().st_mode & 0o777 == 0o600, path
+    for folder in [cache, *(path for path in cache.rglob("*") if path.is_dir())]:
+        assert folder.stat().st_mode & 0o777 == 0o700, folder
+    lastfm_asks = sum(r.path.startswith("/2.0/") for r in web.requests)
+    again = run_cli(env, "reviews", "crawl", "--refresh-days", "0")
+    assert again.returncode == 0, again.stderr
+    # Asked again at once, Last.fm is answered from the cache: its keys need no secret.
+    assert sum(r.path.startswith("/2.0/") for r in web.requests) == lastfm_asks

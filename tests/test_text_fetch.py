@@ -111,5 +111,5 @@ def test_requests_to_one_host_are_spaced(tmp_path, web, clock):
 
 
 def test_an_unreachable_server_is_a_clear_error(tmp_path, clock):
-    with pytest.raises(FetchError, match=r"127\.0\.0\.1:9: could not connect"):
+    with pytest.raises(FetchError, match=r"127\.0\.0\.1:9: cannot connect"):
         fetcher(tmp_path, clock, max_retries=1).get("http://127.0.0.1:9/page")

@@ -53,7 +53,8 @@ def sync_command(
     """Match the server's songs to your library (MusicBrainz ID, then tags and duration), keep
     its play counts and stars as history, then push this week's weekly as one playlist that
     is replaced in place every week. The password comes from [subsonic] password in the config
-    file (keep it 0600) or MYDISCOVER_SUBSONIC_PASSWORD, never from the command line."""
+    file (keep it 0600) or MYDISCOVER_SUBSONIC_PASSWORD, never from the command line; a server
+    that refuses tokens gets it over http only with [subsonic] allow_plain_password = true."""
     from mydiscover.history.subsonic import sync_server
     from mydiscover.subsonic import SubsonicClient
 
@@ -70,7 +71,11 @@ def sync_command(
                        f"(chmod 600) or {ENV_PASSWORD}")  # fmt: skip
         if not os.environ.get(ENV_PASSWORD):
             warn_if_config_exposed(settings, "a password")
-        client = SubsonicClient(url, user, password)
+        # A server that refuses tokens gets the password over http only where the config
+        # says so: it travels as hex, which anyone on the way can read.
+        client = SubsonicClient(
+            url, user, password, allow_plain_password=section.get("allow_plain_password") is True
+        )
         conn = connect(settings)
         try:
             with err.status(f"reading the songs of {escape(client.host)}", spinner="dots"):

@@ -20,14 +20,21 @@ class ServerSong(NamedTuple):
 
 
 def replace_server_songs(
-    conn: sqlite3.Connection, server: str, songs: Iterable[ServerSong], now: int
+    conn: sqlite3.Connection,
+    server: str,
+    songs: Iterable[ServerSong],
+    now: int,
+    *,
+    keep_unlisted: bool = False,
 ) -> None:
     """Replace what is known of ``server``'s songs, in one transaction (a sync that fails
-    halfway leaves the previous sync's rows)."""
+    halfway leaves the previous sync's rows). With ``keep_unlisted`` (the server's listing
+    was incomplete) the songs given are updated and the other stored ones kept as they were."""
     with transaction(conn):
-        conn.execute("DELETE FROM server_songs WHERE server = ?", (server,))
+        if not keep_unlisted:
+            conn.execute("DELETE FROM server_songs WHERE server = ?", (server,))
         conn.executemany(
-            "INSERT INTO server_songs VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO server_songs VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
                 (server, s.song_id, s.track_id, s.matched_by, s.play_count, int(s.starred), now)
                 for s in songs

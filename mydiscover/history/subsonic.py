@@ -31,12 +31,15 @@ class SyncReport:
     matched_tags: int = 0
     played: int = 0
     starred: int = 0
+    #: False when the server's listing stopped early: the songs it did not list were kept.
+    complete: bool = True
 
     def summary(self) -> str:
         """One line for people."""
         matched = self.matched_mbid + self.matched_tags
+        listed = "on the server" if self.complete else "listed (the others kept from before)"
         return (
-            f"{self.songs:,} songs on the server, {matched:,} matched to your library "
+            f"{self.songs:,} songs {listed}, {matched:,} matched to your library "
             f"({self.matched_mbid:,} by MusicBrainz ID, {self.matched_tags:,} by tags); "
             f"{self.played:,} with plays, {self.starred:,} starred"
         )
@@ -82,13 +85,16 @@ def sync_server(
     server: str,
     now: Callable[[], float] = time.time,
 ) -> SyncReport:
-    """Fetch every song of the server (and the starred ones), match them, store them."""
+    """Fetch every song of the server (and the starred ones), match them, store them. When
+    the server's listing is incomplete, the stored songs it did not list are kept: a song
+    missing from a listing that stopped early is not a song gone from the server."""
     catalog = _Catalog(conn)
     starred = {song.id for song in client.starred()}
     report = SyncReport()
     rows: dict[str, ServerSong] = {}
-    for song in client.songs():
-        if song.id in rows:  # paging while the server rescans can list a song twice
+    listing = client.songs()
+    for song in listing:
+        if song.id in rows:  # the listing gives each song once; this guard costs nothing
             continue
         report.songs += 1
         track, how = catalog.match(song)
@@ -98,5 +104,8 @@ def sync_server(
         report.played += song.play_count > 0
         report.starred += is_starred
         rows[song.id] = ServerSong(song.id, track, how, song.play_count, is_starred)
-    replace_server_songs(conn, server, rows.values(), int(now()))
+    report.complete = listing.complete
+    replace_server_songs(
+        conn, server, rows.values(), int(now()), keep_unlisted=not listing.complete
+    )
     return report

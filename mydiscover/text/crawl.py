@@ -8,6 +8,8 @@ crawl.
 
 from __future__ import annotations
 
+import logging
+import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -15,13 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from mydiscover.config import Settings
+from mydiscover.config import Settings, default_cache_dir
 from mydiscover.db.documents import crawled_since, library_entities, store_documents
 from mydiscover.errors import MydiscoverError
 from mydiscover.history.lastfm import missing_api_key_message
 from mydiscover.text.fetch import FetchError, PoliteFetcher
 from mydiscover.text.sources import Document, Entity
 from mydiscover.text.sources.feeds import EntityFinder, feed_documents
+
+log = logging.getLogger(__name__)
 
 DEFAULT_REFRESH_DAYS = 90
 
@@ -102,19 +106,29 @@ def crawl(
     return report
 
 
-def http_cache_folder(database: Path) -> Path:
-    """Where the fetcher's cache lives: beside the database."""
-    return database.parent / f"{database.stem}-http-cache"
+def http_cache_folder() -> Path:
+    """Where the fetcher's cache lives: the user's own cache folder, whatever the database."""
+    return default_cache_dir() / "http"
 
 
 def review_fetcher(settings: Settings, *, max_retries: int = 3) -> PoliteFetcher:
-    """The polite fetcher as the config sets it up: its cache beside the database, the user's
-    contact in the User-Agent, the pace between two requests to one host."""
+    """The polite fetcher as the config sets it up: its cache in the user's cache folder, the
+    user's contact in the User-Agent, the pace between two requests to one host."""
+    _remove_old_cache(settings.database)
     return PoliteFetcher(
-        http_cache_folder(settings.database), contact=settings.reviews.get("contact"),
+        http_cache_folder(), contact=settings.reviews.get("contact"),
         min_interval=float(settings.reviews.get("request_interval", 1.0)),
         max_retries=max_retries,
     )  # fmt: skip
+
+
+def _remove_old_cache(database: Path) -> None:
+    # Earlier versions cached beside the database, readable by every local user, with
+    # the Last.fm API key inside each entry's URL: nothing in it is worth that.
+    old = database.parent / f"{database.stem}-http-cache"
+    if old.is_dir() and not old.is_symlink():
+        shutil.rmtree(old, ignore_errors=True)
+        log.warning("removed the old web cache %s (its entries held the API key)", old)
 
 
 def configured_sources(
