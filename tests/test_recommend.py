@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mydiscover.db.listens import History
-from mydiscover.recommend.blend import RRF_K, fuse, parse_weights
+from mydiscover.recommend.blend import DEFAULT_BLEND, Blend, fuse, normal_scores, parse_weights
 from mydiscover.recommend.library import Library
 from mydiscover.recommend.order import camelot, flowing_order, key_distance, tempo_distance
 from mydiscover.recommend.rules import Rules, candidate_mask, choose
@@ -35,23 +35,54 @@ def signal(name: str, scores: dict[int, float]) -> Signal:
     return Signal(name, np.array(list(scores)), np.array(list(scores.values())), lambda r: "")
 
 
-def test_rank_fusion_adds_weighted_reciprocal_ranks_and_names_the_lead():
+def test_log_rank_scores_average_zero_and_reward_the_top():
+    values = np.arange(1000.0)
+    scores = normal_scores(values, values)
+    assert scores.mean() == pytest.approx(0.0, abs=0.01)  # a missing signal's estimate
+    assert scores.min() == pytest.approx(-1.0, abs=0.01)
+    assert scores[-1] == pytest.approx(np.log(2000) - 1)
+    assert np.all(np.diff(scores) > 0)
+
+
+def test_fusion_adds_weighted_scores_and_offsets_and_names_the_lead():
     candidates = np.ones(4, dtype=bool)
+    blend = Blend({"cf": 1.0, "text": 2.0}, {"text": 0.5})
     fused = fuse([signal("cf", {0: 0.9, 1: 0.5}), signal("text", {1: 0.7, 2: 0.1})],
-                 {"cf": 1.0, "text": 2.0}, candidates, 4)  # fmt: skip
-    assert fused.scores[0] == pytest.approx(1 / (RRF_K + 1))
-    assert fused.scores[1] == pytest.approx(1 / (RRF_K + 2) + 2 / (RRF_K + 1))
-    assert fused.scores[3] == 0 and fused.lead[1] == "text" and fused.lead[0] == "cf"
+                 blend, candidates, 4)  # fmt: skip
+    top, bottom = np.log(4) - 1, np.log(4 / 3) - 1  # the better and the worse of two
+    assert fused.scores[0] == pytest.approx(top)
+    assert fused.scores[1] == pytest.approx(bottom + 2 * top + 0.5)
+    assert fused.scores[2] == pytest.approx(2 * bottom + 0.5)
+    assert np.isnan(fused.scores[3]) and fused.lead(1) == "text" and fused.lead(0) == "cf"
+    assert fused.lead(3) is None
 
 
-def test_rank_fusion_ranks_among_candidates_only():
-    candidates = np.array([False, True])
-    fused = fuse([signal("cf", {0: 0.9, 1: 0.5})], {"cf": 1.0}, candidates, 2)
-    assert fused.scores[0] == 0 and fused.scores[1] == pytest.approx(1 / (RRF_K + 1))
+def test_a_track_a_signal_cannot_judge_counts_as_its_average_and_can_still_win():
+    # Tracks 0-3 are known to CF, and it likes them only so-so against each other; 4 is
+    # unknown to CF but text's favourite. Rank fusion gave 4 nothing for the missing CF term.
+    cf = signal("cf", {0: 0.5, 1: 0.4, 2: 0.1, 3: 0.0})
+    text = signal("text", {0: 0.1, 1: 0.1, 2: 0.1, 3: 0.1, 4: 0.9})
+    fused = fuse([cf, text], Blend({"cf": 1.0, "text": 1.0}), np.ones(5, dtype=bool), 5)
+    assert int(np.nanargmax(fused.scores)) == 4
+
+
+def test_fusion_ranks_among_candidates_only():
+    candidates = np.array([False, True, True])
+    fused = fuse([signal("cf", {0: 9.0, 1: 0.5, 2: 0.3})], Blend({"cf": 1.0}), candidates, 3)
+    assert np.isnan(fused.scores[0]) and fused.scores[1] > fused.scores[2]
+    assert fused.scores[1] == pytest.approx(np.log(4) - 1)
+
+
+def test_a_signal_weighted_zero_is_left_out():
+    fused = fuse([signal("cf", {0: 1.0}), signal("text", {1: 1.0})],
+                 Blend({"cf": 1.0, "text": 0.0}), np.ones(2, dtype=bool), 2)  # fmt: skip
+    assert not np.isnan(fused.scores[0]) and np.isnan(fused.scores[1])
 
 
 def test_weights_parse_over_the_defaults():
-    assert parse_weights("cf=2, audio=0")["cf"] == 2 and parse_weights("")["text"] == 0.3
+    blend = parse_weights("cf=2, audio=0")
+    assert blend.weights["cf"] == 2 and blend.weights["audio"] == 0
+    assert parse_weights("") == DEFAULT_BLEND and "--weights" in blend.source
     with pytest.raises(ValueError, match="unknown signal"):
         parse_weights("vibes=1")
     with pytest.raises(ValueError, match="must be a number"):

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from mydiscover.cf.datasets import read_dataset
 from mydiscover.cf.evaluate import evaluate, holdout_split
 from mydiscover.cf.models import MostPopular
-from mydiscover.text.evaluate import TextProfile, hetrec_tag_documents
+from mydiscover.text.evaluate import TextProfile, hetrec_tag_documents, tag_documents
 from mydiscover.text.terms import evidence, keep_top_terms, strip_names, tfidf_top_terms
 from tests.colistening import write_hetrec, write_hetrec_tags
 from tests.conftest import run_cli
@@ -87,40 +87,60 @@ def test_eval_text_reports_both_models(tagged, cli_env):
     assert missing.returncode == 1 and "no such file or folder" in missing.stderr
 
 
-def test_eval_weekly_blends_cf_and_text_beside_each_alone(tagged, cli_env):
-    result = run_cli(cli_env, "eval", "weekly", "--hetrec", str(tagged), "--k", "10", "--json")
+def test_eval_weekly_on_hetrec_runs_every_method_through_the_weeklys_rules(tagged, cli_env):
+    result = run_cli(cli_env, "eval", "weekly", "--hetrec", str(tagged), "--k", "10",
+                     "--unknown-share", "0.5", "--seeds", "1,2", "--json")  # fmt: skip
     assert result.returncode == 0, result.stderr
-    rows = {row["model"]: row for row in json.loads(result.stdout)["results"]}
-    assert set(rows) == {"popular", "als", "text", "blend"}
-    assert rows["blend"]["precision"] > rows["popular"]["precision"]
+    report = json.loads(result.stdout)
+    assert [seed["seed"] for seed in report["seeds"]] == [1, 2]
+    for seed in report["seeds"]:
+        rows = {row["method"]: row for row in seed["results"]}
+        assert set(rows) == {"blend", "cf", "cf+cold", "text", "popular", "random"}
+        assert rows["blend"]["precision"] > rows["popular"]["precision"] > 0
+        assert rows["cf"]["hidden_share"] == 0  # CF alone cannot score the hidden artists...
+        assert rows["blend"]["hidden_share"] > 0.2  # ...the blend estimates and picks them
+        assert seed["blend_vs_best_single"]["against"] in {"cf", "text"}
+        low, high = (seed["blend_vs_best_single"][k] for k in ("low", "high"))
+        assert low <= seed["blend_vs_best_single"]["gain"] <= high
     bad = run_cli(cli_env, "eval", "weekly", "--hetrec", str(tagged), "--weights", "x=1")
     assert bad.returncode == 1 and "unknown signal" in bad.stderr
+    seeds = run_cli(cli_env, "eval", "weekly", "--hetrec", str(tagged), "--seeds", "a,b")
+    assert seeds.returncode == 1 and "--seeds" in seeds.stderr
 
 
-def test_blended_recommender_is_rank_fusion_of_its_parts(tagged):
-    from mydiscover.recommend.blend import RRF_K
-    from mydiscover.recommend.evaluate import BlendedRecommender
+def test_a_held_out_listeners_own_tags_of_held_out_artists_stay_out_of_the_text(tagged):
+    from mydiscover.text.evaluate import HetrecTags, hetrec_tag_applications, hetrec_user_rows
 
     data = read_dataset(tagged, "auto")
+    users = hetrec_user_rows(tagged)
+    applications = hetrec_tag_applications(tagged)
+    column = {key: index for index, key in enumerate(data.keys)}
+    tagged_and_played = [
+        a for a in applications
+        if a.user in users and a.artist in column
+        and data.plays[users[a.user], column[a.artist]] > 0
+    ]  # fmt: skip
+    assert tagged_and_played  # the fixture has listeners who tag what they play
+    split = holdout_split(data.plays, 0.5, seed=3)
+    tags = HetrecTags(applications, users, data.plays)
+    honest = tags.documents(split.train, data.keys)
+    everything = hetrec_tag_documents(tagged)
+    held = {(a.user, a.artist) for a in tagged_and_played
+            if split.test[users[a.user], column[a.artist]] > 0}  # fmt: skip
+    assert held
+    kept = [a for a in applications if (a.user, a.artist) not in held]
+    assert honest == tag_documents(kept) and honest != everything
 
-    class Fixed:
-        name = "fixed"
 
-        def __init__(self, order):
-            self.order = order
+def test_a_learned_blend_weighs_the_signal_that_predicts_plays():
+    from mydiscover.recommend.blend import learn_blend
 
-        def fit(self, plays):
-            pass
-
-        def score(self, plays):
-            return np.tile(self.order, (plays.shape[0], 1)).astype(np.float32)
-
-    n = data.plays.shape[1]
-    ascending, descending = np.arange(n, dtype=float), np.arange(n, 0, -1, dtype=float)
-    blend = BlendedRecommender({"a": (Fixed(ascending), 1.0), "b": (Fixed(descending), 2.0)})
-    blend.fit(data.plays)
-    empty = sp.csr_matrix((1, n), dtype=np.float32)
-    scores = blend.score(empty)[0]
-    assert scores[n - 1] == pytest.approx(1 / (RRF_K + 1) + 2 / (RRF_K + n))
-    assert scores[0] == pytest.approx(1 / (RRF_K + n) + 2 / (RRF_K + 1))
-    assert np.argmax(scores) == 0  # the heavier part wins
+    rng = np.random.default_rng(5)
+    informative, noise = rng.standard_normal(4000), rng.standard_normal(4000)
+    played = rng.random(4000) < 1 / (1 + np.exp(-(2.0 * informative - 2.0)))
+    judged = np.ones(4000)
+    features = np.column_stack([informative, noise, judged, judged])
+    blend = learn_blend(features, played, ["cf", "text"], "test")
+    assert blend.weights["cf"] == pytest.approx(2.0, abs=0.3)
+    assert blend.weights["text"] < 0.15
+    assert "cf 2." in blend.described() and blend.source == "test"

@@ -122,16 +122,15 @@ def test_the_scene_the_user_plays_comes_first(home):
     assert data["week"] == "2026-W48" and set(data["signals"]) >= {"cf", "text", "audio"}
     explained = [t for t in tracks if t["reasons"]]
     assert len(explained) == len(tracks)
-    assert any(
-        "because you play Shoegaze Artist" in r for t in tracks for r in t["reasons"].values()
-    )
+    assert any("listeners of Shoegaze Artist" in r for t in tracks for r in t["reasons"].values())
 
 
 def test_explain_goes_to_stderr_and_stdout_stays_a_playlist(home):
     env, _ = home
     result = weekly(env, "--explain")
     assert result.stdout.startswith("#EXTM3U\n")
-    assert "Why" in result.stderr and ("sounds like" in result.stderr or "because" in result.stderr)
+    assert "Why" in result.stderr
+    assert "sounds like" in result.stderr or "listeners" in result.stderr
 
 
 def test_xspf_is_valid_xml_with_percent_encoded_file_uris(home):
@@ -277,3 +276,13 @@ def test_a_file_name_that_would_forge_m3u_lines_is_left_out_with_a_warning(tmp_p
             "holds a line break or control character, which M3U cannot hold"
         ]
         assert "3 tracks" in result.stderr
+
+
+def test_reasons_name_their_source_and_none_explains_most_picks(home):
+    env, _ = home
+    data = json.loads(weekly(env, "--format", "json").stdout)
+    reasons = [r for t in data["tracks"] for r in t["reasons"].values()]
+    text = [r for t in data["tracks"] for name, r in t["reasons"].items() if name == "text"]
+    assert all(r.startswith("your tags say") for r in text)  # nothing was fetched
+    assert not any("reviews say" in r for r in reasons)
+    assert max(reasons.count(r) for r in reasons) <= len(data["tracks"]) // 2

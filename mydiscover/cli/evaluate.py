@@ -93,16 +93,17 @@ def eval_text(
     json_output: JsonOption = False,
 ) -> None:
     """Evaluate the text model alone as a recommender (a listener's profile: the terms of their
-    artists) beside most-popular, with the protocol and metrics of 'eval cf'."""
+    artists) beside most-popular, with the protocol and metrics of 'eval cf'. The documents
+    never hold a listener's own tags of the artists held out from them."""
     from mydiscover.cf.models import MostPopular
-    from mydiscover.text.evaluate import TextProfile, hetrec_tag_documents
+    from mydiscover.text.evaluate import TextProfile
 
     with reported_errors():
         data = load_public_data(dataset, "hetrec-2k")
-        documents = hetrec_tag_documents(dataset)
+        tags = _hetrec_tags(dataset, data)
         factories: dict[str, Callable[[], Recommender]] = {
             "popular": MostPopular,
-            "text": lambda: TextProfile(data.keys, documents),
+            "text": lambda: TextProfile(data.keys, tags=tags),
         }
         report = _run(data, factories, protocol, fraction, folds, seed, k)
     _print(report, dataset, json_output)
@@ -130,10 +131,27 @@ def eval_weekly(
         int, typer.Option(min=1, help="Your history: a pick played this soon after is a hit.")
     ] = 28,
     weights: Annotated[str, typer.Option(help="Blend weights, as 'weekly --weights'.")] = "",
-    protocol: ProtocolOption = "holdout",
+    learn: Annotated[
+        bool,
+        typer.Option(
+            "--learn",
+            help="HetRec: learn the blend on a validation split carved "
+            "from each seed's training part, instead of the defaults.",
+        ),
+    ] = False,
+    unknown_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=0.9,
+            help="HetRec: the share of artists hidden from the CF "
+            "model at random (a modern library is about half unknown to it).",
+        ),
+    ] = 0.0,
     fraction: FractionOption = 0.2,
-    folds: FoldsOption = 10,
-    seed: SeedOption = 42,
+    seeds: Annotated[
+        str, typer.Option(help="HetRec: the seeds of the splits, e.g. 42,7,123.")
+    ] = "42",
     k: Annotated[int, typer.Option("--k", min=1, help="The weekly's size.")] = 30,
     min_length: Annotated[
         float, typer.Option(min=0, help="Your history: shortest track, in seconds.")
@@ -142,41 +160,105 @@ def eval_weekly(
     config: ConfigOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Evaluate the weekly's blend beside its single signals and baselines.
+    """Evaluate the weekly itself: its blend beside each signal alone and baselines, every
+    method through the weekly's own rules (caps, new-artist quota, exclusions, jitter).
 
     On your own history (the default): the weekly is made as it would have been at a cut-off,
-    from the history before it, by the blend, each signal alone, most-popular and at random; a
-    pick you played in the weeks after is a hit. With --hetrec: each listener's held-out
-    artists are the tracks they would play and hit rate@30 is the precision at 30 (audio cannot
-    be measured there: HetRec has no sound)."""
-    from mydiscover.cf.models import ALS, MostPopular
-    from mydiscover.recommend.blend import parse_weights
-    from mydiscover.recommend.evaluate import BlendedRecommender
+    from the history before it; a pick you played in the weeks after is a hit. With --hetrec:
+    each listener's held-out artists are the hits, the text never holds a listener's own tags
+    of them, --unknown-share hides artists from CF (their share of the picks and hit rate are
+    reported), and the blend is compared with the best single signal by a paired bootstrap
+    95% interval over listeners, for each of --seeds."""
+    from mydiscover.recommend.blend import DEFAULT_BLEND, parse_weights
     from mydiscover.recommend.rules import Rules
-    from mydiscover.text.evaluate import TextProfile, hetrec_tag_documents
 
     try:
         blend = parse_weights(weights)
     except ValueError as error:
         raise fail(str(error)) from None
+    try:
+        seed_list = [int(part) for part in seeds.split(",") if part.strip()]
+    except ValueError:
+        raise fail(f"--seeds {seeds!r}: write whole numbers, e.g. 42,7,123") from None
     if hetrec is None:
         rules = Rules(size=k, rest_days=10**6, recent_weeks=0, jitter=0.0, min_seconds=min_length)
         _eval_own_history(db, config, cutoff, horizon_days, rules, blend, json_output)
         return
+    if not seed_list:
+        raise fail("--seeds: give at least one seed")
+    chosen = None if learn else (blend if weights else DEFAULT_BLEND)
+    _eval_hetrec_weekly(hetrec, seed_list, fraction, unknown_share, Rules(size=k), chosen,
+                        json_output)  # fmt: skip
+
+
+def _hetrec_tags(folder: Path, data: CoListening) -> object:
+    from mydiscover.text.evaluate import HetrecTags, hetrec_tag_applications, hetrec_user_rows
+
+    return HetrecTags(hetrec_tag_applications(folder), hetrec_user_rows(folder), data.plays)
+
+
+def _eval_hetrec_weekly(
+    folder: Path,
+    seeds: list[int],
+    fraction: float,
+    unknown_share: float,
+    rules: Rules,
+    blend: object,
+    json_output: bool,
+) -> None:
+    """The weekly on HetRec, one report per seed (see eval_weekly)."""
+    from mydiscover.recommend.blend import Blend
+    from mydiscover.recommend.evaluate import evaluate_hetrec_seed
+    from mydiscover.text.evaluate import HetrecTags, TextProfile
+
+    assert blend is None or isinstance(blend, Blend)
+    reports = []
     with reported_errors():
-        data = load_public_data(hetrec, "hetrec-2k")
-        documents = hetrec_tag_documents(hetrec)
-        factories: dict[str, Callable[[], Recommender]] = {
-            "popular": MostPopular,
-            "cf": ALS,
-            "text": lambda: TextProfile(data.keys, documents),
-            "blend": lambda: BlendedRecommender({
-                "cf": (ALS(), blend["cf"]),
-                "text": (TextProfile(data.keys, documents), blend["text"]),
-            }),
-        }  # fmt: skip
-        report = _run(data, factories, protocol, fraction, folds, seed, k)
-    _print(report, hetrec, json_output)
+        data = load_public_data(folder, "hetrec-2k")
+        tags = _hetrec_tags(folder, data)
+        assert isinstance(tags, HetrecTags)
+        for seed in seeds:
+            with err.status(f"seed {seed}", spinner="dots") as status:
+                reports.append(evaluate_hetrec_seed(
+                    data.plays, data.keys, lambda: TextProfile(data.keys, tags=tags),
+                    seed=seed, fraction=fraction, unknown_share=unknown_share, rules=rules,
+                    blend=blend,
+                    progress=lambda step, seed=seed: status.update(f"seed {seed}: {step}"),
+                ))  # fmt: skip
+    if json_output:
+        print_json({
+            "dataset": str(folder), "fraction": fraction, "unknown_share": unknown_share,
+            "k": rules.size, "listeners": data.plays.shape[0], "artists": data.plays.shape[1],
+            "seeds": [{
+                "seed": r.seed, "blend": {"weights": r.blend.weights, "offsets": r.blend.offsets,
+                                          "source": r.blend.source},
+                "results": [{"method": m.method, "precision": m.precision,
+                             "hidden_share": m.hidden_share, "hidden_hit_rate": m.hidden_hit_rate,
+                             "known_hit_rate": m.known_hit_rate} for m in r.results],
+                "blend_vs_best_single": r.comparison.__dict__,
+            } for r in reports],
+        })  # fmt: skip
+        return
+    for report in reports:
+        table = Table(
+            "Method", f"P@{rules.size}", "Hidden-artist picks", "Their hit rate",
+            "Known-artist hit rate",
+            title=f"{escape(folder.name)}: weeklies of {rules.size}, holdout {fraction:.0%}, "
+            f"{unknown_share:.0%} of artists hidden from CF, seed {report.seed}",
+            title_justify="left",
+        )  # fmt: skip
+        for m in report.results:
+            table.add_row(m.method, f"{m.precision:.4f}", f"{m.hidden_share:.0%}",
+                          _percent(m.hidden_hit_rate), _percent(m.known_hit_rate))  # fmt: skip
+        out.print(table)
+        c = report.comparison
+        said = (f"blend vs {c.against}: {c.gain:+.1%} precision (95% interval {c.low:+.1%} to "
+                f"{c.high:+.1%}); {report.blend.described()}")  # fmt: skip
+        out.print(escape(said), highlight=False)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
 
 
 def _eval_own_history(
@@ -185,7 +267,7 @@ def _eval_own_history(
     cutoff: str | None,
     horizon_days: int,
     rules: Rules,
-    weights: dict[str, float],
+    blend: object,
     json_output: bool,
 ) -> None:
     """The temporal holdout of the user's own history (see eval_weekly)."""
@@ -210,7 +292,7 @@ def _eval_own_history(
                 when = int(day.timestamp())
             model = fitted_model(settings.database)
             with err.status("making the weeklies", spinner="dots"):
-                results = temporal_holdout(conn, model, when, horizon_days, rules, weights)
+                results = temporal_holdout(conn, model, when, horizon_days, rules, blend)
         finally:
             conn.close()
     day = dt.datetime.fromtimestamp(when, dt.timezone.utc).strftime("%Y-%m-%d")

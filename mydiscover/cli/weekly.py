@@ -61,7 +61,11 @@ def weekly(
         bool, typer.Option("--explain", help="Print each pick with its reasons on stderr.")
     ] = False,
     weights: Annotated[
-        str, typer.Option(help="Signal weights, e.g. cf=1,cold=0.5,text=1,audio=1.")
+        str,
+        typer.Option(
+            help="Override the blend's weights, e.g. cf=1,cold=0.7,text=1.5,audio=0.7 "
+            "(0 leaves a signal out)."
+        ),
     ] = "",
     min_length: Annotated[float, typer.Option(min=0, help="Shortest track, in seconds.")] = 30.0,
     max_length: Annotated[float, typer.Option(min=1, help="Longest track, in seconds.")] = 900.0,
@@ -117,7 +121,7 @@ def weekly(
     if week is not None and not _WEEK.match(week):
         raise fail(f"--week {week!r}: write an ISO week such as 2026-W48")
     try:
-        blend_weights = parse_weights(weights)
+        blend = parse_weights(weights)
     except ValueError as error:
         raise fail(str(error)) from None
     with reported_errors():
@@ -133,7 +137,7 @@ def weekly(
                 user=weekly_user(settings),
                 rules=Rules(size=size, rest_days=rest_days, min_seconds=min_length,
                             max_seconds=max_length),
-                weights=blend_weights,
+                blend=blend,
             )  # fmt: skip
         finally:
             conn.close()

@@ -120,6 +120,12 @@ def genre_tags(conn: sqlite3.Connection) -> dict[tuple[str, str], list[str]]:
     return tags
 
 
+def has_documents(conn: sqlite3.Connection, entity: tuple[str, str]) -> bool:
+    """Whether any fetched document (review, article, wiki text) is about ``entity``."""
+    return conn.execute("SELECT 1 FROM documents WHERE artist_key = ? AND album_key = ? LIMIT 1",
+                        entity).fetchone() is not None  # fmt: skip
+
+
 def documents_marker(conn: sqlite3.Connection) -> str:
     """Changes whenever the documents or the library's genre tags change."""
     count, last, newest = conn.execute(

@@ -4,7 +4,7 @@ into arrays (a 100,000-track library is a few hundred MB of SQLite rows, read in
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,9 +32,26 @@ class Library:
     scales: list[str | None]
     embeddings: np.ndarray  # [n, 200] unit length; zero rows where not analysed
     analysed: np.ndarray  # bool
+    _codes: tuple[np.ndarray, dict[str, int]] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def artist_codes(self) -> tuple[np.ndarray, dict[str, int]]:
+        """Each row's artist as a number, and the numbers of the artist keys (made once): set
+        operations on artists then run in NumPy, not in a loop over the rows."""
+        if self._codes is None:
+            index: dict[str, int] = {}
+            codes = np.fromiter((index.setdefault(key, len(index)) for key in self.artist_keys),
+                                dtype=np.int64, count=len(self.artist_keys))  # fmt: skip
+            self._codes = (codes, index)
+        return self._codes
+
+    def by_artists(self, keys: set[str]) -> np.ndarray:
+        """Which rows are by one of the artists ``keys`` (a bool mask)."""
+        codes, index = self.artist_codes()
+        wanted = np.fromiter((index[key] for key in keys if key in index), dtype=np.int64)
+        return np.isin(codes, wanted)
 
     def row_of(self) -> dict[int, int]:
         """Track id -> row."""

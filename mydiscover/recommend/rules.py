@@ -30,7 +30,7 @@ class Rules:
     rest_days: int = 365  # a track played within this many days is not new enough
     recent_weeks: int = 4
     new_artist_share: float = 0.5
-    jitter: float = 0.03  # relative noise on the blended score, seeded by the week
+    jitter: float = 0.03  # noise on the blended score, of its spread, seeded by the week
 
 
 def candidate_mask(
@@ -60,17 +60,22 @@ def choose(
     rules: Rules,
     seed: int,
 ) -> list[int]:
-    """The picked rows, best first, following the caps and the new-artist share."""
+    """The picked rows, best first, following the caps and the new-artist share. ``scores``
+    is NaN where nothing scored a row."""
     rng = np.random.default_rng(seed)
-    noisy = scores * (1.0 + rules.jitter * rng.standard_normal(len(scores)))
+    scored = candidates & ~np.isnan(scores)
+    # The jitter is relative to the spread of the scores, whatever their scale.
+    spread = float(np.std(scores[scored])) if scored.any() else 0.0
+    noisy = scores + rules.jitter * spread * rng.standard_normal(len(scores))
     # Unscored candidates come last, at random: they fill what the scored ones and the caps
     # leave (a library whose scored tracks are by two artists still gets its 30).
-    rest = np.flatnonzero(candidates & (scores <= 0))
-    noisy[rest] = -1.0 - rng.random(len(rest))
-    rows = np.concatenate([np.flatnonzero(candidates & (scores > 0)), rest])
-    ranked = rows[np.argsort(-noisy[rows], kind="stable")]
+    rest = np.flatnonzero(candidates & ~scored)
+    best_first = np.flatnonzero(scored)[np.argsort(-noisy[scored], kind="stable")]
+    ranked = np.concatenate([best_first, rest[rng.permutation(len(rest))]])
+    rank_of = np.empty(len(scores), dtype=np.int64)
+    rank_of[ranked] = np.arange(len(ranked))
+    new_artist = ~library.by_artists(known_artists)
     quota_new = math.ceil(rules.size * rules.new_artist_share)
-    quotas = {True: quota_new, False: rules.size - quota_new}
     per_artist: dict[str, int] = {}
     per_album: dict[tuple[str, str], int] = {}
     picked: list[int] = []
@@ -88,18 +93,22 @@ def choose(
         per_album[album] = per_album.get(album, 0) + 1
         return True
 
-    overflow: list[int] = []
-    for row in ranked.tolist():
-        if len(picked) == rules.size:
-            break
-        new = library.artist_keys[row] not in known_artists
-        if quotas[new] <= 0:
-            overflow.append(row)
-        elif place(row):
-            quotas[new] -= 1
-    for row in overflow:  # one pool ran dry: the other fills the rest
+    # New and known artists are two pools with their own quotas; no artist (so no album) is
+    # in both, so the caps of one never touch the other, and each is filled on its own.
+    left: list[np.ndarray] = []
+    for pool, quota in ((ranked[new_artist[ranked]], quota_new),
+                        (ranked[~new_artist[ranked]], rules.size - quota_new)):  # fmt: skip
+        placed, seen = 0, 0
+        for row in pool.tolist():
+            if placed == quota:
+                break
+            seen += 1
+            placed += place(row)
+        left.append(pool[seen:])
+    # A pool that ran dry: the other's next best fill the rest, in rank order.
+    rest_of = np.concatenate(left)
+    for row in rest_of[np.argsort(rank_of[rest_of], kind="stable")].tolist():
         if len(picked) == rules.size:
             break
         place(row)
-    order = {row: rank for rank, row in enumerate(ranked.tolist())}
-    return sorted(picked, key=order.__getitem__)
+    return sorted(picked, key=lambda row: rank_of[row])

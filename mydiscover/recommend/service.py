@@ -14,7 +14,7 @@ from mydiscover.config import Settings
 from mydiscover.db.listens import load_history
 from mydiscover.errors import MydiscoverError
 from mydiscover.playlists.write import Entry
-from mydiscover.recommend.blend import DEFAULT_WEIGHTS
+from mydiscover.recommend.blend import Blend
 from mydiscover.recommend.library import load_library
 from mydiscover.recommend.rules import Rules
 from mydiscover.recommend.weekly import Weekly, iso_week, make_weekly, save_weekly
@@ -42,7 +42,7 @@ def weekly_playlist(
     week: str | None = None,
     user: str = "",
     rules: Rules | None = None,
-    weights: dict[str, float] | None = None,
+    blend: Blend | None = None,
     within: set[int] | None = None,
     save: bool = True,
 ) -> tuple[Weekly, list[Entry]]:
@@ -56,7 +56,7 @@ def weekly_playlist(
         raise MydiscoverError("the library is empty: run 'mydiscover scan ~/Music' first")
     result = make_weekly(
         conn, library, load_history(conn), model, week=week or this_week(), user=user, now=now,
-        rules=rules or Rules(), weights=weights or dict(DEFAULT_WEIGHTS), within=within,
+        rules=rules or Rules(), blend=blend, within=within,
     )  # fmt: skip
     if save:
         save_weekly(conn, result, now)

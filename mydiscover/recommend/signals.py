@@ -4,19 +4,21 @@
   model (and the similarity services' lists for artists the public data lacks);
 - ``cold``: Spotify's cold start: a ridge regression learns, on the library's own tracks,
   to map a track's audio embedding to its artist's CF factors, so a track by an artist the
-  public data lacks still gets a CF score;
+  public data lacks still gets a predicted CF score (the blend puts it on the same scale of
+  log-odds of a play as the others);
 - ``text``: the track's terms (its album's and artist's) against the user's term profile,
   weighed by how much text there is;
 - ``audio``: the track's embedding against the user's taste centroids (k-means over what they
   play, so a listener of jazz and of metal gets both, not jazz-metal).
 
-A signal that cannot be computed (no model, no terms, nothing analysed, no history) is simply
-absent; the weekly is built from the others.
+A signal that cannot be computed (no model, no terms, nothing analysed, no history) is absent;
+the blend then counts it as average for every track (see mydiscover.recommend.blend).
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from mydiscover.db.cf import similar_to_user_artists
-from mydiscover.db.documents import entity_words
+from mydiscover.db.documents import entity_words, genre_tags, has_documents
 from mydiscover.db.listens import History
 from mydiscover.recommend.library import Library
 
@@ -77,10 +79,12 @@ def cf_signals(
     def explain(row: int) -> str:
         if items[row] < 0:
             mine = listed[library.artist_keys[row]][1]
-            return f"listed beside {names.get(mine, mine)}, which you play"
+            return f"similar-artist lists put it beside {names.get(mine, mine)}, which you play"
         [mine] = because_of(model, items[row : row + 1], user_plays)
         theirs = model.names[int(items[row])]
-        return f"because you play {mine}" if mine and mine != theirs else "you play this artist"
+        if mine and mine != theirs:
+            return f"listeners of {mine} also play it"
+        return f"more of {theirs}, whom you play: listeners like you rate it highly"
 
     rows = np.concatenate([known, np.array(listed_rows, dtype=np.int64)])
     values = np.concatenate([scores, [listed[library.artist_keys[r]][0] for r in listed_rows]])
@@ -94,10 +98,12 @@ def cf_signals(
 def cold_start(
     model: object, user_factors: np.ndarray, library: Library, known_rows: np.ndarray
 ) -> Signal | None:
-    """Predict CF factors from audio for analysed tracks whose artist has no CF score.
+    """Predict the CF score from audio for analysed tracks whose artist has no CF score.
 
-    Trained on the library's analysed tracks whose artist the public model knows (their
-    artist's factors are the targets); needs a few dozen of them.
+    A ridge regression from embeddings to CF factors, trained on the library's analysed
+    tracks whose artist the public model knows (their artist's factors are the targets;
+    needs a few dozen), times the user's factors: the same linear map as regressing the
+    user's CF scores themselves, so the prediction is on CF's scale.
     """
     from mydiscover.cf.store import FittedModel
 
@@ -109,10 +115,21 @@ def cold_start(
         return None
     predict = fit_ridge(library.embeddings[trainable], model.als.item_factors[items[trainable]])
     predicted = predict(library.embeddings[unknown]) @ user_factors
-    return Signal(
-        "cold", unknown, predicted.astype(float),
-        lambda row: "sounds like the artists your listening twins play",
-    )  # fmt: skip
+    # The reason: the CF-known track it sounds most like among those CF likes for the user.
+    trainable_scores = model.als.item_factors[items[trainable]] @ user_factors
+    liked = trainable[trainable_scores >= np.quantile(trainable_scores, 0.75)]
+
+    named: Counter[int] = Counter()
+
+    def explain(row: int) -> str:
+        nearest = _fresh(liked[np.argsort(-(library.embeddings[liked] @ library.embeddings[row]))],
+                         named)  # fmt: skip
+        return (
+            f"new to the public data; sounds like {library.artists[nearest]}, whom listeners "
+            "like you play"
+        )
+
+    return Signal("cold", unknown, predicted.astype(float), explain)
 
 
 def text_signal(conn: sqlite3.Connection, history: History, library: Library) -> Signal | None:
@@ -146,17 +163,25 @@ def text_signal(conn: sqlite3.Connection, history: History, library: Library) ->
             rows.append(row)
             scores.append(float(entity_scores[entity]))
 
+    genres: dict[tuple[str, str], list[str]] = {}  # the files' genre tags, read at need
+
     def explain(row: int) -> str:
         entity = best_entity[(library.artist_keys[row], library.album_keys[row])]
-        return _shared_terms(matrix[entity], profile, vocabulary)
+        terms = _shared_terms(matrix[entity], profile, vocabulary)
+        if not terms:
+            return ""
+        if not genres:
+            genres.update(genre_tags(conn))
+        reviewed = has_documents(conn, entities[entity])
+        return _text_reason(reviewed, genres.get(entities[entity], []), terms)
 
     if not rows:
         return None
     return Signal("text", np.array(rows, dtype=np.int64), np.array(scores), explain)
 
 
-def _shared_terms(vector: sp.csr_matrix, profile: np.ndarray, vocabulary: list[str]) -> str:
-    """The terms the track and the user's profile share most, as a reason."""
+def _shared_terms(vector: sp.csr_matrix, profile: np.ndarray, vocabulary: list[str]) -> list[str]:
+    """The terms the track and the user's profile share most (three at most)."""
     contribution = vector.data * profile[vector.indices]
     best: list[str] = []
     for i in np.argsort(-contribution):
@@ -165,7 +190,19 @@ def _shared_terms(vector: sp.csr_matrix, profile: np.ndarray, vocabulary: list[s
             break
         if not any(term in chosen.split() or chosen in term for chosen in best):
             best.append(term)  # "dream pop" says what "dream" and "pop" would
-    return "reviews say " + ", ".join(f"'{term}'" for term in best) if best else ""
+    return best
+
+
+def _text_reason(reviewed: bool, genres: list[str], terms: list[str]) -> str:
+    """The shared terms, saying where they come from: the files' own genre tags, the reviews
+    and articles fetched, or both (terms are built from both)."""
+    quoted = ", ".join(f"'{term}'" for term in terms)
+    if not reviewed:
+        return f"your tags say {quoted}"
+    tagged = " ".join(genres).lower()
+    if any(term in tagged for term in terms):
+        return f"reviews and your tags say {quoted}"
+    return f"reviews say {quoted}"
 
 
 def audio_signal(history: History, library: Library, seed: int) -> Signal | None:
@@ -179,22 +216,37 @@ def audio_signal(history: History, library: Library, seed: int) -> Signal | None
     weights = np.log1p(np.array([n for _, n in played], dtype=float))
     vectors = library.embeddings[rows]
     clusters = int(min(MAX_CENTROIDS, max(1, len(rows) // TRACKS_PER_CENTROID)))
-    centroids, labels = spherical_kmeans(vectors, weights, clusters, seed)
-    # Each taste's face: its most played track, to say "sounds like X".
-    faces = [
-        rows[labels == c][np.argmax(weights[labels == c])] if np.any(labels == c)
-        else rows[np.argmax(vectors @ centroids[c])]
-        for c in range(len(centroids))
-    ]  # fmt: skip
+    centroids, _labels = spherical_kmeans(vectors, weights, clusters, seed)
     candidates = np.flatnonzero(library.analysed)
     similarity = library.embeddings[candidates] @ centroids.T
-    nearest = dict(zip(candidates.tolist(), np.argmax(similarity, axis=1).tolist(), strict=True))
+
+    named: Counter[int] = Counter()
 
     def explain(row: int) -> str:
-        face = faces[nearest[row]]
-        return f"sounds like {library.artists[face]} - {library.titles[face]}"
+        # The played track nearest this one, not one face per taste, and one already named
+        # twice in this weekly gives way to the next nearest (explain is asked once per pick,
+        # in order): a weekly's audio picks then name many tracks, not "sounds like X" 20 times.
+        nearest = _fresh(rows[np.argsort(-(vectors @ library.embeddings[row]))], named)
+        return f"sounds like {library.artists[nearest]} - {library.titles[nearest]}, which you play"
 
     return Signal("audio", candidates, similarity.max(axis=1).astype(float), explain)
+
+
+#: How often one track may be named in a weekly's "sounds like" reasons before the next
+#: nearest is named instead.
+REASON_REPEATS = 2
+
+
+def _fresh(nearest_first: np.ndarray, named: Counter[int]) -> int:
+    """The first of ``nearest_first`` named fewer than :data:`REASON_REPEATS` times (else the
+    nearest), counted as named once more."""
+    chosen = int(nearest_first[0])
+    for row in nearest_first[:50].tolist():
+        if named[row] < REASON_REPEATS:
+            chosen = row
+            break
+    named[chosen] += 1
+    return chosen
 
 
 # The weekly's two small fits are closed-form NumPy: scikit-learn's import alone costs the

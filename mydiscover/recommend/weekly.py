@@ -12,17 +12,22 @@ import numpy as np
 
 from mydiscover.db.listens import History
 from mydiscover.db.weekly import StoredPick, banned_tracks, recent_picks, store_weekly
-from mydiscover.recommend.blend import DEFAULT_WEIGHTS, fuse
+from mydiscover.recommend.blend import DEFAULT_BLEND, SIGNALS, Blend, fuse
 from mydiscover.recommend.library import Library
 from mydiscover.recommend.order import camelot, flowing_order
 from mydiscover.recommend.rules import Rules, candidate_mask, choose
 from mydiscover.recommend.signals import Signal, audio_signal, cf_signals, text_signal
 
-#: The signals in the order reasons are given.
-SIGNALS = ("cf", "cold", "text", "audio")
-#: A signal gives its reason for the picks in its top share of the candidates.
-REASON_SHARE = 0.25
-NO_SIGNAL = "no signal yet (no history, CF model, terms or analysis): these picks are random"
+#: A signal gives its reason for a pick it rates this many standard deviations above its
+#: average (about its top sixth), or that it leads: a track it barely likes is not "because"
+#: of it.
+REASON_Z = 1.0
+#: Why a signal could not be computed, for the one line that says it was left out.
+MISSING = {
+    "cf": "no CF model, or none of your artists in it ('mydiscover cf fit')",
+    "text": "no terms, or none for your artists ('mydiscover reviews crawl', 'mydiscover terms')",
+    "audio": "no analysed track that you play ('mydiscover analyze')",
+}
 
 
 @dataclass
@@ -93,54 +98,53 @@ def make_weekly(
     user: str = "",
     now: int,
     rules: Rules | None = None,
-    weights: dict[str, float] | None = None,
+    blend: Blend | None = None,
     within: set[int] | None = None,
 ) -> Weekly:
     """This week's playlist from the stored history and models (see the package's modules);
     ``within``: only these track ids may be picked (a beets query)."""
     rules = rules or Rules()
-    weights = weights or dict(DEFAULT_WEIGHTS)
+    blend = blend or DEFAULT_BLEND
     seed = week_seed(week, user)
     excluded = banned_tracks(conn) | recent_picks(conn, week, rules.recent_weeks)
     candidates = candidate_mask(library, history, excluded, rules, now)
     if within is not None:
         candidates &= np.isin(library.ids, np.fromiter(within, dtype=np.int64))
     signals = compute_signals(conn, library, history, model, seed)
-    fused = fuse(signals, weights, candidates, len(library))
+    fused = fuse(signals, blend, candidates, len(library))
     known = {artist.key for artist in history.artists}
     chosen = choose(library, fused.scores, candidates, known, rules, seed)
-    notes = (
-        []
-        if signals
-        else ["no signal yet (no history, model, terms or analysis): picked at random"]
-    )
+    present = {signal.name for signal in signals}
+    notes = [f"{name} left out: {why}" for name, why in MISSING.items() if name not in present]
+    if not signals:
+        notes.append("no signal yet: the picks are random")
     keys = [camelot(library.keys[r], library.scales[r]) for r in chosen]
     order = flowing_order([float(library.bpm[r]) for r in chosen], keys,
                           [library.artist_keys[r] for r in chosen])  # fmt: skip
     by_name = {signal.name: signal for signal in signals}
-    strong = {name: _strong_rows(signal, candidates) for name, signal in by_name.items()}
     picks = []
     for index in order:
         row = chosen[index]
+        lead = fused.lead(row)
         reasons = {
             name: reason
             for name in SIGNALS
-            if name in by_name
-            and (row in strong[name] or fused.lead[row] == name)
+            if name in fused.normal
+            and (fused.normal[name][row] >= REASON_Z or lead == name)
             and (reason := by_name[name].explain(row))
-        }
-        picks.append(Pick(row, int(library.ids[row]), float(fused.scores[row]),
-                          fused.lead[row], reasons))  # fmt: skip
-    return Weekly(week, seed, picks, {s.name: len(s.rows) for s in signals}, weights, notes)
-
-
-def _strong_rows(signal: Signal, candidates: np.ndarray) -> set[int]:
-    """The candidate rows in the top quarter of a signal: only those get its reason (a track
-    the signal barely likes is not "because" of it)."""
-    keep = candidates[signal.rows]
-    rows, scores = signal.rows[keep], signal.scores[keep]
-    top = np.argsort(-scores, kind="stable")[: max(1, int(np.ceil(len(rows) * REASON_SHARE)))]
-    return set(rows[top].tolist())
+        }  # fmt: skip
+        if not reasons:  # a pick no signal rates highly (a small library): its best one says
+            judging = [n for n in fused.normal if not np.isnan(fused.normal[n][row])]
+            for name in sorted(judging, key=lambda n: -fused.normal[n][row]):
+                if reason := by_name[name].explain(row):
+                    reasons = {name: reason}
+                    break
+        score = float(fused.scores[row])
+        picks.append(Pick(row, int(library.ids[row]), 0.0 if score != score else score, lead,
+                          reasons))  # fmt: skip
+    notes.append(blend.described())
+    return Weekly(week, seed, picks, {s.name: len(s.rows) for s in signals}, dict(blend.weights),
+                  notes)  # fmt: skip
 
 
 def save_weekly(conn: sqlite3.Connection, weekly: Weekly, now: int) -> None:
