@@ -184,8 +184,9 @@ def test_cf_enrich_scores_library_artists_the_public_data_lacks(tmp_path, cli_en
     )
     assert weekly.returncode == 0, weekly.stderr
     picks = {t["artist"]: t for t in json.loads(weekly.stdout)["tracks"]}
-    assert picks["Nobody Knows Us"]["reasons"]["cf"] == "listed beside Shoegaze Artist 0, " \
-        "which you play"  # fmt: skip
+    assert picks["Nobody Knows Us"]["reasons"]["cf"] == (
+        "similar-artist lists put it beside Shoegaze Artist 0, which you play"
+    )
 
 
 def test_cf_enrich_lastfm_without_a_key_says_where_to_get_one(tmp_path, cli_env):

@@ -245,6 +245,8 @@ def test_eval_weekly_on_the_users_own_history(home):
         assert report["blend"]["hits"] >= 2 and report["blend"]["picks"] == 8
         assert report["blend"]["hit_rate"] >= report["random"]["hit_rate"]
         assert 0 < report["blend"]["artist_diversity"] <= 1 and 0 <= report["blend"]["novelty"] <= 1
+        rates = [report["blend"][f"{kind}_artist_hit_rate"] for kind in ("new", "known")]
+        assert any(rate is not None for rate in rates)
         table = run_cli(env, "eval", "weekly", "--cutoff", "2026-09-20", "--min-length", "1")
         assert "Hit rate" in table.stdout and "random" in table.stdout
     finally:
@@ -286,3 +288,13 @@ def test_reasons_name_their_source_and_none_explains_most_picks(home):
     assert all(r.startswith("your tags say") for r in text)  # nothing was fetched
     assert not any("reviews say" in r for r in reasons)
     assert max(reasons.count(r) for r in reasons) <= len(data["tracks"]) // 2
+
+
+def test_a_history_too_short_to_learn_from_gets_the_defaults_and_says_so(home):
+    env, _ = home
+    result = weekly(env)
+    assert result.returncode == 0, result.stderr
+    assert "too few to learn a blend from" in result.stderr
+    assert "blend (defaults learned on HetRec 2K): cf 0.63" in result.stderr
+    given = weekly(env, "--weights", "text=0")
+    assert "--weights text=0" in given.stderr and "too few to learn" not in given.stderr

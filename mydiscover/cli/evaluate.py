@@ -182,7 +182,8 @@ def eval_weekly(
         raise fail(f"--seeds {seeds!r}: write whole numbers, e.g. 42,7,123") from None
     if hetrec is None:
         rules = Rules(size=k, rest_days=10**6, recent_weeks=0, jitter=0.0, min_seconds=min_length)
-        _eval_own_history(db, config, cutoff, horizon_days, rules, blend, json_output)
+        _eval_own_history(db, config, cutoff, horizon_days, rules, blend if weights else None,
+                          json_output)  # fmt: skip
         return
     if not seed_list:
         raise fail("--seeds: give at least one seed")
@@ -292,21 +293,25 @@ def _eval_own_history(
                 when = int(day.timestamp())
             model = fitted_model(settings.database)
             with err.status("making the weeklies", spinner="dots"):
-                results = temporal_holdout(conn, model, when, horizon_days, rules, blend)
+                results, blend_said = temporal_holdout(conn, model, when, horizon_days, rules,
+                                                       blend)  # fmt: skip
         finally:
             conn.close()
     day = dt.datetime.fromtimestamp(when, dt.timezone.utc).strftime("%Y-%m-%d")
     if json_output:
-        print_json({"cutoff": when, "horizon_days": horizon_days,
+        print_json({"cutoff": when, "horizon_days": horizon_days, "blend": blend_said,
                     "results": [r.__dict__ for r in results]})  # fmt: skip
         return
     table = Table("Method", "Picks", "Hits", "Hit rate", "NDCG", "Artists", "Novelty",
+                  "New-artist hits", "Known-artist hits",
                   title=f"Your history: weeklies as of {day}, hits within {horizon_days} days",
                   title_justify="left")  # fmt: skip
     for r in results:
+        new, known = _percent(r.new_artist_hit_rate), _percent(r.known_artist_hit_rate)
         table.add_row(r.method, str(r.picks), str(r.hits), f"{r.hit_rate:.1%}", f"{r.ndcg:.3f}",
-                      f"{r.artist_diversity:.0%}", f"{r.novelty:.0%}")  # fmt: skip
+                      f"{r.artist_diversity:.0%}", f"{r.novelty:.0%}", new, known)  # fmt: skip
     out.print(table)
+    err.print(escape(blend_said), highlight=False)
 
 
 def _run(

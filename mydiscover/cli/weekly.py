@@ -121,7 +121,7 @@ def weekly(
     if week is not None and not _WEEK.match(week):
         raise fail(f"--week {week!r}: write an ISO week such as 2026-W48")
     try:
-        blend = parse_weights(weights)
+        blend = parse_weights(weights) if weights else None
     except ValueError as error:
         raise fail(str(error)) from None
     with reported_errors():

@@ -346,6 +346,8 @@ class TemporalResult:
     ndcg: float
     artist_diversity: float  # distinct artists / picks
     novelty: float  # share of picks by artists not played before the cut-off
+    new_artist_hit_rate: float | None  # hit rate of those picks (None: no such pick)
+    known_artist_hit_rate: float | None
 
 
 def temporal_holdout(
@@ -354,12 +356,14 @@ def temporal_holdout(
     cutoff: int,
     horizon_days: int,
     rules: Rules,
-    blend: Blend,
-) -> list[TemporalResult]:
+    blend: Blend | None,
+) -> tuple[list[TemporalResult], str]:
     """Make the weekly as it would have been made at ``cutoff`` (history before it only), by
     the blend, each signal alone, most-popular and at random; a pick is a hit when the user
-    played it within ``horizon_days`` after."""
+    played it within ``horizon_days`` after. ``blend`` None: learned from the history before
+    the cut-off, as the weekly learns it. Also returns where the blend came from."""
     from mydiscover.db.listens import load_history
+    from mydiscover.recommend.learn import blend_for
     from mydiscover.recommend.library import load_library
     from mydiscover.recommend.rules import candidate_mask, choose
     from mydiscover.recommend.weekly import compute_signals
@@ -375,6 +379,11 @@ def temporal_holdout(
     candidates = candidate_mask(library, before, set(), rules, cutoff)
     known = {artist.key for artist in before.artists}
     seed = 42
+    if blend is None:
+        learned = blend_for(conn, library, model, now=cutoff, rules=rules, seed=seed)
+        blend, said = learned.blend, learned.note
+    else:
+        said = blend.described()
     signals = compute_signals(conn, library, before, model, seed)
     methods: dict[str, np.ndarray] = {
         "blend": fuse(signals, blend, candidates, len(library)).scores,
@@ -398,8 +407,16 @@ def temporal_holdout(
             float((hits * discounts).sum() / ideal) if ideal else 0.0,
             len({library.artist_keys[r] for r in picked}) / max(len(picked), 1),
             sum(library.artist_keys[r] not in known for r in picked) / max(len(picked), 1),
+            *(_rate([len(group), int(hits[group].sum())]) for group in _by_novelty(
+                library, picked, known)),
         ))  # fmt: skip
-    return results
+    return results, said
+
+
+def _by_novelty(library: Library, picked: list[int], known: set[str]) -> list[list[int]]:
+    """The positions in ``picked`` of new-artist picks, then of known-artist ones."""
+    new = [i for i, row in enumerate(picked) if library.artist_keys[row] not in known]
+    return [new, [i for i in range(len(picked)) if i not in set(new)]]
 
 
 def default_cutoff(conn: sqlite3.Connection, share: float = 0.8) -> int | None:

@@ -12,7 +12,7 @@ import numpy as np
 
 from mydiscover.db.listens import History
 from mydiscover.db.weekly import StoredPick, banned_tracks, recent_picks, store_weekly
-from mydiscover.recommend.blend import DEFAULT_BLEND, SIGNALS, Blend, fuse
+from mydiscover.recommend.blend import SIGNALS, Blend, fuse
 from mydiscover.recommend.library import Library
 from mydiscover.recommend.order import camelot, flowing_order
 from mydiscover.recommend.rules import Rules, candidate_mask, choose
@@ -102,20 +102,27 @@ def make_weekly(
     within: set[int] | None = None,
 ) -> Weekly:
     """This week's playlist from the stored history and models (see the package's modules);
+    ``blend``: the signals' weights (None: learned from the history, else the defaults);
     ``within``: only these track ids may be picked (a beets query)."""
     rules = rules or Rules()
-    blend = blend or DEFAULT_BLEND
     seed = week_seed(week, user)
     excluded = banned_tracks(conn) | recent_picks(conn, week, rules.recent_weeks)
     candidates = candidate_mask(library, history, excluded, rules, now)
     if within is not None:
         candidates &= np.isin(library.ids, np.fromiter(within, dtype=np.int64))
+    notes: list[str] = []
+    if blend is None:
+        from mydiscover.recommend.learn import blend_for
+
+        learned = blend_for(conn, library, model, now=now, rules=rules, seed=seed)
+        blend = learned.blend
+        notes.append(learned.note)
     signals = compute_signals(conn, library, history, model, seed)
     fused = fuse(signals, blend, candidates, len(library))
     known = {artist.key for artist in history.artists}
     chosen = choose(library, fused.scores, candidates, known, rules, seed)
     present = {signal.name for signal in signals}
-    notes = [f"{name} left out: {why}" for name, why in MISSING.items() if name not in present]
+    notes += [f"{name} left out: {why}" for name, why in MISSING.items() if name not in present]
     if not signals:
         notes.append("no signal yet: the picks are random")
     keys = [camelot(library.keys[r], library.scales[r]) for r in chosen]

@@ -1,0 +1,135 @@
+"""A blend learned from the listener's own history.
+
+The weekly is made as it would have been at earlier cut-offs (the history before each only),
+and a track counts as a hit when it was played within the horizon after: the signals' log-rank
+scores are the features, the hits the labels, and a logistic regression
+(:func:`~mydiscover.recommend.blend.learn_blend`) gives the weights. It is fitted on the
+earlier cut-offs and checked on the latest: the learned blend is used only when its weekly
+there has at least as many hits as the defaults', and only with enough hits to learn from;
+otherwise the defaults, with one line saying why.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+import numpy as np
+
+from mydiscover.db.listens import load_history
+from mydiscover.recommend.blend import (
+    DEFAULT_BLEND,
+    SIGNALS,
+    Blend,
+    blend_features,
+    fuse,
+    learn_blend,
+    signal_normals,
+)
+from mydiscover.recommend.library import Library
+from mydiscover.recommend.rules import Rules, candidate_mask, choose
+
+#: Cut-offs, counted back from now in horizons: the earlier ones to fit, the latest to check.
+CUTOFFS = 4
+HORIZON_DAYS = 28
+#: Hits (tracks played after a cut-off that the weekly could have offered) needed to learn.
+MIN_HITS = 60
+#: Tracks not played after a cut-off that join the hits as examples, per cut-off.
+NEGATIVES = 3000
+
+
+@dataclass(frozen=True)
+class LearnedBlend:
+    """The blend to use and one line on where it came from."""
+
+    blend: Blend
+    note: str
+
+
+def blend_for(
+    conn: sqlite3.Connection,
+    library: Library,
+    model: object | None,
+    *,
+    now: int,
+    rules: Rules,
+    seed: int,
+) -> LearnedBlend:
+    """The blend learned from this listener's history, or the defaults (see the module)."""
+    from mydiscover.recommend.weekly import compute_signals
+
+    horizon = HORIZON_DAYS * 86_400
+    cutoffs = [now - horizon * back for back in range(CUTOFFS, 0, -1)]
+    # The plays after the earlier cut-offs bound the hits from above: one query is enough to
+    # fall back to the defaults before computing any signal (a short history costs nothing).
+    most = sum(len(_played_between(conn, cut, cut + horizon)) for cut in cutoffs[:-1])
+    if most < MIN_HITS:
+        return _too_few(most)
+    rng = np.random.default_rng(seed)
+    examples: list[tuple[np.ndarray, np.ndarray]] = []
+    latest: tuple[list, np.ndarray, set[int]] | None = None
+    known: set[str] = set()
+    hits = 0
+    for index, cutoff in enumerate(cutoffs):
+        before = load_history(conn, before=cutoff)
+        if before.empty:
+            continue
+        played = _played_between(conn, cutoff, cutoff + horizon)
+        candidates = candidate_mask(library, before, set(), rules, cutoff)
+        positives = np.flatnonzero(candidates & np.isin(library.ids, list(played)))
+        signals = compute_signals(conn, library, before, model, seed)
+        if index == len(cutoffs) - 1:
+            latest = (signals, candidates, played)
+            known = {artist.key for artist in before.artists}
+            continue
+        hits += len(positives)
+        normal = signal_normals(signals, candidates, len(library))
+        others = np.flatnonzero(candidates)
+        sampled = rng.choice(others, min(NEGATIVES, len(others)), replace=False)
+        rows = np.unique(np.concatenate([positives, sampled]))
+        examples.append((blend_features(normal, rows, list(SIGNALS)), np.isin(rows, positives)))
+    if hits < MIN_HITS or latest is None:
+        return _too_few(hits)
+    features = np.concatenate([x for x, _ in examples])
+    labels = np.concatenate([y for _, y in examples])
+    learned = learn_blend(features, labels, list(SIGNALS),
+                          f"learned from your history ({hits} plays after {len(examples)} "
+                          "cut-offs)")  # fmt: skip
+    signals, candidates, played = latest
+    ours, theirs = (_hits(library, signals, blend, candidates, played, known, rules, seed)
+                    for blend in (learned, DEFAULT_BLEND))  # fmt: skip
+    if ours < theirs:
+        return LearnedBlend(DEFAULT_BLEND, f"the blend learned from your history found {ours} "
+                            f"hits in the latest {HORIZON_DAYS} days, the defaults {theirs}: "
+                            "the defaults")  # fmt: skip
+    return LearnedBlend(learned, f"{learned.source}: {ours} hits in the latest "
+                        f"{HORIZON_DAYS} days against the defaults' {theirs}")  # fmt: skip
+
+
+def _too_few(hits: int) -> LearnedBlend:
+    why = f"{hits} plays after earlier cut-offs are too few to learn a blend from"
+    return LearnedBlend(DEFAULT_BLEND, f"{why} (it takes {MIN_HITS}): the defaults")
+
+
+def _hits(
+    library: Library,
+    signals: list,
+    blend: Blend,
+    candidates: np.ndarray,
+    played: set[int],
+    known: set[str],
+    rules: Rules,
+    seed: int,
+) -> int:
+    fused = fuse(signals, blend, candidates, len(library))
+    picked = choose(library, fused.scores, candidates, known, rules, seed)
+    return sum(int(library.ids[row]) in played for row in picked)
+
+
+def _played_between(conn: sqlite3.Connection, start: int, end: int) -> set[int]:
+    rows = conn.execute(
+        "SELECT DISTINCT track_id FROM listens WHERE track_id IS NOT NULL "
+        "AND listened_at >= ? AND listened_at < ?",
+        (start, end),
+    )
+    return {track for (track,) in rows}
