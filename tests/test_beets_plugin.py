@@ -83,6 +83,19 @@ class TestDiscover(PluginTestHelper):
         conn.close()
         assert plays == 80
 
+    def test_the_week_stays_fixed_until_refreshed(self, capsysbinary):
+        capsysbinary.readouterr()
+        self.run_command("discover", "-n", "6", "--week", "2026-W48")
+        first = capsysbinary.readouterr().out.decode()
+        assert "Slowdive" in first
+        for item in self.lib.items("artist:Slowdive"):  # played since: a remake drops them
+            item["lastfm_play_count"] = 40
+            item.store()
+        self.run_command("discover", "-n", "6", "--week", "2026-W48")
+        assert capsysbinary.readouterr().out.decode() == first
+        self.run_command("discover", "-n", "6", "--week", "2026-W48", "--refresh")
+        assert "Slowdive" not in capsysbinary.readouterr().out.decode()
+
     def test_a_file_name_that_would_forge_m3u_lines_is_left_out_with_a_warning(
         self, tmp_path, capsysbinary
     ):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -166,9 +167,9 @@ def test_path_modes(home):
 
 def test_non_ascii_names_survive_every_format(home):
     env, _ = home
-    data = json.loads(weekly(env, "--format", "json", "--size", "30").stdout)
+    data = json.loads(weekly(env, "--format", "json", "--size", "30", "--week", "2026-W33").stdout)
     assert any(t["artist"] == "Sigur Rós" and "Ágætis" in t["path"] for t in data["tracks"])
-    m3u = weekly(env, "--size", "30").stdout
+    m3u = weekly(env, "--size", "30", "--week", "2026-W33").stdout
     assert "Sigur Rós - Song" in m3u and "Ágætis byrjun" in m3u
 
 
@@ -292,9 +293,105 @@ def test_reasons_name_their_source_and_none_explains_most_picks(home):
 
 def test_a_history_too_short_to_learn_from_gets_the_defaults_and_says_so(home):
     env, _ = home
-    result = weekly(env)
+    result = weekly(env, "--refresh")
     assert result.returncode == 0, result.stderr
     assert "too few to learn a blend from" in result.stderr
     assert "blend (defaults learned on HetRec 2K): cf 0.63" in result.stderr
-    given = weekly(env, "--weights", "text=0")
+    given = weekly(env, "--weights", "text=0", "--refresh")
     assert "--weights text=0" in given.stderr and "too few to learn" not in given.stderr
+
+
+def play_now(env, tmp, artist: str, title: str) -> None:
+    listens = tmp / "now.csv"
+    listens.write_text(f"listened_at,artist,title\n{int(time.time())},{artist},{title}\n")
+    assert run_cli(env, "history", "import", str(listens)).returncode == 0
+
+
+def forget_plays_after_the_fixture(tmp) -> None:
+    conn = sqlite3.connect(tmp / "db.sqlite")
+    conn.execute("DELETE FROM listens WHERE listened_at > ?", (NOW,))
+    conn.commit()
+    conn.close()
+
+
+def test_a_week_stays_fixed_in_every_format_until_refreshed(home):
+    env, tmp = home
+    week = ("--week", "2026-W30")
+    made = weekly(env, *week, "--refresh", "--format", "json")
+    assert "made anew (--refresh)" in made.stderr
+    formats = ("m3u", "xspf", "jspf", "json")
+    before = {fmt: weekly(env, *week, "--format", fmt).stdout for fmt in formats}
+    first = json.loads(before["json"])["tracks"][0]
+    play_now(env, tmp, first["artist"], first["title"])  # a rebuild would now leave it out
+    try:
+        for fmt in formats:
+            again = weekly(env, *week, "--format", fmt)
+            assert again.stdout == before[fmt], fmt
+            assert "note: the weekly of 2026-W30 as made on" in again.stderr
+        asked_otherwise = weekly(env, *week, "--size", "5")
+        assert "it was made with other settings (size 8, not 5)" in asked_otherwise.stderr
+        assert asked_otherwise.stdout == before["m3u"]
+        stats = json.loads(run_cli(env, "weekly", "--stats", "--json").stdout)
+        assert {row["key"]: row["played"] for row in stats["weeks"]}["2026-W30"] == 1
+        assert stats["blends"]["2026-W30"].startswith("blend (defaults learned on HetRec 2K)")
+        remade = json.loads(weekly(env, *week, "--refresh", "--format", "json").stdout)
+        assert first["path"] not in {track["path"] for track in remade["tracks"]}
+    finally:
+        forget_plays_after_the_fixture(tmp)
+
+
+def test_a_damaged_stored_weekly_is_made_anew_with_a_warning(home):
+    env, tmp = home
+    week = ("--week", "2026-W31")
+    weekly(env, *week)
+    conn = sqlite3.connect(tmp / "db.sqlite")
+    conn.execute("UPDATE weekly_tracks SET reasons = '{not json' WHERE weekly_id = "
+                 "(SELECT id FROM weeklies WHERE week = '2026-W31') AND position = 2")  # fmt: skip
+    conn.commit()
+    conn.close()
+    result = weekly(env, *week)
+    assert "warning: the stored weekly of 2026-W31 is damaged (" in result.stderr
+    assert "Traceback" not in result.stderr and len(m3u_tracks(result.stdout, "2026-W31")) == 8
+    assert weekly(env, *week).stdout == result.stdout  # stored again, and kept
+
+
+def test_a_weekly_shorter_than_asked_says_why(home):
+    env, _ = home
+    result = weekly(env, "--week", "2026-W34", "--size", "500")
+    offered = len(m3u_tracks(result.stdout, "2026-W34"))
+    assert offered < 500
+    assert f"note: {offered} tracks, not 500: only " in result.stderr
+    assert "tracks may be offered (not played in the last 365 days" in result.stderr
+
+
+def test_a_long_enough_history_teaches_the_weekly_its_blend(tmp_path, cli_env):
+    """A listener who keeps finding new dream pop: after each 28-day cut-off, 20 tracks never
+    played before, which the weekly made then (from its genre-tag terms) could have offered."""
+    music = tmp_path / "Music"
+    for scene, genre in (("Dream", "Dream Pop"), ("Steel", "Thrash")):
+        for artist in range(8):
+            for number in range(10):
+                make_track(music / f"{scene} {artist}" / f"{number:02d}.flac", seconds=0.2,
+                           title=f"Song {number}", artist=f"{scene} {artist}", album=scene,
+                           genre=genre)  # fmt: skip
+    now, horizon = int(time.time()), 28 * 86_400
+    starts = [now - horizon * back for back in (5, 4, 3, 2, 1)]  # before, three to fit, check
+    rows = ["listened_at,artist,title"]
+    for window, start in enumerate(starts):
+        artists = (0,) if window == 0 else (2 * window - 1, 2 * window) if window < 4 else (7,)
+        rows += [f"{start + 3600 * (n + 1)},Dream {artist},Song {n}"
+                 for artist in artists for n in range(10)]  # fmt: skip
+    plays = tmp_path / "plays.csv"
+    plays.write_text("\n".join(rows) + "\n")
+    env = {**cli_env, "MYDISCOVER_DB": str(tmp_path / "db.sqlite")}
+    for command in (["scan", str(music)], ["history", "import", str(plays)],
+                    ["reviews", "crawl", "--source", "feeds"]):  # fmt: skip
+        assert run_cli(env, *command).returncode == 0, command
+    result = run_cli(env, "weekly", "--no-update", "--size", "10", "--min-length", "0.1")
+    assert result.returncode == 0, result.stderr
+    learned = "learned from your history (60 plays after 3 cut-offs; cf, cold, audio as the " \
+        "defaults)"  # fmt: skip
+    assert f"note: {learned}: " in result.stderr
+    assert "hits in the latest 28 days against the defaults'" in result.stderr
+    line = next(x for x in result.stderr.splitlines() if x.startswith(f"note: blend ({learned})"))
+    assert "cf 0.63-1.63" in line and "text 0.77+1.19" not in line  # text learned, cf default

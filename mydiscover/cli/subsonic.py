@@ -90,17 +90,16 @@ def sync_command(
 def _push(
     conn: sqlite3.Connection, client: SubsonicClient, server: str, name: str, settings: Settings
 ) -> None:
-    """Push this week's weekly (the one 'mydiscover weekly' stored, else a new one made with
-    the defaults) as the server playlist."""
+    """Push this week's weekly (the one the week keeps: made now with the defaults if none
+    was) as the server playlist."""
     from mydiscover.db.servers import server_song_ids
-    from mydiscover.db.weekly import stored_weekly
     from mydiscover.recommend.service import this_week, weekly_playlist, weekly_user
 
     week = this_week()
-    tracks = stored_weekly(conn, week)
-    if tracks is None:
-        made, _ = weekly_playlist(conn, settings.database, week=week, user=weekly_user(settings))
-        tracks = [pick.track_id for pick in made.picks]
+    made, _ = weekly_playlist(conn, settings.database, week=week, user=weekly_user(settings))
+    for warning in made.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    tracks = [pick.track_id for pick in made.picks]
     on_server = server_song_ids(conn, server)
     songs = [on_server[track] for track in tracks if track in on_server]
     playlist_id = client.replace_playlist(name, songs)

@@ -81,6 +81,14 @@ def weekly(
     no_update: Annotated[
         bool, typer.Option("--no-update", help="Use what is stored: no scan, import or analysis.")
     ] = False,
+    refresh: Annotated[
+        bool,
+        typer.Option(
+            "--refresh",
+            help="Make this week's weekly anew, replacing the stored one (a week otherwise "
+            "stays fixed: every later run returns the first weekly made in it).",
+        ),
+    ] = False,
     stats: Annotated[
         bool, typer.Option("--stats", help="Show how past weeklies did (played picks) instead.")
     ] = False,
@@ -95,7 +103,9 @@ def weekly(
     analysis, CF, reviews), each with its progress on stderr; --offline skips the network,
     --no-update uses what is stored.
 
-    The same week gives the same playlist; next week's is another. Writes an extended M3U to
+    The first weekly of a week is stored, and every later run in that week (any format, the
+    Navidrome file, the Subsonic push, beets) returns exactly it, so plays of its picks count
+    as its hits; --refresh makes a new one. Next week's is another. Writes an extended M3U to
     stdout, so `mydiscover weekly > discover.m3u` works.
     """
     from mydiscover.files import atomic_write
@@ -137,7 +147,7 @@ def weekly(
                 user=weekly_user(settings),
                 rules=Rules(size=size, rest_days=rest_days, min_seconds=min_length,
                             max_seconds=max_length),
-                blend=blend,
+                blend=blend, refresh=refresh,
             )  # fmt: skip
         finally:
             conn.close()
@@ -161,6 +171,8 @@ def _report(result: object, entries: list, explain: bool, output: Path | None) -
     from mydiscover.recommend.weekly import Weekly
 
     assert isinstance(result, Weekly)
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     for note in result.notes:
         err.print(f"note: {escape(note)}", highlight=False)
     used = ", ".join(f"{name} ({count:,} tracks)" for name, count in result.signals.items())
@@ -177,12 +189,14 @@ def _report(result: object, entries: list, explain: bool, output: Path | None) -
 
 
 def _print_stats(db: Path | None, config: Path | None, json_output: bool) -> None:
-    from mydiscover.db.weekly import weekly_feedback
+    from mydiscover.db.weekly import weekly_feedback, weekly_sources
 
     with reported_errors():
         conn = connect(settings_from(db, config), create=False)
         try:
             rows = weekly_feedback(conn)
+            blends = {week: str(made.get("blend") or "not recorded")
+                      for week, made in weekly_sources(conn).items()}  # fmt: skip
         finally:
             conn.close()
     if not rows:
@@ -195,11 +209,13 @@ def _print_stats(db: Path | None, config: Path | None, json_output: bool) -> Non
             totals[0] += row["picks"]
             totals[1] += row["played"]
     if json_output:
-        print_json({"weeks": _rates(weeks), "signals": _rates(signals)})
+        print_json({"weeks": _rates(weeks), "signals": _rates(signals), "blends": blends})
         return
-    by_week = Table("Week", "Picks", "Played", "Hit rate", title="Weeklies", title_justify="left")
+    by_week = Table("Week", "Picks", "Played", "Hit rate", "Blend", title="Weeklies",
+                    title_justify="left")  # fmt: skip
     for key, (picks, played) in weeks.items():
-        by_week.add_row(key, str(picks), str(played), f"{played / picks:.0%}")
+        by_week.add_row(key, str(picks), str(played), f"{played / picks:.0%}",
+                        escape(blends.get(key, "")))  # fmt: skip
     by_signal = Table("Lead signal", "Picks", "Played", "Hit rate", title="By signal",
                       title_justify="left")  # fmt: skip
     for key, (picks, played) in sorted(signals.items()):

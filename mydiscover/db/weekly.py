@@ -92,12 +92,60 @@ def weekly_feedback(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     ]
 
 
-def stored_weekly(conn: sqlite3.Connection, week: str) -> list[int] | None:
-    """The track ids of the stored weekly of ``week``, in order, or None if none was made."""
-    row = conn.execute("SELECT id FROM weeklies WHERE week = ?", (week,)).fetchone()
+class StoredWeekly(NamedTuple):
+    """A weekly as it was stored: when, its seed, what it was made from, and its picks."""
+
+    week: str
+    created_at: int
+    seed: int
+    signals: dict[str, Any]
+    picks: list[StoredPick]
+
+
+class DamagedWeekly(ValueError):
+    """A stored weekly that cannot be read back (says why)."""
+
+
+def load_weekly(conn: sqlite3.Connection, week: str) -> StoredWeekly | None:
+    """The stored weekly of ``week``, or None if none was made; :class:`DamagedWeekly` if
+    its rows cannot be read back (SQLite holds whatever a damaged file or a hand edit left)."""
+    row = conn.execute(
+        "SELECT id, created_at, seed, signals FROM weeklies WHERE week = ?", (week,)
+    ).fetchone()
     if row is None:
         return None
-    rows = conn.execute(
-        "SELECT track_id FROM weekly_tracks WHERE weekly_id = ? ORDER BY position", (row[0],)
-    )
-    return [track for (track,) in rows]
+    weekly_id, created_at, seed, signals = row
+    try:
+        made_from = json.loads(signals)
+        if not isinstance(made_from, dict):
+            raise ValueError("its signals are not a JSON object")
+        picks = []
+        for position, track, score, lead, reasons in conn.execute(
+            "SELECT position, track_id, score, lead_signal, reasons FROM weekly_tracks "
+            "WHERE weekly_id = ? ORDER BY position",
+            (weekly_id,),
+        ):
+            said = json.loads(reasons)
+            if not isinstance(said, dict) or not all(isinstance(v, str) for v in said.values()):
+                raise ValueError(f"the reasons of pick {position} are not text")
+            if lead is not None and not isinstance(lead, str):
+                raise ValueError(f"the lead signal of pick {position} is not text")
+            picks.append(StoredPick(int(position), int(track), float(score), lead, said))
+        stored = StoredWeekly(week, int(created_at), int(seed), made_from, picks)
+    except (ValueError, TypeError) as error:  # json.JSONDecodeError is a ValueError
+        raise DamagedWeekly(str(error)) from None
+    if not picks:
+        raise DamagedWeekly("it holds no track")
+    return stored
+
+
+def weekly_sources(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+    """Per stored week, what its weekly was made from (its signals JSON; {} if unreadable)."""
+    sources: dict[str, dict[str, Any]] = {}
+    for week, signals in conn.execute("SELECT week, signals FROM weeklies ORDER BY week"):
+        try:
+            made_from = json.loads(signals)
+        except (ValueError, TypeError):
+            made_from = {}
+        sources[week] = made_from if isinstance(made_from, dict) else {}
+    return sources

@@ -66,7 +66,7 @@ def blend_for(
     if most < MIN_HITS:
         return _too_few(most)
     rng = np.random.default_rng(seed)
-    examples: list[tuple[np.ndarray, np.ndarray]] = []
+    examples: list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]] = []
     latest: tuple[list, np.ndarray, set[int]] | None = None
     known: set[str] = set()
     hits = 0
@@ -87,14 +87,21 @@ def blend_for(
         others = np.flatnonzero(candidates)
         sampled = rng.choice(others, min(NEGATIVES, len(others)), replace=False)
         rows = np.unique(np.concatenate([positives, sampled]))
-        examples.append((blend_features(normal, rows, list(SIGNALS)), np.isin(rows, positives)))
+        examples.append((normal, rows, np.isin(rows, positives)))
     if hits < MIN_HITS or latest is None:
         return _too_few(hits)
-    features = np.concatenate([x for x, _ in examples])
-    labels = np.concatenate([y for _, y in examples])
-    learned = learn_blend(features, labels, list(SIGNALS),
-                          f"learned from your history ({hits} plays after {len(examples)} "
-                          "cut-offs)")  # fmt: skip
+    # Only the signals the cut-offs had are learned; one computed only now (a CF model just
+    # fitted) keeps its default weight rather than a weight of 0 learned from its absence.
+    names = [name for name in SIGNALS if any(name in normal for normal, _, _ in examples)]
+    features = np.concatenate([blend_features(normal, rows, names) for normal, rows, _ in examples])
+    labels = np.concatenate([y for _, _, y in examples])
+    fitted = learn_blend(features, labels, names, "")
+    learned = Blend({**DEFAULT_BLEND.weights, **fitted.weights},
+                    {**DEFAULT_BLEND.offsets, **fitted.offsets},
+                    f"learned from your history ({hits} plays after {len(examples)} cut-offs"
+                    + ("" if len(names) == len(SIGNALS) else
+                       f"; {', '.join(n for n in SIGNALS if n not in names)} as the defaults")
+                    + ")")  # fmt: skip
     signals, candidates, played = latest
     ours, theirs = (_hits(library, signals, blend, candidates, played, known, rules, seed)
                     for blend in (learned, DEFAULT_BLEND))  # fmt: skip

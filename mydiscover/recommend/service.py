@@ -12,12 +12,20 @@ from pathlib import Path
 from mydiscover.cf.store import fitted_model
 from mydiscover.config import Settings
 from mydiscover.db.listens import load_history
+from mydiscover.db.weekly import DamagedWeekly, banned_tracks, load_weekly
 from mydiscover.errors import MydiscoverError
 from mydiscover.playlists.write import Entry
 from mydiscover.recommend.blend import Blend
-from mydiscover.recommend.library import load_library
+from mydiscover.recommend.library import Library, load_library
 from mydiscover.recommend.rules import Rules
-from mydiscover.recommend.weekly import Weekly, iso_week, make_weekly, save_weekly
+from mydiscover.recommend.weekly import (
+    Weekly,
+    iso_week,
+    kept_weekly,
+    make_weekly,
+    save_weekly,
+    weekly_options,
+)
 
 #: The weekly reads each page once: a small page cache (not the scan's 256 MB) keeps its peak
 #: memory down by ~300 MB on a 100,000-track library at no cost in time.
@@ -45,29 +53,55 @@ def weekly_playlist(
     blend: Blend | None = None,
     within: set[int] | None = None,
     save: bool = True,
+    refresh: bool = False,
 ) -> tuple[Weekly, list[Entry]]:
-    """Make the week's weekly with its playlist entries; store it unless ``save`` is false
-    (``within``: only these track ids may be picked)."""
-    now = int(time.time())
-    model = fitted_model(database)
+    """The week's weekly with its playlist entries.
+
+    The first weekly of an ISO week is stored (unless ``save`` is false) and every later call
+    in that week returns exactly it, so a play of a pick counts as its hit and every output
+    (a file, the server's playlist, beets) agrees; ``refresh`` makes a new one on purpose.
+    ``within`` (only these track ids may be picked: a beets query) always makes a new one.
+    A damaged stored weekly is made anew with a warning.
+    """
+    week = week or this_week()
+    rules = rules or Rules()
+    options = weekly_options(rules, blend)
     conn.execute(f"PRAGMA cache_size = -{READ_CACHE_KIB}")
     library = load_library(conn)
     if not len(library):
         raise MydiscoverError("the library is empty: run 'mydiscover scan ~/Music' first")
+    warnings = []
+    if within is None and not refresh:
+        try:
+            stored = load_weekly(conn, week)
+            kept = (kept_weekly(stored, library, options, banned_tracks(conn))
+                    if stored is not None else None)  # fmt: skip
+        except DamagedWeekly as error:
+            kept = None
+            warnings.append(f"the stored weekly of {week} is damaged ({error}): made anew")
+        if kept is not None and kept.picks:
+            return kept, _entries(library, kept)
+    now = int(time.time())
     result = make_weekly(
-        conn, library, load_history(conn), model, week=week or this_week(), user=user, now=now,
-        rules=rules or Rules(), blend=blend, within=within,
+        conn, library, load_history(conn), fitted_model(database), week=week, user=user,
+        now=now, rules=rules, blend=blend, within=within,
     )  # fmt: skip
+    result.warnings += warnings
+    if refresh and within is None:
+        result.notes.insert(0, f"made anew (--refresh): it replaces any earlier weekly of {week}")
     if save:
-        save_weekly(conn, result, now)
-    entries = [
+        save_weekly(conn, result, now, options)
+    return result, _entries(library, result)
+
+
+def _entries(library: Library, weekly: Weekly) -> list[Entry]:
+    return [
         Entry(library.paths[p.row], library.roots[p.row], library.artists[p.row],
               library.titles[p.row] or os.path.basename(library.path_texts[p.row]),
               library.albums[p.row], _seconds(library.durations[p.row]), p.score, p.lead,
               p.reasons)
-        for p in result.picks
+        for p in weekly.picks
     ]  # fmt: skip
-    return result, entries
 
 
 def _seconds(value: float) -> float | None:

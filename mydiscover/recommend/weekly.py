@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import sqlite3
@@ -11,7 +12,14 @@ from typing import Any
 import numpy as np
 
 from mydiscover.db.listens import History
-from mydiscover.db.weekly import StoredPick, banned_tracks, recent_picks, store_weekly
+from mydiscover.db.weekly import (
+    DamagedWeekly,
+    StoredPick,
+    StoredWeekly,
+    banned_tracks,
+    recent_picks,
+    store_weekly,
+)
 from mydiscover.recommend.blend import SIGNALS, Blend, fuse
 from mydiscover.recommend.library import Library
 from mydiscover.recommend.order import camelot, flowing_order
@@ -51,6 +59,8 @@ class Weekly:
     signals: dict[str, int]  # signal -> tracks it scored
     weights: dict[str, float]
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    blend: str = ""  # the blend in use and where it came from (Blend.described)
 
     @property
     def name(self) -> str:
@@ -149,16 +159,71 @@ def make_weekly(
         score = float(fused.scores[row])
         picks.append(Pick(row, int(library.ids[row]), 0.0 if score != score else score, lead,
                           reasons))  # fmt: skip
+    if len(chosen) < rules.size:
+        notes.append(_shortfall(len(chosen), int(candidates.sum()), rules))
     notes.append(blend.described())
     return Weekly(week, seed, picks, {s.name: len(s.rows) for s in signals}, dict(blend.weights),
-                  notes)  # fmt: skip
+                  notes, blend=blend.described())  # fmt: skip
 
 
-def save_weekly(conn: sqlite3.Connection, weekly: Weekly, now: int) -> None:
-    """Store the weekly, so the next ones avoid repeating it and feedback can be measured."""
+def _shortfall(chosen: int, candidates: int, rules: Rules) -> str:
+    if candidates < rules.size:
+        why = (f"only {candidates} tracks may be offered (not played in the last "
+               f"{rules.rest_days} days, {rules.min_seconds:g}-{rules.max_seconds:g} s long, "
+               f"not banned nor in the last {rules.recent_weeks} weeklies)")  # fmt: skip
+    else:
+        why = (f"the caps (at most {rules.per_artist} tracks per artist, {rules.per_album} per "
+               f"album) leave no more of the {candidates} tracks that may be offered")  # fmt: skip
+    return f"{chosen} tracks, not {rules.size}: {why}"
+
+
+def weekly_options(rules: Rules, blend: Blend | None) -> dict[str, Any]:
+    """What a caller asked of the weekly (its rules, and the weights if it gave any): stored
+    with it, so a later call that asks otherwise is told the week's weekly is kept."""
+    return {**dataclasses.asdict(rules), "weights": dict(blend.weights) if blend else None}
+
+
+def kept_weekly(
+    stored: StoredWeekly, library: Library, asked: dict[str, Any], banned: set[int]
+) -> Weekly:
+    """The week's stored weekly, as it was (a pick no longer in the library, or banned since,
+    left out with a note); :class:`DamagedWeekly` if what it was made from cannot be read."""
+    made_from = stored.signals
+    scored, weights = made_from.get("scored"), made_from.get("weights")
+    if not isinstance(scored, dict) or not isinstance(weights, dict):
+        raise DamagedWeekly("its signals and weights are missing")
+    row_of = library.row_of()
+    picks = [Pick(row_of[p.track_id], p.track_id, p.score, p.lead_signal, p.reasons)
+             for p in stored.picks
+             if p.track_id in row_of and p.track_id not in banned]  # fmt: skip
+    made = dt.datetime.fromtimestamp(stored.created_at, dt.timezone.utc)
+    notes = [f"the weekly of {stored.week} as made on {made:%Y-%m-%d %H:%M} UTC (a week stays "
+             "fixed; --refresh makes a new one)"]  # fmt: skip
+    options = made_from.get("options")
+    if isinstance(options, dict):
+        other = [f"{key.replace('_', ' ')} {options[key]}, not {value}"
+                 for key, value in asked.items()
+                 if key in options and options[key] != value]  # fmt: skip
+        if other:
+            notes.append("it was made with other settings (" + "; ".join(other) + ")")
+    if gone := len(stored.picks) - len(picks):
+        notes.append(f"{gone} of its tracks are banned or no longer in the library: left out")
+    blend = made_from.get("blend")
+    if isinstance(blend, str) and blend:
+        notes.append(blend)
+    return Weekly(stored.week, stored.seed, picks, scored, weights, notes,
+                  blend=blend if isinstance(blend, str) else "")  # fmt: skip
+
+
+def save_weekly(
+    conn: sqlite3.Connection, weekly: Weekly, now: int, options: dict[str, Any]
+) -> None:
+    """Store the weekly, so the week keeps it, the next ones avoid repeating it and feedback
+    can be measured (``options``: :func:`weekly_options`)."""
     picks = [
         StoredPick(position, pick.track_id, pick.score, pick.lead, pick.reasons)
         for position, pick in enumerate(weekly.picks, start=1)
     ]
-    signals: dict[str, Any] = {"scored": weekly.signals, "weights": weekly.weights}
+    signals: dict[str, Any] = {"scored": weekly.signals, "weights": weekly.weights,
+                               "blend": weekly.blend, "options": options}  # fmt: skip
     store_weekly(conn, weekly.week, now, weekly.seed, signals, picks)

@@ -61,6 +61,9 @@ class MydiscoverPlugin(BeetsPlugin):
         parser.add_option("--paths", default="absolute", help="absolute, relative, music-root")
         parser.add_option("--explain", action="store_true", help="print the reasons")
         parser.add_option("--week", help="the ISO week (default: this week)")
+        parser.add_option(
+            "--refresh", action="store_true", help="make this week's weekly anew (else it stays)"
+        )
         command.func = self._discover
         return [command]
 
@@ -102,8 +105,12 @@ class MydiscoverPlugin(BeetsPlugin):
         within = set(track_ids(conn, [i.path for i in only]).values()) if only is not None else None
         weekly, entries = weekly_playlist(
             conn, self._database(), week=opts.week, user=weekly_user(load_settings()),
-            rules=Rules(size=size), within=within, save=within is None,
+            rules=Rules(size=size), within=within, save=within is None, refresh=opts.refresh,
         )  # fmt: skip
+        for warning in weekly.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        for note in weekly.notes:
+            self._log.info("{}", note)
         output = Path(opts.output) if opts.output else None
         meta = {"week": weekly.week, "signals": weekly.signals, "weights": weekly.weights}
         playlist = render(entries, opts.format, weekly.name, opts.paths,
