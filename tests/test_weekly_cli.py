@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from mydiscover.db.listens import histories_before, load_history
 from tests.colistening import write_hetrec
 from tests.conftest import run_cli
 from tests.library_factory import make_track
@@ -395,3 +396,19 @@ def test_a_long_enough_history_teaches_the_weekly_its_blend(tmp_path, cli_env):
     assert "hits in the latest 28 days against the defaults'" in result.stderr
     line = next(x for x in result.stderr.splitlines() if x.startswith(f"note: blend ({learned})"))
     assert "cf 0.63-1.63" in line and "text 0.77+1.19" not in line  # text learned, cf default
+    following = run_cli(env, "weekly", "--no-update", "--size", "10", "--min-length", "0.1",
+                        "--week", "2099-W01")  # fmt: skip
+    assert f"note: {learned}: " in following.stderr
+    assert f"(learned on {time.strftime('%Y-%m-%d', time.gmtime(now))}, kept 28 days)" \
+        in following.stderr  # fmt: skip
+    assert line.removeprefix("note: ") in following.stderr  # the same blend, not learned again
+    conn = sqlite3.connect(tmp_path / "db.sqlite")
+    try:  # the cut-offs' histories from one pass are those of a pass per cut-off
+        cutoffs = [start + 7200 for start in starts]
+        for cutoff, one_pass in zip(cutoffs, histories_before(conn, cutoffs), strict=True):
+            alone = load_history(conn, before=cutoff)
+            assert one_pass.track_plays == alone.track_plays and one_pass.track_plays
+            assert one_pass.last_played == alone.last_played
+            assert sorted(one_pass.artists) == sorted(alone.artists)
+    finally:
+        conn.close()

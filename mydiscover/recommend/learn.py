@@ -11,12 +11,15 @@ otherwise the defaults, with one line saying why.
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from mydiscover.db.listens import load_history
+from mydiscover.db.listens import histories_before
+from mydiscover.db.weekly import weekly_sources
 from mydiscover.recommend.blend import (
     DEFAULT_BLEND,
     SIGNALS,
@@ -38,12 +41,49 @@ MIN_HITS = 60
 NEGATIVES = 3000
 
 
+#: A blend learned is kept this long (stored with the weeklies): the cut-offs it learned from
+#: move by a horizon only, and learning costs several weeklies' work.
+RELEARN_DAYS = 28
+
+
 @dataclass(frozen=True)
 class LearnedBlend:
-    """The blend to use and one line on where it came from."""
+    """The blend to use, one line on where it came from, and when it was learned (None: not
+    learned, the defaults for a short history)."""
 
     blend: Blend
     note: str
+    learned_at: int | None = None
+
+    def to_json(self) -> dict[str, Any] | None:
+        """What a weekly stores of it, so the next weeklies reuse it (None: nothing)."""
+        if self.learned_at is None:
+            return None
+        blend = self.blend
+        return {"weights": blend.weights, "offsets": blend.offsets, "source": blend.source,
+                "note": self.note, "learned_at": self.learned_at}  # fmt: skip
+
+
+def _kept(conn: sqlite3.Connection, now: int) -> LearnedBlend | None:
+    """The blend the latest weeklies learned, if it is younger than RELEARN_DAYS."""
+    for made_from in reversed(list(weekly_sources(conn).values())):
+        stored = made_from.get("learned")
+        if not isinstance(stored, dict):
+            continue
+        try:
+            learned_at = int(stored["learned_at"])
+            blend = Blend({str(k): float(v) for k, v in stored["weights"].items()},
+                          {str(k): float(v) for k, v in stored["offsets"].items()},
+                          str(stored["source"]))  # fmt: skip
+            note = str(stored["note"])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None  # damaged: learn anew
+        if not 0 <= now - learned_at < RELEARN_DAYS * 86_400:
+            return None
+        day = dt.datetime.fromtimestamp(learned_at, dt.timezone.utc).date()
+        return LearnedBlend(blend, f"{note} (learned on {day}, kept {RELEARN_DAYS} days)",
+                            learned_at)  # fmt: skip
+    return None
 
 
 def blend_for(
@@ -55,9 +95,12 @@ def blend_for(
     rules: Rules,
     seed: int,
 ) -> LearnedBlend:
-    """The blend learned from this listener's history, or the defaults (see the module)."""
+    """The blend learned from this listener's history, or the defaults (see the module); one
+    learned in the last RELEARN_DAYS is reused."""
     from mydiscover.recommend.weekly import compute_signals
 
+    if (kept := _kept(conn, now)) is not None:
+        return kept
     horizon = HORIZON_DAYS * 86_400
     cutoffs = [now - horizon * back for back in range(CUTOFFS, 0, -1)]
     # The plays after the earlier cut-offs bound the hits from above: one query is enough to
@@ -70,8 +113,8 @@ def blend_for(
     latest: tuple[list, np.ndarray, set[int]] | None = None
     known: set[str] = set()
     hits = 0
-    for index, cutoff in enumerate(cutoffs):
-        before = load_history(conn, before=cutoff)
+    histories = histories_before(conn, cutoffs)
+    for index, (cutoff, before) in enumerate(zip(cutoffs, histories, strict=True)):
         if before.empty:
             continue
         played = _played_between(conn, cutoff, cutoff + horizon)
@@ -108,9 +151,9 @@ def blend_for(
     if ours < theirs:
         return LearnedBlend(DEFAULT_BLEND, f"the blend learned from your history found {ours} "
                             f"hits in the latest {HORIZON_DAYS} days, the defaults {theirs}: "
-                            "the defaults")  # fmt: skip
+                            "the defaults", now)  # fmt: skip
     return LearnedBlend(learned, f"{learned.source}: {ours} hits in the latest "
-                        f"{HORIZON_DAYS} days against the defaults' {theirs}")  # fmt: skip
+                        f"{HORIZON_DAYS} days against the defaults' {theirs}", now)  # fmt: skip
 
 
 def _too_few(hits: int) -> LearnedBlend:

@@ -33,6 +33,7 @@ class Library:
     embeddings: np.ndarray  # [n, 200] unit length; zero rows where not analysed
     analysed: np.ndarray  # bool
     _codes: tuple[np.ndarray, dict[str, int]] | None = field(default=None, repr=False)
+    _rows: dict[int, int] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -54,8 +55,10 @@ class Library:
         return np.isin(codes, wanted)
 
     def row_of(self) -> dict[int, int]:
-        """Track id -> row."""
-        return {int(track): row for row, track in enumerate(self.ids.tolist())}
+        """Track id -> row (made once: the weekly and its cut-offs ask for it)."""
+        if self._rows is None:
+            self._rows = {int(track): row for row, track in enumerate(self.ids.tolist())}
+        return self._rows
 
 
 def load_library(conn: sqlite3.Connection) -> Library:

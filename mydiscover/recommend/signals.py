@@ -66,7 +66,8 @@ def cf_signals(
         user_factors, user_plays = fold_in_user(model, history.artists)
     except MydiscoverError:  # none of the user's artists is in the public data
         return []
-    items, _ = model.lookup(library.mbids, library.artist_keys)
+    view = _view(model, library)
+    items = view.items
     known = np.flatnonzero(items >= 0)
     scores = model.als.item_factors[items[known]] @ user_factors
     # Artists the public data lacks, listed by similarity services beside the user's.
@@ -89,15 +90,40 @@ def cf_signals(
     rows = np.concatenate([known, np.array(listed_rows, dtype=np.int64)])
     values = np.concatenate([scores, [listed[library.artist_keys[r]][0] for r in listed_rows]])
     signals = [Signal("cf", rows, values.astype(float), explain)]
-    cold = cold_start(model, user_factors, library, rows)
+    cold = cold_start(view, user_factors, rows)
     if cold is not None:
         signals.append(cold)
     return signals
 
 
-def cold_start(
-    model: object, user_factors: np.ndarray, library: Library, known_rows: np.ndarray
-) -> Signal | None:
+@dataclass
+class ModelView:
+    """What a CF model says of a library's tracks: each one's item (-1: unknown) and the
+    audio-to-CF map (fitted at need). It depends on neither the history nor the cut-off, so
+    the weekly and the cut-offs its blend learns from (five calls) compute it once."""
+
+    model: object
+    library: Library
+    items: np.ndarray
+    audio_to_cf: Callable[[np.ndarray], np.ndarray] | None = None
+
+
+#: The last view made (one: a process makes one weekly at a time).
+_LAST_VIEW: list[ModelView] = []
+
+
+def _view(model: object, library: Library) -> ModelView:
+    from mydiscover.cf.store import FittedModel
+
+    assert isinstance(model, FittedModel)
+    if _LAST_VIEW and _LAST_VIEW[0].model is model and _LAST_VIEW[0].library is library:
+        return _LAST_VIEW[0]
+    items, _ = model.lookup(library.mbids, library.artist_keys)
+    _LAST_VIEW[:] = [ModelView(model, library, items)]
+    return _LAST_VIEW[0]
+
+
+def cold_start(view: ModelView, user_factors: np.ndarray, known_rows: np.ndarray) -> Signal | None:
     """Predict the CF score from audio for analysed tracks whose artist has no CF score.
 
     A ridge regression from embeddings to CF factors, trained on the library's analysed
@@ -107,13 +133,16 @@ def cold_start(
     """
     from mydiscover.cf.store import FittedModel
 
+    model, library, items = view.model, view.library, view.items
     assert isinstance(model, FittedModel) and model.als.item_factors is not None
-    items, _ = model.lookup(library.mbids, library.artist_keys)
     trainable = np.flatnonzero((items >= 0) & library.analysed)
     unknown = np.setdiff1d(np.flatnonzero(library.analysed), known_rows)
     if len(trainable) < 30 or not len(unknown):
         return None
-    predict = fit_ridge(library.embeddings[trainable], model.als.item_factors[items[trainable]])
+    if view.audio_to_cf is None:
+        view.audio_to_cf = fit_ridge(library.embeddings[trainable],
+                                     model.als.item_factors[items[trainable]])  # fmt: skip
+    predict = view.audio_to_cf
     predicted = predict(library.embeddings[unknown]) @ user_factors
     # The reason: the CF-known track it sounds most like among those CF likes for the user.
     trainable_scores = model.als.item_factors[items[trainable]] @ user_factors
@@ -218,7 +247,10 @@ def audio_signal(history: History, library: Library, seed: int) -> Signal | None
     clusters = int(min(MAX_CENTROIDS, max(1, len(rows) // TRACKS_PER_CENTROID)))
     centroids, _labels = spherical_kmeans(vectors, weights, clusters, seed)
     candidates = np.flatnonzero(library.analysed)
-    similarity = library.embeddings[candidates] @ centroids.T
+    analysed = (
+        library.embeddings if len(candidates) == len(library) else library.embeddings[candidates]
+    )
+    similarity = analysed @ centroids.T  # (no 80 MB copy when every track is analysed)
 
     named: Counter[int] = Counter()
 
@@ -256,11 +288,18 @@ def _fresh(nearest_first: np.ndarray, named: Counter[int]) -> int:
 def fit_ridge(
     x: np.ndarray, y: np.ndarray, alpha: float = 1.0
 ) -> Callable[[np.ndarray], np.ndarray]:
-    """Ridge regression with an intercept: W = (X'X + alpha I)^-1 X'Y on centred data."""
-    x_mean, y_mean = x.mean(axis=0), y.mean(axis=0)
-    centred = (x - x_mean).astype(np.float64)
-    system = centred.T @ centred + alpha * np.eye(x.shape[1])
-    weights = np.linalg.solve(system, centred.T @ (y - y_mean))
+    """Ridge regression with an intercept: W = (X'X + alpha I)^-1 X'Y on centred data.
+
+    The products are taken on the inputs as they are (float32 embeddings: one BLAS call each,
+    no centred float64 copy of 90,000 x 200) and centred afterwards in float64, which is exact
+    algebra: (X - 1m')'(X - 1m') = X'X - n mm'.
+    """
+    count = len(x)
+    x_mean = x.mean(axis=0, dtype=np.float64)
+    y_mean = y.mean(axis=0, dtype=np.float64)
+    gram = (x.T @ x).astype(np.float64) - count * np.outer(x_mean, x_mean)
+    cross = (x.T @ y.astype(x.dtype)).astype(np.float64) - count * np.outer(x_mean, y_mean)
+    weights = np.linalg.solve(gram + alpha * np.eye(x.shape[1]), cross)
     return lambda new: (new - x_mean) @ weights + y_mean
 
 

@@ -61,6 +61,7 @@ class Weekly:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     blend: str = ""  # the blend in use and where it came from (Blend.described)
+    learned: dict[str, Any] | None = None  # a blend learned from the history, to be reused
 
     @property
     def name(self) -> str:
@@ -125,8 +126,10 @@ def make_weekly(
         from mydiscover.recommend.learn import blend_for
 
         learned = blend_for(conn, library, model, now=now, rules=rules, seed=seed)
-        blend = learned.blend
+        blend, stored_blend = learned.blend, learned.to_json()
         notes.append(learned.note)
+    else:
+        stored_blend = None
     signals = compute_signals(conn, library, history, model, seed)
     fused = fuse(signals, blend, candidates, len(library))
     known = {artist.key for artist in history.artists}
@@ -163,7 +166,7 @@ def make_weekly(
         notes.append(_shortfall(len(chosen), int(candidates.sum()), rules))
     notes.append(blend.described())
     return Weekly(week, seed, picks, {s.name: len(s.rows) for s in signals}, dict(blend.weights),
-                  notes, blend=blend.described())  # fmt: skip
+                  notes, blend=blend.described(), learned=stored_blend)  # fmt: skip
 
 
 def _shortfall(chosen: int, candidates: int, rules: Rules) -> str:
@@ -225,5 +228,6 @@ def save_weekly(
         for position, pick in enumerate(weekly.picks, start=1)
     ]
     signals: dict[str, Any] = {"scored": weekly.signals, "weights": weekly.weights,
-                               "blend": weekly.blend, "options": options}  # fmt: skip
+                               "blend": weekly.blend, "options": options,
+                               "learned": weekly.learned}  # fmt: skip
     store_weekly(conn, weekly.week, now, weekly.seed, signals, picks)
