@@ -297,7 +297,7 @@ def test_a_history_too_short_to_learn_from_gets_the_defaults_and_says_so(home):
     result = weekly(env, "--refresh")
     assert result.returncode == 0, result.stderr
     assert "too few to learn a blend from" in result.stderr
-    assert "blend (defaults learned on HetRec 2K): cf 0.63" in result.stderr
+    assert "blend (defaults learned on HetRec 2K, every artist known): cf 0.74" in result.stderr
     given = weekly(env, "--weights", "text=0", "--refresh")
     assert "--weights text=0" in given.stderr and "too few to learn" not in given.stderr
 
@@ -334,7 +334,7 @@ def test_a_week_stays_fixed_in_every_format_until_refreshed(home):
         assert asked_otherwise.stdout == before["m3u"]
         stats = json.loads(run_cli(env, "weekly", "--stats", "--json").stdout)
         assert {row["key"]: row["played"] for row in stats["weeks"]}["2026-W30"] == 1
-        assert stats["blends"]["2026-W30"].startswith("blend (defaults learned on HetRec 2K)")
+        assert stats["blends"]["2026-W30"].startswith("blend (defaults learned on HetRec 2K, every")
         remade = json.loads(weekly(env, *week, "--refresh", "--format", "json").stdout)
         assert first["path"] not in {track["path"] for track in remade["tracks"]}
     finally:

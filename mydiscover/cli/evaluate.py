@@ -169,11 +169,13 @@ def eval_weekly(
     of them, --unknown-share hides artists from CF (their share of the picks and hit rate are
     reported), and the blend is compared with the best single signal by a paired bootstrap
     95% interval over listeners, for each of --seeds."""
-    from mydiscover.recommend.blend import DEFAULT_BLEND, parse_weights
+    from mydiscover.recommend.blend import default_blend, parse_weights
     from mydiscover.recommend.rules import Rules
 
     try:
-        blend = parse_weights(weights)
+        # The defaults of the HetRec condition nearest the hidden share, as the weekly picks
+        # them by the share of its library CF knows; --weights goes over them.
+        blend = parse_weights(weights, default_blend(1.0 - unknown_share))
     except ValueError as error:
         raise fail(str(error)) from None
     try:
@@ -182,12 +184,11 @@ def eval_weekly(
         raise fail(f"--seeds {seeds!r}: write whole numbers, e.g. 42,7,123") from None
     if hetrec is None:
         rules = Rules(size=k, rest_days=10**6, recent_weeks=0, jitter=0.0, min_seconds=min_length)
-        _eval_own_history(db, config, cutoff, horizon_days, rules, blend if weights else None,
-                          json_output)  # fmt: skip
+        _eval_own_history(db, config, cutoff, horizon_days, rules, weights, json_output)
         return
     if not seed_list:
         raise fail("--seeds: give at least one seed")
-    chosen = None if learn else (blend if weights else DEFAULT_BLEND)
+    chosen = None if learn else blend
     _eval_hetrec_weekly(hetrec, seed_list, fraction, unknown_share, Rules(size=k), chosen,
                         json_output)  # fmt: skip
 
@@ -268,7 +269,7 @@ def _eval_own_history(
     cutoff: str | None,
     horizon_days: int,
     rules: Rules,
-    blend: object,
+    weights: str,
     json_output: bool,
 ) -> None:
     """The temporal holdout of the user's own history (see eval_weekly)."""
@@ -294,7 +295,7 @@ def _eval_own_history(
             model = fitted_model(settings.database)
             with err.status("making the weeklies", spinner="dots"):
                 results, blend_said = temporal_holdout(conn, model, when, horizon_days, rules,
-                                                       blend)  # fmt: skip
+                                                       weights)  # fmt: skip
         finally:
             conn.close()
     day = dt.datetime.fromtimestamp(when, dt.timezone.utc).strftime("%Y-%m-%d")

@@ -63,8 +63,8 @@ def weekly(
     weights: Annotated[
         str,
         typer.Option(
-            help="Override the blend's weights, e.g. cf=1,cold=0.7,text=1.5,audio=0.7 "
-            "(0 leaves a signal out)."
+            help="Weights over the default blend's instead of a blend learned from your "
+            "history, e.g. cf=1,text=0 (0 leaves a signal out)."
         ),
     ] = "",
     min_length: Annotated[float, typer.Option(min=0, help="Shortest track, in seconds.")] = 30.0,
@@ -131,7 +131,7 @@ def weekly(
     if week is not None and not _WEEK.match(week):
         raise fail(f"--week {week!r}: write an ISO week such as 2026-W48")
     try:
-        blend = parse_weights(weights) if weights else None
+        parse_weights(weights)  # refused here, before any work; applied over the defaults
     except ValueError as error:
         raise fail(str(error)) from None
     with reported_errors():
@@ -147,7 +147,7 @@ def weekly(
                 user=weekly_user(settings),
                 rules=Rules(size=size, rest_days=rest_days, min_seconds=min_length,
                             max_seconds=max_length),
-                blend=blend, refresh=refresh,
+                weights=weights, refresh=refresh,
             )  # fmt: skip
         finally:
             conn.close()

@@ -22,10 +22,18 @@ import numpy as np
 import scipy.sparse as sp
 
 from mydiscover.cf.evaluate import Split
-from mydiscover.recommend.blend import Blend, blend_features, fuse, learn_blend, signal_normals
+from mydiscover.recommend.blend import (
+    Blend,
+    blend_features,
+    default_blend,
+    fuse,
+    learn_blend,
+    parse_weights,
+    signal_normals,
+)
 from mydiscover.recommend.library import Library
 from mydiscover.recommend.rules import Rules, choose
-from mydiscover.recommend.signals import Signal, fit_ridge
+from mydiscover.recommend.signals import Signal, cf_known_share, fit_ridge
 
 #: The methods compared on HetRec: each a set of signals fused by the weekly's blend.
 HETREC_METHODS: dict[str, tuple[str, ...]] = {
@@ -356,12 +364,13 @@ def temporal_holdout(
     cutoff: int,
     horizon_days: int,
     rules: Rules,
-    blend: Blend | None,
+    weights: str = "",
 ) -> tuple[list[TemporalResult], str]:
     """Make the weekly as it would have been made at ``cutoff`` (history before it only), by
     the blend, each signal alone, most-popular and at random; a pick is a hit when the user
-    played it within ``horizon_days`` after. ``blend`` None: learned from the history before
-    the cut-off, as the weekly learns it. Also returns where the blend came from."""
+    played it within ``horizon_days`` after. The blend is learned from the history before
+    the cut-off, as the weekly learns it, unless ``weights`` go over the defaults. Also
+    returns where the blend came from."""
     from mydiscover.db.listens import load_history
     from mydiscover.recommend.learn import blend_for
     from mydiscover.recommend.library import load_library
@@ -379,11 +388,12 @@ def temporal_holdout(
     candidates = candidate_mask(library, before, set(), rules, cutoff)
     known = {artist.key for artist in before.artists}
     seed = 42
-    if blend is None:
+    if weights:
+        blend = parse_weights(weights, default_blend(cf_known_share(model, library)))
+        said = blend.described()
+    else:
         learned = blend_for(conn, library, model, now=cutoff, rules=rules, seed=seed)
         blend, said = learned.blend, learned.note
-    else:
-        said = blend.described()
     signals = compute_signals(conn, library, before, model, seed)
     methods: dict[str, np.ndarray] = {
         "blend": fuse(signals, blend, candidates, len(library)).scores,

@@ -21,16 +21,17 @@ import numpy as np
 from mydiscover.db.listens import histories_before
 from mydiscover.db.weekly import weekly_sources
 from mydiscover.recommend.blend import (
-    DEFAULT_BLEND,
     SIGNALS,
     Blend,
     blend_features,
+    default_blend,
     fuse,
     learn_blend,
     signal_normals,
 )
 from mydiscover.recommend.library import Library
 from mydiscover.recommend.rules import Rules, candidate_mask, choose
+from mydiscover.recommend.signals import cf_known_share
 
 #: Cut-offs, counted back from now in horizons: the earlier ones to fit, the latest to check.
 CUTOFFS = 4
@@ -101,13 +102,14 @@ def blend_for(
 
     if (kept := _kept(conn, now)) is not None:
         return kept
+    defaults = default_blend(cf_known_share(model, library))
     horizon = HORIZON_DAYS * 86_400
     cutoffs = [now - horizon * back for back in range(CUTOFFS, 0, -1)]
     # The plays after the earlier cut-offs bound the hits from above: one query is enough to
     # fall back to the defaults before computing any signal (a short history costs nothing).
     most = sum(len(_played_between(conn, cut, cut + horizon)) for cut in cutoffs[:-1])
     if most < MIN_HITS:
-        return _too_few(most)
+        return _too_few(most, defaults)
     rng = np.random.default_rng(seed)
     examples: list[tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]] = []
     latest: tuple[list, np.ndarray, set[int]] | None = None
@@ -132,33 +134,33 @@ def blend_for(
         rows = np.unique(np.concatenate([positives, sampled]))
         examples.append((normal, rows, np.isin(rows, positives)))
     if hits < MIN_HITS or latest is None:
-        return _too_few(hits)
+        return _too_few(hits, defaults)
     # Only the signals the cut-offs had are learned; one computed only now (a CF model just
     # fitted) keeps its default weight rather than a weight of 0 learned from its absence.
     names = [name for name in SIGNALS if any(name in normal for normal, _, _ in examples)]
     features = np.concatenate([blend_features(normal, rows, names) for normal, rows, _ in examples])
     labels = np.concatenate([y for _, _, y in examples])
     fitted = learn_blend(features, labels, names, "")
-    learned = Blend({**DEFAULT_BLEND.weights, **fitted.weights},
-                    {**DEFAULT_BLEND.offsets, **fitted.offsets},
+    learned = Blend({**defaults.weights, **fitted.weights},
+                    {**defaults.offsets, **fitted.offsets},
                     f"learned from your history ({hits} plays after {len(examples)} cut-offs"
                     + ("" if len(names) == len(SIGNALS) else
                        f"; {', '.join(n for n in SIGNALS if n not in names)} as the defaults")
                     + ")")  # fmt: skip
     signals, candidates, played = latest
     ours, theirs = (_hits(library, signals, blend, candidates, played, known, rules, seed)
-                    for blend in (learned, DEFAULT_BLEND))  # fmt: skip
+                    for blend in (learned, defaults))  # fmt: skip
     if ours < theirs:
-        return LearnedBlend(DEFAULT_BLEND, f"the blend learned from your history found {ours} "
+        return LearnedBlend(defaults, f"the blend learned from your history found {ours} "
                             f"hits in the latest {HORIZON_DAYS} days, the defaults {theirs}: "
                             "the defaults", now)  # fmt: skip
     return LearnedBlend(learned, f"{learned.source}: {ours} hits in the latest "
                         f"{HORIZON_DAYS} days against the defaults' {theirs}", now)  # fmt: skip
 
 
-def _too_few(hits: int) -> LearnedBlend:
+def _too_few(hits: int, defaults: Blend) -> LearnedBlend:
     why = f"{hits} plays after earlier cut-offs are too few to learn a blend from"
-    return LearnedBlend(DEFAULT_BLEND, f"{why} (it takes {MIN_HITS}): the defaults")
+    return LearnedBlend(defaults, f"{why} (it takes {MIN_HITS}): the defaults")
 
 
 def _hits(

@@ -3,7 +3,9 @@ into arrays (a 100,000-track library is a few hundred MB of SQLite rows, read in
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,14 +63,18 @@ class Library:
         return self._rows
 
 
-def load_library(conn: sqlite3.Connection) -> Library:
-    """Every available track with its tags, descriptors and embedding."""
+def load_library(conn: sqlite3.Connection, only: Collection[int] | None = None) -> Library:
+    """Every available track with its tags, descriptors and embedding (``only``: just these
+    track ids, as a kept weekly needs: 30 rows, not 100,000)."""
     rows = conn.execute(
         "SELECT t.id, t.path, t.path_text, t.root, coalesce(t.title, ''), "
         "coalesce(t.artist, t.album_artist, ''), coalesce(t.album, ''), "
         "coalesce(t.mb_artist_id, t.mb_album_artist_id, ''), t.duration, a.bpm, a.key, a.scale, "
         "a.embedding FROM tracks t LEFT JOIN track_audio a ON a.track_id = t.id "
-        "WHERE t.status = 'ok' ORDER BY t.id"
+        "WHERE t.status = 'ok'"
+        + ("" if only is None else " AND t.id IN (SELECT value FROM json_each(?))")
+        + " ORDER BY t.id",
+        () if only is None else (json.dumps([int(track) for track in only]),),
     ).fetchall()
     count = len(rows)
     embeddings = np.zeros((count, EMBEDDING_SIZE), dtype=np.float32)

@@ -15,7 +15,6 @@ from mydiscover.db.listens import load_history
 from mydiscover.db.weekly import DamagedWeekly, banned_tracks, load_weekly
 from mydiscover.errors import MydiscoverError
 from mydiscover.playlists.write import Entry
-from mydiscover.recommend.blend import Blend
 from mydiscover.recommend.library import Library, load_library
 from mydiscover.recommend.rules import Rules
 from mydiscover.recommend.weekly import (
@@ -50,7 +49,7 @@ def weekly_playlist(
     week: str | None = None,
     user: str = "",
     rules: Rules | None = None,
-    blend: Blend | None = None,
+    weights: str = "",
     within: set[int] | None = None,
     save: bool = True,
     refresh: bool = False,
@@ -60,31 +59,32 @@ def weekly_playlist(
     The first weekly of an ISO week is stored (unless ``save`` is false) and every later call
     in that week returns exactly it, so a play of a pick counts as its hit and every output
     (a file, the server's playlist, beets) agrees; ``refresh`` makes a new one on purpose.
-    ``within`` (only these track ids may be picked: a beets query) always makes a new one.
+    ``weights``: given weights over the defaults (else learned from the history); ``within``
+    (only these track ids may be picked: a beets query) always makes a new one.
     A damaged stored weekly is made anew with a warning.
     """
     week = week or this_week()
     rules = rules or Rules()
-    options = weekly_options(rules, blend)
+    options = weekly_options(rules, weights)
     conn.execute(f"PRAGMA cache_size = -{READ_CACHE_KIB}")
-    library = load_library(conn)
-    if not len(library):
-        raise MydiscoverError("the library is empty: run 'mydiscover scan ~/Music' first")
     warnings = []
     if within is None and not refresh:
         try:
             stored = load_weekly(conn, week)
-            kept = (kept_weekly(stored, library, options, banned_tracks(conn))
-                    if stored is not None else None)  # fmt: skip
+            if stored is not None:
+                picked = load_library(conn, only=[pick.track_id for pick in stored.picks])
+                kept = kept_weekly(stored, picked, options, banned_tracks(conn))
+                if kept.picks:
+                    return kept, _entries(picked, kept)
         except DamagedWeekly as error:
-            kept = None
             warnings.append(f"the stored weekly of {week} is damaged ({error}): made anew")
-        if kept is not None and kept.picks:
-            return kept, _entries(library, kept)
+    library = load_library(conn)
+    if not len(library):
+        raise MydiscoverError("the library is empty: run 'mydiscover scan ~/Music' first")
     now = int(time.time())
     result = make_weekly(
         conn, library, load_history(conn), fitted_model(database), week=week, user=user,
-        now=now, rules=rules, blend=blend, within=within,
+        now=now, rules=rules, weights=weights, within=within,
     )  # fmt: skip
     result.warnings += warnings
     if refresh and within is None:

@@ -123,6 +123,15 @@ def _view(model: object, library: Library) -> ModelView:
     return _LAST_VIEW[0]
 
 
+def cf_known_share(model: object | None, library: Library) -> float | None:
+    """The share of the library's tracks whose artist the CF model knows (None: no model)."""
+    from mydiscover.cf.store import FittedModel
+
+    if not isinstance(model, FittedModel) or not len(library):
+        return None
+    return float(np.mean(_view(model, library).items >= 0))
+
+
 def cold_start(view: ModelView, user_factors: np.ndarray, known_rows: np.ndarray) -> Signal | None:
     """Predict the CF score from audio for analysed tracks whose artist has no CF score.
 

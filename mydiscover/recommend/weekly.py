@@ -20,11 +20,17 @@ from mydiscover.db.weekly import (
     recent_picks,
     store_weekly,
 )
-from mydiscover.recommend.blend import SIGNALS, Blend, fuse
+from mydiscover.recommend.blend import SIGNALS, Blend, default_blend, fuse, parse_weights
 from mydiscover.recommend.library import Library
 from mydiscover.recommend.order import camelot, flowing_order
 from mydiscover.recommend.rules import Rules, candidate_mask, choose
-from mydiscover.recommend.signals import Signal, audio_signal, cf_signals, text_signal
+from mydiscover.recommend.signals import (
+    Signal,
+    audio_signal,
+    cf_known_share,
+    cf_signals,
+    text_signal,
+)
 
 #: A signal gives its reason for a pick it rates this many standard deviations above its
 #: average (about its top sixth), or that it leads: a track it barely likes is not "because"
@@ -110,11 +116,13 @@ def make_weekly(
     now: int,
     rules: Rules | None = None,
     blend: Blend | None = None,
+    weights: str = "",
     within: set[int] | None = None,
 ) -> Weekly:
     """This week's playlist from the stored history and models (see the package's modules);
-    ``blend``: the signals' weights (None: learned from the history, else the defaults);
-    ``within``: only these track ids may be picked (a beets query)."""
+    ``blend``: the signals' weights and offsets (None: learned from the history, else the
+    defaults); ``weights``: given weights over the defaults ("cf=1,text=0", as parse_weights
+    reads them) instead; ``within``: only these track ids may be picked (a beets query)."""
     rules = rules or Rules()
     seed = week_seed(week, user)
     excluded = banned_tracks(conn) | recent_picks(conn, week, rules.recent_weeks)
@@ -122,6 +130,8 @@ def make_weekly(
     if within is not None:
         candidates &= np.isin(library.ids, np.fromiter(within, dtype=np.int64))
     notes: list[str] = []
+    if blend is None and weights:
+        blend = parse_weights(weights, default_blend(cf_known_share(model, library)))
     if blend is None:
         from mydiscover.recommend.learn import blend_for
 
@@ -180,10 +190,10 @@ def _shortfall(chosen: int, candidates: int, rules: Rules) -> str:
     return f"{chosen} tracks, not {rules.size}: {why}"
 
 
-def weekly_options(rules: Rules, blend: Blend | None) -> dict[str, Any]:
+def weekly_options(rules: Rules, weights: str) -> dict[str, Any]:
     """What a caller asked of the weekly (its rules, and the weights if it gave any): stored
     with it, so a later call that asks otherwise is told the week's weekly is kept."""
-    return {**dataclasses.asdict(rules), "weights": dict(blend.weights) if blend else None}
+    return {**dataclasses.asdict(rules), "weights": weights or None}
 
 
 def kept_weekly(
