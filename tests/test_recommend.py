@@ -147,3 +147,15 @@ def test_unscored_candidates_fill_what_the_caps_leave():
     picked = choose(lib, scores, np.ones(100, bool), set(), Rules(size=30, jitter=0.0), seed=3)
     assert len(picked) == 30
     assert [lib.artists[r] for r in picked[:4]] == ["A", "A", "B", "B"]  # the scored first
+
+
+def test_among_an_artists_tracks_the_one_nearest_the_taste_is_chosen():
+    # CF gives every track of an artist its artist's score; the sound and the album's terms
+    # tell them apart, so the cap of one per album keeps the tracks the listener would like.
+    lib = library(["A"] * 4 + ["B"] * 2, ["X", "X", "Y", "Y", "Z", "Z"])
+    cf = signal("cf", {row: 0.9 if row < 4 else 0.1 for row in range(6)})
+    audio = signal("audio", {0: 0.2, 1: 0.8, 2: 0.7, 3: 0.1, 4: 0.5, 5: 0.4})
+    fused = fuse([cf, audio], DEFAULT_BLEND, np.ones(6, dtype=bool), 6)
+    rules = Rules(size=2, per_artist=2, per_album=1, jitter=0.0)
+    picked = choose(lib, fused.scores, np.ones(6, dtype=bool), set(), rules, seed=1)
+    assert sorted(picked) == [1, 2]  # A's best of album X and of album Y, not 0 or 3
