@@ -164,6 +164,15 @@ def test_cf_enrich_scores_library_artists_the_public_data_lacks(tmp_path, cli_en
                     ["cf", "import", str(write_hetrec(tmp_path / "h"))],
                     ["cf", "fit", "--factors", "8", "--regularization", "1"]):  # fmt: skip
         assert run_cli(env, *command).returncode == 0, command
+    status = run_cli(env, "cf", "status", "--json")
+    assert status.returncode == 0, status.stderr
+    known = json.loads(status.stdout)["coverage"]  # half the library's artists are public
+    assert known["artists"] == {"total": 4, "known": 2, "by_mbid": 0, "by_name": 2, "share": 0.5}
+    assert known["tracks"]["share"] == 0.5 and known["plays"]["share"] == 1.0
+    doctor = json.loads(run_cli(env, "doctor", "--offline", "--json").stdout)["checks"]
+    [check] = [c for c in doctor if c["name"] == "CF coverage"]
+    assert check["detail"] == ("the CF model knows 50% of your library's 4 artists (50% of its "
+                               "tracks, 100% of your plays)")  # fmt: skip
     result = run_cli(env, "cf", "enrich")
     assert result.returncode == 0, result.stderr
     assert "lastfm: asked about 1 artists, 2 similar artists listed" in result.stderr
@@ -183,6 +192,7 @@ def test_cf_enrich_scores_library_artists_the_public_data_lacks(tmp_path, cli_en
         env, "weekly", "--no-update", "--format", "json", "--min-length", "0.1", "--explain"
     )
     assert weekly.returncode == 0, weekly.stderr
+    assert "note: the CF model knows the artists of 50% of your library's tracks" in weekly.stderr
     picks = {t["artist"]: t for t in json.loads(weekly.stdout)["tracks"]}
     assert picks["Nobody Knows Us"]["reasons"]["cf"] == (
         "similar-artist lists put it beside Shoegaze Artist 0, which you play"

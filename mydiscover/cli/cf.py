@@ -296,6 +296,7 @@ def status_command(
     db: DbOption = None, config: ConfigOption = None, json_output: JsonOption = False
 ) -> None:
     """What co-listening data is imported, which model is fitted, and when you were folded in."""
+    from mydiscover.cf.coverage import stored_coverage
     from mydiscover.cf.matrix import CoListening
     from mydiscover.cf.store import dataset_path, load_model, model_path
     from mydiscover.db.cf import fold_state
@@ -303,7 +304,9 @@ def status_command(
 
     with reported_errors():
         settings = settings_from(db, config)
-        summary: dict[str, Any] = {"dataset": None, "model": None, "fold": None}
+        summary: dict[str, Any] = {"dataset": None, "model": None, "fold": None,
+                                   "coverage": None}  # fmt: skip
+        fitted = None
         try:
             data = CoListening.load(dataset_path(settings.database))
             summary["dataset"] = {
@@ -314,7 +317,8 @@ def status_command(
         except MydiscoverError:
             pass
         try:
-            meta = load_model(model_path(settings.database)).meta
+            fitted = load_model(model_path(settings.database))
+            meta = fitted.meta
             summary["model"] = {
                 key: meta[key] for key in ("engine", "fitted_at", "fit_seconds", "parameters",
                                            "dataset_fingerprint", "users", "items")
@@ -325,8 +329,13 @@ def status_command(
             conn = connect(settings, create=False)
             try:
                 summary["fold"] = fold_state(conn)
+                if fitted is not None:
+                    summary["coverage"] = stored_coverage(conn, fitted)
             finally:
                 conn.close()
+    known = summary["coverage"]
+    if known is not None:
+        summary["coverage"] = known.to_json()
     if json_output:
         print_json(summary)
         return
@@ -351,6 +360,8 @@ def status_command(
         f"{fold['user_artists']:,} artists known, {fold['scored_tracks']:,} tracks scored"
         if fold else "not folded in yet",
     )  # fmt: skip
+    if known is not None:
+        table.add_row("Coverage", escape(known.line()))
     out.print(table)
 
 

@@ -44,7 +44,7 @@ def doctor(
     settings = settings_from(db, config)
     checks = [
         _python(), _audio(), _model(), _database(settings), _config(settings),
-        *([] if offline else _services(settings)),
+        *_cf_coverage(settings), *([] if offline else _services(settings)),
     ]  # fmt: skip
     if json_output:
         print_json({"checks": [c._asdict() for c in checks]})
@@ -127,6 +127,38 @@ def _database(settings: Settings) -> Check:
                      f"{version}): upgrade mydiscover")  # fmt: skip
     note = "" if version == SCHEMA_VERSION else f"; upgraded to {SCHEMA_VERSION} on next use"
     return Check("Database", "ok", f"{path}, schema {version}, integrity ok{note}")
+
+
+#: Below this share of the library's artists known to CF, the coverage is a warning.
+WELL_COVERED = 0.5
+
+
+def _cf_coverage(settings: Settings) -> list[Check]:
+    """How much of the library the CF model knows (no check without a database)."""
+    from mydiscover.cf.coverage import stored_coverage
+    from mydiscover.cf.store import load_model, model_path
+    from mydiscover.errors import MydiscoverError
+
+    if not settings.database.exists():
+        return []
+    try:
+        model = load_model(model_path(settings.database))
+    except MydiscoverError:
+        return [Check("CF coverage", "warning", "no CF model: 'mydiscover cf import' a public "
+                      "dataset, then 'mydiscover cf fit'")]  # fmt: skip
+    try:
+        conn = sqlite3.connect(f"file:{settings.database}?mode=ro", uri=True, timeout=10)
+        try:
+            known = stored_coverage(conn, model)
+        finally:
+            conn.close()
+    except sqlite3.Error as error:
+        return [Check("CF coverage", "problem", f"{settings.database}: {error}")]
+    share = known.artists.share
+    if share is not None and share < WELL_COVERED:
+        return [Check("CF coverage", "warning", f"{known.line()}: 'mydiscover cf enrich' "
+                      "scores the artists it lacks from similarity lists")]  # fmt: skip
+    return [Check("CF coverage", "ok", known.line())]
 
 
 def _config(settings: Settings) -> Check:

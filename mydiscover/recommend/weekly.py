@@ -145,6 +145,9 @@ def make_weekly(
     known = {artist.key for artist in history.artists}
     chosen = choose(library, fused.scores, candidates, known, rules, seed)
     present = {signal.name for signal in signals}
+    if (known := cf_known_share(model, library)) is not None:
+        notes.append(f"the CF model knows the artists of {known:.0%} of your library's tracks "
+                     "('mydiscover cf status' tells more)")  # fmt: skip
     notes += [f"{name} left out: {why}" for name, why in MISSING.items() if name not in present]
     if not signals:
         notes.append("no signal yet: the picks are random")
