@@ -26,6 +26,7 @@ MBID_SLOWDIVE = "4f1ea4ea-8b6b-4ab2-ab8b-4b5a1e5b0d7c"
 LASTFM_SIMILAR = {
     "Slowdive": [("Ride", "1"), ("Nobody Knows Us", "0.83"), ("Chapterhouse", "0.5")],
     "Shoegaze Artist 0": [("Nobody Knows Us", "0.9"), ("Shoegaze Artist 4", "0.7")],
+    "Never Listed": [("Shoegaze Artist 4", "0.6"), ("Unknown Elsewhere", "0.9")],
 }
 
 
@@ -173,10 +174,15 @@ def test_cf_enrich_scores_library_artists_the_public_data_lacks(tmp_path, cli_en
     [check] = [c for c in doctor if c["name"] == "CF coverage"]
     assert check["detail"] == ("the CF model knows 50% of your library's 4 artists (50% of its "
                                "tracks, 100% of your plays)")  # fmt: skip
-    result = run_cli(env, "cf", "enrich")
+    first = run_cli(env, "cf", "enrich", "--limit", "1")  # the user's artist, one lacking
+    assert first.returncode == 0, first.stderr
+    assert "2 of your library's artists are not in the public data: asking about 1 of them" \
+        in first.stderr  # fmt: skip
+    assert "lastfm: asked about 2 artists, 4 similar artists listed; 0 cached" in first.stderr
+    result = run_cli(env, "cf", "enrich")  # goes on: the answers so far are cached
     assert result.returncode == 0, result.stderr
-    assert "lastfm: asked about 1 artists, 2 similar artists listed" in result.stderr
-    assert "1 without a MusicBrainz ID" in result.stderr
+    assert "lastfm: asked about 1 artists, 0 similar artists listed; 2 cached" in result.stderr
+    assert "3 without a MusicBrainz ID" in result.stderr  # ListenBrainz needs one
     conn = sqlite3.connect(tmp_path / "db.sqlite")
     rows = dict(
         (artist, (matched_by, because))
@@ -187,7 +193,8 @@ def test_cf_enrich_scores_library_artists_the_public_data_lacks(tmp_path, cli_en
     conn.close()
     assert rows["Nobody Knows Us"] == ("similar", "Shoegaze Artist 0")
     assert rows["Shoegaze Artist 4"][0] == "name"
-    assert "Never Listed" not in rows
+    # Its own list names an artist of the model: scored by that one, on the model's scale.
+    assert rows["Never Listed"] == ("similar", "Shoegaze Artist 4")
     weekly = run_cli(
         env, "weekly", "--no-update", "--format", "json", "--min-length", "0.1", "--explain"
     )
@@ -196,6 +203,9 @@ def test_cf_enrich_scores_library_artists_the_public_data_lacks(tmp_path, cli_en
     picks = {t["artist"]: t for t in json.loads(weekly.stdout)["tracks"]}
     assert picks["Nobody Knows Us"]["reasons"]["cf"] == (
         "similar-artist lists put it beside Shoegaze Artist 0, which you play"
+    )
+    assert picks["Never Listed"]["reasons"]["cf"] == (
+        "similar-artist lists put it beside Shoegaze Artist 4, whom listeners like you play"
     )
 
 

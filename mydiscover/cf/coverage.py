@@ -93,3 +93,18 @@ def coverage(
 def stored_coverage(conn: sqlite3.Connection, model: FittedModel) -> Coverage:
     """:func:`coverage` of the catalogued library and the stored history."""
     return coverage(model, library_tracks(conn), user_artist_plays(conn))
+
+
+def lacking_artists(model: FittedModel, tracks: Sequence[LibraryTrack]) -> list[ArtistPlays]:
+    """The library's artists the model does not know, those with the most tracks first (as
+    ``ArtistPlays`` with the track count as plays: what ``cf enrich`` asks about)."""
+    keys = [artist_key(track.artist) for track in tracks]
+    items, _ = model.lookup([track.mbid for track in tracks], keys)
+    lacking: dict[str, list[Any]] = {}
+    for track, key, item in zip(tracks, keys, items.tolist(), strict=True):
+        if key and item < 0:
+            entry = lacking.setdefault(key, [track.artist, track.mbid, 0])
+            entry[1] = entry[1] or track.mbid
+            entry[2] += 1
+    artists = [ArtistPlays(key, name, mbid, count) for key, (name, mbid, count) in lacking.items()]
+    return sorted(artists, key=lambda artist: (-artist.plays, artist.key))

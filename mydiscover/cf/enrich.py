@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -142,14 +142,19 @@ def enrich(
     fetchers: dict[str, Callable[[ArtistPlays], list[SimilarArtist]]],
     *,
     artists: int = 50,
+    lacking: Sequence[ArtistPlays] = (),
     progress: Callable[[int, int], None] | None = None,
     now: Callable[[], float] = time.time,
 ) -> EnrichReport:
-    """Ask each source about the user's ``artists`` most played artists it has not been asked
-    about in :data:`CACHE_DAYS`; each answer is committed as it arrives (an interrupted run
-    keeps what it got). ``fetchers`` maps a source name to its fetch function."""
+    """Ask each source about the user's ``artists`` most played artists, and about the
+    ``lacking`` ones (library artists the public data lacks, whose own lists score them), that
+    it has not been asked about in :data:`CACHE_DAYS`; each answer is committed as it arrives
+    (an interrupted run keeps what it got, and the next one goes on from there). ``fetchers``
+    maps a source name to its fetch function."""
     report = EnrichReport()
     top = sorted(user_artist_plays(conn), key=lambda artist: -artist.plays)[:artists]
+    asked = {artist.key for artist in top}
+    top += [artist for artist in lacking if artist.key not in asked]
     plan: list[tuple[str, ArtistPlays]] = []
     for source in fetchers:
         due = artists_due(conn, source, top, int(now()) - CACHE_DAYS * 86_400)

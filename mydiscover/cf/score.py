@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -22,10 +23,12 @@ from mydiscover.db.cf import (
     ArtistPlays,
     LibraryTrack,
     Listed,
+    SimilarArtist,
     TrackScore,
     history_marker,
     library_tracks,
     replace_scores,
+    similar_lists,
     similar_to_user_artists,
     user_artist_plays,
 )
@@ -65,15 +68,17 @@ def score_library(
     history: list[ArtistPlays],
     library: list[LibraryTrack],
     listed_beside: dict[str, Listed] | None = None,
+    own_lists: dict[str, list[SimilarArtist]] | None = None,
 ) -> LibraryScores:
     """Fold the user in and score every library track whose artist the model knows.
 
     ``listed_beside`` (from the similarity services) maps an artist key to the user's artists
-    it was listed beside, with the match: an artist the public data lacks then scores as the
-    best ``match x the user's predicted preference for that artist``.
+    it was listed beside, with the match, and ``own_lists`` an asked artist to whom it is
+    listed beside: an artist the public data lacks then scores as the best ``match x the
+    user's predicted preference`` (see :func:`listed_scores`).
     """
     with _collector_paused():
-        return _score_library(model, history, library, listed_beside)
+        return _score_library(model, history, library, listed_beside, own_lists)
 
 
 @contextmanager
@@ -95,6 +100,7 @@ def _score_library(
     history: list[ArtistPlays],
     library: list[LibraryTrack],
     listed_beside: dict[str, Listed] | None,
+    own_lists: dict[str, list[SimilarArtist]] | None,
 ) -> LibraryScores:
     user_factors, user_plays = fold_in_user(model, history)
     item_factors = model.als.item_factors
@@ -105,8 +111,8 @@ def _score_library(
     item_scores = item_factors[items] @ user_factors
     because = because_of(model, items, user_plays)
     unknown = {keys[index] for index in np.flatnonzero(track_items < 0)}
-    listed = listed_scores(model, history, user_factors, listed_beside or {}, unknown)
-    listed_values = np.array([score for score, _ in listed.values()], dtype=np.float32)
+    listed = listed_scores(model, history, user_factors, listed_beside or {}, unknown, own_lists)
+    listed_values = np.array([listed.score for listed in listed.values()], dtype=np.float32)
     percentile = _percentiles(np.concatenate([item_scores, listed_values]))
     scores: list[TrackScore] = []
     known = iter(track_positions.tolist())
@@ -122,14 +128,26 @@ def _score_library(
                 )
             )  # fmt: skip
         elif (key := keys[index]) in listed:
-            score, mine = listed[key]
+            score, mine, _ = listed[key]
+            beside = listed_beside or {}
             scores.append(
                 TrackScore(
                     track.track_id, score, float(percentile[listed_rank[key]]),
-                    (listed_beside or {})[key].name, "similar", names.get(mine, mine),
+                    beside[key].name if key in beside else track.artist, "similar",
+                    names.get(mine, mine),
                 )
             )  # fmt: skip
     return LibraryScores(scores, len(history), int(np.count_nonzero(user_plays)), user_factors)
+
+
+class ListedScore(NamedTuple):
+    """A score for an artist the model lacks, on the model's scale: the best match x the
+    user's predicted preference for an artist the model knows, that artist, and whether the
+    user plays it."""
+
+    score: float
+    beside: str  # the user's artist key when ``yours``, else the public artist's name
+    yours: bool
 
 
 def listed_scores(
@@ -138,37 +156,47 @@ def listed_scores(
     user_factors: np.ndarray,
     listed_beside: dict[str, Listed],
     unknown: set[str],
-) -> dict[str, tuple[float, str]]:
-    """Scores of artists the model lacks, from the user's artists they are listed beside:
-    (best match x the user's predicted preference for that artist, which artist)."""
-    assert model.als.item_factors is not None
-    wanted = [key for key in unknown if key in listed_beside]
+    own_lists: dict[str, list[SimilarArtist]] | None = None,
+) -> dict[str, ListedScore]:
+    """Scores of artists the model lacks: from the user's artists they are listed beside, and
+    from their own lists (``cf enrich`` asks about library artists the model lacks): any
+    artist of the model listed there, the user's predicted preference for it x the match."""
+    factors = model.als.item_factors
+    assert factors is not None
+    own_lists = own_lists or {}
+    wanted = [key for key in unknown if key in listed_beside or key in own_lists]
     if not wanted:
         return {}
     items, _ = model.lookup([a.mbid for a in history], [a.key for a in history])
     preference = {
-        artist.key: float(model.als.item_factors[item] @ user_factors)
+        artist.key: float(factors[item] @ user_factors)
         for artist, item in zip(history, items.tolist(), strict=True)
         if item >= 0
     }
-    scores: dict[str, tuple[float, str]] = {}
+    scores: dict[str, ListedScore] = {}
     for key in sorted(wanted):
         candidates = [
-            (match * preference[mine], mine)
-            for mine, match in listed_beside[key].beside
+            ListedScore(match * preference[mine], mine, True)
+            for mine, match in (listed_beside[key].beside if key in listed_beside else [])
             if mine in preference
         ]
+        if own := own_lists.get(key):
+            public, _ = model.lookup([s.mbid for s in own], [s.key for s in own])
+            candidates += [
+                ListedScore(s.match * float(factors[item] @ user_factors), s.name, False)
+                for s, item in zip(own, public.tolist(), strict=True)
+                if item >= 0
+            ]
         if candidates:
-            scores[key] = max(candidates)
+            scores[key] = max(candidates, key=lambda listed: listed.score)
     return scores
 
 
 def refresh_scores(conn: sqlite3.Connection, model: FittedModel) -> LibraryScores:
     """Fold the user in from the history stored now and replace the library's stored scores."""
     marker = history_marker(conn)
-    result = score_library(
-        model, user_artist_plays(conn), library_tracks(conn), similar_to_user_artists(conn)
-    )
+    result = score_library(model, user_artist_plays(conn), library_tracks(conn),
+                           similar_to_user_artists(conn), similar_lists(conn))  # fmt: skip
     replace_scores(
         conn,
         result.scores,

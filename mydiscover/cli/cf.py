@@ -373,36 +373,56 @@ def enrich_command(
     artists: Annotated[
         int, typer.Option(min=1, help="How many of your most played artists to ask about.")
     ] = 50,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Ask about at most this many of the library's artists the public data lacks "
+            "(those with the most tracks first). Default: all of them.",
+        ),
+    ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Ask public similarity services (Last.fm artist.getSimilar, ListenBrainz similar-artists)
-    which artists are like yours, so library artists missing from the public data still get a
-    CF score. Answers are cached for 30 days; then your library is rescored."""
+    which artists are like your most played ones and like each library artist the public data
+    lacks, so those still get a CF score on the model's scale. Paced and cached for 30 days:
+    an interrupted run keeps its answers and the next goes on. Then your library is rescored."""
+    from mydiscover.cf.coverage import lacking_artists
     from mydiscover.cf.enrich import configured_fetchers, enrich
     from mydiscover.cf.store import fitted_model
     from mydiscover.config import lastfm_api_key
+    from mydiscover.db.cf import library_tracks
 
     with reported_errors():
         settings = settings_from(db, config)
         fetchers, notes = configured_fetchers(source, settings, lastfm_api_key(settings))
         for note in notes:
             err.print(note, highlight=False)
+        model = fitted_model(settings.database)
         conn = connect(settings)
         try:
+            lacking = lacking_artists(model, library_tracks(conn)) if model is not None else []
+            if model is None:
+                err.print("no CF model yet ('mydiscover cf fit'): only your most played artists "
+                          "are asked about", highlight=False)  # fmt: skip
+            else:
+                err.print(f"{len(lacking):,} of your library's artists are not in the public "
+                          "data" + (f": asking about {min(limit, len(lacking)):,} of them"
+                                    if limit is not None else ""), highlight=False)  # fmt: skip
+                lacking = lacking[:limit]
             with (
                 interruptible("cf enrich: interrupted; the answers so far are kept."),
                 count_bar("asking", "artists") as bar,
             ):
                 task = bar.add_task("asking", total=None)
                 report = enrich(
-                    conn, fetchers, artists=artists,
+                    conn, fetchers, artists=artists, lacking=lacking,
                     progress=lambda done, total: bar.update(task, completed=done, total=total),
                 )  # fmt: skip
         finally:
             conn.close()
         for line in report.lines():
             err.print(line, highlight=False)
-        model = fitted_model(settings.database)
         if model is not None:
             _fold_and_report(model, settings)

@@ -155,3 +155,15 @@ def similar_to_user_artists(conn: sqlite3.Connection) -> dict[str, Listed]:
     for similar, name, artist, match in rows:
         listed.setdefault(similar, Listed(name, [])).beside.append((artist, match))
     return listed
+
+
+def similar_lists(conn: sqlite3.Connection) -> dict[str, list[SimilarArtist]]:
+    """Every asked artist's own lists (all sources): whom the services list beside it."""
+    lists: dict[str, list[SimilarArtist]] = {}
+    rows = conn.execute(
+        "SELECT artist_key, similar_key, min(similar_name), max(coalesce(similar_mbid, '')), "
+        "max(match) FROM similar_artists GROUP BY artist_key, similar_key"
+    )
+    for artist, key, name, mbid, match in rows:
+        lists.setdefault(artist, []).append(SimilarArtist(key, name, mbid, match))
+    return lists

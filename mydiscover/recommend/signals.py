@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from mydiscover.db.cf import similar_to_user_artists
+from mydiscover.db.cf import similar_lists, similar_to_user_artists
 from mydiscover.db.documents import entity_words, genre_tags, has_documents
 from mydiscover.db.listens import History
 from mydiscover.recommend.library import Library
@@ -70,17 +70,21 @@ def cf_signals(
     items = view.items
     known = np.flatnonzero(items >= 0)
     scores = model.als.item_factors[items[known]] @ user_factors
-    # Artists the public data lacks, listed by similarity services beside the user's.
+    # Artists the public data lacks, listed by similarity services beside the user's, or
+    # listing artists of the model themselves (asked by 'cf enrich').
     unknown = np.flatnonzero(items < 0)
     listed = listed_scores(model, history.artists, user_factors, similar_to_user_artists(conn),
-                           {library.artist_keys[row] for row in unknown.tolist()})  # fmt: skip
+                           {library.artist_keys[row] for row in unknown.tolist()},
+                           similar_lists(conn))  # fmt: skip
     listed_rows = [row for row in unknown.tolist() if library.artist_keys[row] in listed]
     names = {artist.key: artist.name for artist in history.artists}
 
     def explain(row: int) -> str:
         if items[row] < 0:
-            mine = listed[library.artist_keys[row]][1]
-            return f"similar-artist lists put it beside {names.get(mine, mine)}, which you play"
+            _, beside, yours = listed[library.artist_keys[row]]
+            who = f"{names.get(beside, beside)}, which you play" if yours else (
+                f"{beside}, whom listeners like you play")  # fmt: skip
+            return f"similar-artist lists put it beside {who}"
         [mine] = because_of(model, items[row : row + 1], user_plays)
         theirs = model.names[int(items[row])]
         if mine and mine != theirs:
@@ -88,7 +92,7 @@ def cf_signals(
         return f"more of {theirs}, whom you play: listeners like you rate it highly"
 
     rows = np.concatenate([known, np.array(listed_rows, dtype=np.int64)])
-    values = np.concatenate([scores, [listed[library.artist_keys[r]][0] for r in listed_rows]])
+    values = np.concatenate([scores, [listed[library.artist_keys[r]].score for r in listed_rows]])
     signals = [Signal("cf", rows, values.astype(float), explain)]
     cold = cold_start(view, user_factors, rows)
     if cold is not None:
