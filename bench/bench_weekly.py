@@ -1,6 +1,6 @@
 """Benchmark ``mydiscover weekly`` on a 100,000-track library with a million listens.
 
-MeasuredRun it from the repository root, in the project's virtualenv (``pip install -e .[bench]``)::
+Run it from the repository root, in the project's virtualenv (``pip install -e .[bench]``)::
 
     python bench/bench_weekly.py                 # 100,000 analysed tracks, 1,000,000 listens
     python bench/bench_weekly.py --quick         # a tenth of both
