@@ -36,6 +36,7 @@ class Library:
     analysed: np.ndarray  # bool
     _codes: tuple[np.ndarray, dict[str, int]] | None = field(default=None, repr=False)
     _rows: dict[int, int] | None = field(default=None, repr=False)
+    _centred: np.ndarray | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -55,6 +56,17 @@ class Library:
         codes, index = self.artist_codes()
         wanted = np.fromiter((index[key] for key in keys if key in index), dtype=np.int64)
         return np.isin(codes, wanted)
+
+    def centred_embeddings(self) -> np.ndarray:
+        """The embeddings less the analysed tracks' mean, at unit length again (zero rows
+        stay zero); made once, as the weekly and its cut-offs ask for them."""
+        if self._centred is None:
+            centred = self.embeddings.copy()
+            if self.analysed.any():
+                centred[self.analysed] -= self.embeddings[self.analysed].mean(axis=0)
+            norms = np.linalg.norm(centred, axis=1, keepdims=True)
+            self._centred = centred / np.where(norms == 0, 1, norms)
+        return self._centred
 
     def row_of(self) -> dict[int, int]:
         """Track id -> row (made once: the weekly and its cut-offs ask for it)."""
