@@ -191,6 +191,7 @@ def test_cf_enrich_scores_library_artists_the_public_data_lacks(tmp_path, cli_en
         )
     )
     conn.close()
+    assert_one_cf_scoring(tmp_path / "db.sqlite")
     assert rows["Nobody Knows Us"] == ("similar", "Shoegaze Artist 0")
     assert rows["Shoegaze Artist 4"][0] == "name"
     # Its own list names an artist of the model: scored by that one, on the model's scale.
@@ -207,6 +208,26 @@ def test_cf_enrich_scores_library_artists_the_public_data_lacks(tmp_path, cli_en
     assert picks["Never Listed"]["reasons"]["cf"] == (
         "similar-artist lists put it beside Shoegaze Artist 4, whom listeners like you play"
     )
+
+
+def assert_one_cf_scoring(database):
+    """The scores 'cf score' stores (cf top reads them) are the weekly's cf signal's."""
+    from mydiscover.cf.store import fitted_model
+    from mydiscover.db.connection import open_database
+    from mydiscover.db.listens import load_history
+    from mydiscover.recommend.library import load_library
+    from mydiscover.recommend.signals import cf_signals
+
+    conn = open_database(database)
+    try:
+        stored = dict(conn.execute("SELECT track_id, score FROM cf_scores").fetchall())
+        library = load_library(conn)
+        [cf, *_] = cf_signals(conn, fitted_model(database), load_history(conn), library)
+    finally:
+        conn.close()
+    weekly = {int(library.ids[row]): score for row, score in zip(cf.rows, cf.scores, strict=True)}
+    assert weekly.keys() == stored.keys() and len(stored) == 4
+    assert all(abs(weekly[track] - stored[track]) < 1e-5 for track in stored)
 
 
 def test_cf_enrich_lastfm_without_a_key_says_where_to_get_one(tmp_path, cli_env):
