@@ -107,7 +107,8 @@ def blend_for(
     cutoffs = [now - horizon * back for back in range(CUTOFFS, 0, -1)]
     # The plays after the earlier cut-offs bound the hits from above: one query is enough to
     # fall back to the defaults before computing any signal (a short history costs nothing).
-    most = sum(len(_played_between(conn, cut, cut + horizon)) for cut in cutoffs[:-1])
+    played_after = [_played_between(conn, cut, cut + horizon) for cut in cutoffs]
+    most = sum(len(played) for played in played_after[:-1])
     if most < MIN_HITS:
         return _too_few(most, defaults)
     rng = np.random.default_rng(seed)
@@ -119,7 +120,7 @@ def blend_for(
     for index, (cutoff, before) in enumerate(zip(cutoffs, histories, strict=True)):
         if before.empty:
             continue
-        played = _played_between(conn, cutoff, cutoff + horizon)
+        played = played_after[index]
         candidates = candidate_mask(library, before, set(), rules, cutoff)
         positives = np.flatnonzero(candidates & np.isin(library.ids, list(played)))
         signals = compute_signals(conn, library, before, model, seed)
