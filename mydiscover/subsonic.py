@@ -50,6 +50,7 @@ class Song:
     play_count: int
     starred: bool
     path: str  # often synthetic (Navidrome): never match by it alone
+    track: int | None = None  # the track number on its album
 
     @classmethod
     def from_api(cls, song: dict[str, Any]) -> Song:
@@ -59,6 +60,7 @@ class Song:
             str(song.get("album") or ""), _number(song.get("duration")),
             str(song.get("musicBrainzId") or ""), int(_number(song.get("playCount")) or 0),
             bool(song.get("starred")), str(song.get("path") or ""),
+            int(number) if (number := _number(song.get("track"))) is not None else None,
         )  # fmt: skip
 
 

@@ -359,3 +359,45 @@ def test_the_sync_command_warns_once_of_an_incomplete_listing(fake_server, tmp_p
     assert len(warnings) == 1 and "127.0.0.1" in warnings[0]
     assert "may be incomplete" in warnings[0]
     assert search3_requests(fake_server) == 2
+
+
+def test_the_album_and_track_number_break_ties_before_the_duration(tmp_path, cli_env):
+    from mydiscover.history.subsonic import _Catalog
+    from mydiscover.subsonic import Song
+
+    music = tmp_path / "Music"
+    make_track(music / "Lush" / "Spooky" / "01.flac", seconds=3.0, title="Nothing Natural",
+               artist="Lush", album="Spooky", track="1/12")  # fmt: skip
+    make_track(music / "Lush" / "Best Of" / "05.flac", seconds=4.0, title="Nothing Natural",
+               artist="Lush", album="Best Of", track="5/20")  # fmt: skip
+    env = {**cli_env, "MYDISCOVER_DB": str(tmp_path / "db.sqlite")}
+    assert run_cli(env, "scan", str(music)).returncode == 0
+    conn = open_database(tmp_path / "db.sqlite")
+    try:
+        ids = dict(conn.execute("SELECT album, id FROM tracks").fetchall())
+        catalog = _Catalog(conn)
+    finally:
+        conn.close()
+
+    def song(album: str, seconds: float, number: int | None) -> Song:
+        return Song("s", "Nothing Natural", "Lush", album, seconds, "", 0, False, "x", number)
+
+    # One second nearer the other album's file: the album the server names still wins.
+    assert catalog.match(song("Spooky", 4.0, 1)) == (ids["Spooky"], "tags")
+    assert catalog.match(song("Best Of", 3.0, 5)) == (ids["Best Of"], "tags")
+    # No album in common: the track number, then the duration.
+    assert catalog.match(song("Singles", 4.0, 1)) == (ids["Spooky"], "tags")
+    assert catalog.match(song("Singles", 3.9, None)) == (ids["Best Of"], "tags")
+
+
+def test_every_pick_the_server_lacks_is_named(server, home, tmp_path):
+    env, _ = home
+    local = tmp_path / "Local"
+    make_track(local / "demo.flac", seconds=2.0, title="Demo", artist="Local [Only]",
+               album="Tape")  # fmt: skip
+    assert run_cli(env, "scan", str(server.music), str(local)).returncode == 0
+    made = run_cli(env, "weekly", "--no-update", "--min-length", "1", "--size", "30")
+    assert made.returncode == 0 and "Local [Only] - Demo" in made.stdout, made.stderr
+    pushed = run_cli(env, "subsonic", "sync")
+    assert pushed.returncode == 0, pushed.stderr
+    assert "; 1 not on the server: Local [Only] - Demo" in pushed.stderr

@@ -96,16 +96,19 @@ def _push(
     from mydiscover.recommend.service import this_week, weekly_playlist, weekly_user
 
     week = this_week()
-    made, _ = weekly_playlist(conn, settings.database, week=week, user=weekly_user(settings))
+    made, entries = weekly_playlist(conn, settings.database, week=week,
+                                    user=weekly_user(settings))  # fmt: skip
     for warning in made.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
-    tracks = [pick.track_id for pick in made.picks]
     on_server = server_song_ids(conn, server)
-    songs = [on_server[track] for track in tracks if track in on_server]
+    songs = [on_server[pick.track_id] for pick in made.picks if pick.track_id in on_server]
     playlist_id = client.replace_playlist(name, songs)
-    missing = len(tracks) - len(songs)
+    missing = [escape(f"{entry.artist} - {entry.title}")
+               for pick, entry in zip(made.picks, entries, strict=True)
+               if pick.track_id not in on_server]  # fmt: skip
     err.print(
         f"{client.host}: playlist {name!r} ({playlist_id}) now holds Discover Weekly {week}: "
-        f"{len(songs)} tracks" + (f"; {missing} are not on the server" if missing else ""),
+        f"{len(songs)} tracks" + (f"; {len(missing)} not on the server: " + ", ".join(missing)
+                                  if missing else ""),
         highlight=False,
-    )
+    )  # fmt: skip

@@ -3,7 +3,9 @@ kept as history.
 
 A server's ``path`` is often synthetic (Navidrome reports "Artist/Album/01 - Title.mp3"
 whatever the file is called), so songs are matched by MusicBrainz recording ID, then by
-normalised artist and title with the closest duration (within 3 s), the album breaking ties.
+normalised artist and title within 3 s of the file's duration: among those, the same album
+first, then the same track number, then the closest duration (the same song on two albums,
+a second apart, goes to the album the server names).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from mydiscover.db.servers import ServerSong, replace_server_songs
 from mydiscover.library.match import artist_key, title_key
@@ -45,20 +48,28 @@ class SyncReport:
         )
 
 
+class _Candidate(NamedTuple):
+    track: int
+    duration: float | None
+    album: str  # its title key
+    number: int | None
+
+
 class _Catalog:
     """The library's tracks indexed for server songs."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.by_mbid: dict[str, int] = {}
-        self.by_name: dict[tuple[str, str], list[tuple[int, float | None, str]]] = defaultdict(list)
-        for track, artist, title, album, mbid, duration in conn.execute(
+        self.by_name: dict[tuple[str, str], list[_Candidate]] = defaultdict(list)
+        for track, artist, title, album, mbid, duration, number in conn.execute(
             "SELECT id, coalesce(artist, album_artist, ''), coalesce(title, ''), "
-            "coalesce(album, ''), mb_recording_id, duration FROM tracks WHERE status = 'ok'"
+            "coalesce(album, ''), mb_recording_id, duration, track_number FROM tracks "
+            "WHERE status = 'ok'"
         ):
             if mbid:
                 self.by_mbid[mbid.lower()] = track
             self.by_name[(artist_key(artist), title_key(title))].append(
-                (track, duration, title_key(album))
+                _Candidate(track, duration, title_key(album), number)
             )
 
     def match(self, song: Song) -> tuple[int | None, str | None]:
@@ -68,15 +79,19 @@ class _Catalog:
         candidates = self.by_name.get((artist_key(song.artist), title_key(song.title)), [])
         album = title_key(song.album)
 
-        def distance(candidate: tuple[int, float | None, str]) -> tuple[float, bool]:
-            _, duration, their_album = candidate
-            gap = abs(duration - song.duration) if duration and song.duration else 0.0
-            return gap, their_album != album
+        def gap(candidate: _Candidate) -> float:
+            if candidate.duration and song.duration:
+                return abs(candidate.duration - song.duration)
+            return 0.0
 
-        fitting = [c for c in candidates if distance(c)[0] <= DURATION_TOLERANCE]
+        def rank(candidate: _Candidate) -> tuple[bool, bool, float]:
+            other_number = song.track is not None and candidate.number != song.track
+            return candidate.album != album, other_number, gap(candidate)
+
+        fitting = [c for c in candidates if gap(c) <= DURATION_TOLERANCE]
         if not fitting:
             return None, None
-        return min(fitting, key=distance)[0], "tags"
+        return min(fitting, key=rank).track, "tags"
 
 
 def sync_server(
