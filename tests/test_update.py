@@ -58,7 +58,7 @@ def test_the_readme_quick_start_gives_a_weekly(tmp_path):
     make_home(tmp_path)
     commands = quick_start_commands()
     assert commands[0] == "mydiscover scan ~/Music"
-    assert commands[-1] == "mydiscover weekly > discover.m3u"
+    assert commands[-1] == "mydiscover weekly -o discover.m3u"
     env = shell_env(tmp_path)
     for command in commands:
         done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True,

@@ -212,7 +212,8 @@ def test_bad_options_are_refused(home):
     env, _ = home
     for args, message in ((["--format", "pls"], "unknown format"),
                           (["--week", "48"], "ISO week"),
-                          (["--weights", "vibes=2"], "unknown signal")):  # fmt: skip
+                          (["--weights", "vibes=2"], "unknown signal"),
+                          (["--json"], "--json goes with --stats")):  # fmt: skip
         result = run_cli(env, "weekly", *args)
         assert result.returncode == 1 and message in result.stderr
 

@@ -117,6 +117,8 @@ def weekly(
     if stats:
         _print_stats(db, config, json_output)
         return
+    if json_output:
+        raise fail("--json goes with --stats; for the weekly itself as JSON: --format json")
     if to_playlist:
         configured = settings_from(db, config).weekly.get("playlist")
         if not configured:
