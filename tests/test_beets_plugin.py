@@ -116,14 +116,35 @@ class TestDiscover(PluginTestHelper):
             "name holds a line break or control character, which M3U cannot hold"
         ]
 
-    def test_analyze_stores_queryable_attributes(self):
+    def test_analyze_fills_beets_own_fields_with_a_line_per_item(self, capsys):
         self.run_command("discover", "--analyze", "artist:Ride")
-        analysed = list(self.lib.items("mydiscover_bpm:100..150"))
+        lines = capsys.readouterr().err.splitlines()
+        assert [line.split(": ")[0] for line in lines if line.startswith("analysed")] == [
+            "analysed 1/2", "analysed 2/2"]  # fmt: skip
+        analysed = list(self.lib.items("bpm:100..150"))
         assert {item.artist for item in analysed} == {"Ride"}
         for item in analysed:
-            assert item["mydiscover_bpm"] == pytest.approx(125, abs=3)
-            assert item["mydiscover_loudness"] < 0
-        assert not list(self.lib.items("artist:Lush mydiscover_bpm:1..300"))
+            assert item.bpm == pytest.approx(125, abs=3) and isinstance(item.bpm, int)
+            assert item.initial_key and item["mydiscover_loudness"] < 0
+            assert item["mydiscover_scale"] in ("major", "minor")
+            assert item.initial_key.endswith("m") == (item["mydiscover_scale"] == "minor")
+        assert not list(self.lib.items("artist:Lush bpm:1..300"))
+
+    def test_analyze_takes_the_analysis_lock(self):
+        from beets.ui import UserError
+
+        from mydiscover.db.lock import exclusive_lock
+
+        with (
+            exclusive_lock(self.database, "an analysis"),
+            pytest.raises(UserError, match=r"an analysis \(pid \d+\) is using"),
+        ):
+            self.run_command("discover", "--analyze", "artist:Ride")
+
+    def test_the_usage_line_names_the_query(self, capsys):
+        with pytest.raises(SystemExit):
+            self.run_command("discover", "--help")
+        assert "beet discover [options] [QUERY]" in capsys.readouterr().out
 
 
 class TestAutoAnalysis(PluginTestHelper):
@@ -140,4 +161,4 @@ class TestAutoAnalysis(PluginTestHelper):
                     title="Seagull", artist="Ride", album="Nowhere")  # fmt: skip
         self.run_command("import", "-A", str(folder))
         [item] = list(self.lib.items())
-        assert item["mydiscover_bpm"] == pytest.approx(120, abs=3)
+        assert item.bpm == pytest.approx(120, abs=3)

@@ -11,8 +11,10 @@ Config (all optional)::
         auto: no        # analyse what 'beet import' adds
         size: 30
 
-``beet discover --analyze [QUERY]`` analyses the items' audio and stores the results as typed
-flexible attributes (``beet ls mydiscover_bpm:120..130``).
+``beet discover --analyze [QUERY]`` analyses the items' audio (holding the analysis lock of
+``mydiscover analyze``, a line per item on stderr) and stores beets' own ``bpm`` and
+``initial_key`` (into the files' tags too when beets' ``import.write`` says so) and typed
+flexible attributes (``beet ls bpm:120..130 mydiscover_scale:minor``).
 """
 
 from __future__ import annotations
@@ -30,8 +32,6 @@ from beets.plugins import BeetsPlugin
 
 #: Analysis results shown to beets, as flexible attributes of items.
 ATTRIBUTES = {
-    "mydiscover_bpm": types.FLOAT,
-    "mydiscover_key": types.STRING,
     "mydiscover_scale": types.STRING,
     "mydiscover_loudness": types.FLOAT,
     "mydiscover_danceability": types.FLOAT,
@@ -54,6 +54,8 @@ class MydiscoverPlugin(BeetsPlugin):
         """``beet discover``."""
         command = ui.Subcommand("discover", help="this week's Discover Weekly playlist")
         parser = command.parser
+        parser.usage = "%prog [options] [QUERY]\n\nThe weekly from the items of QUERY " \
+            "(default: the whole library); with --analyze, analyse them."  # fmt: skip
         parser.add_option("--analyze", action="store_true", help="analyse the items' audio")
         parser.add_option("-n", "--size", type="int", help="tracks (default: 30)")
         parser.add_option("-o", "--output", help="write the playlist to FILE, not stdout")
@@ -77,7 +79,7 @@ class MydiscoverPlugin(BeetsPlugin):
             conn = self._catalog(lib, items)
             try:
                 if opts.analyze:
-                    self._analyze(conn, items)
+                    self._analyze(lib, conn, items)
                 elif args and not items:
                     raise ui.UserError(f"no items match {' '.join(args)!r}")
                 else:
@@ -86,6 +88,10 @@ class MydiscoverPlugin(BeetsPlugin):
                 conn.close()
         except MydiscoverError as error:
             raise ui.UserError(str(error)) from None
+        except KeyboardInterrupt:
+            # beets ends a Ctrl-C silently with exit 0: say it, and exit as a shell expects.
+            print("discover: interrupted; what was analysed so far is kept", file=sys.stderr)
+            raise SystemExit(130) from None
 
     def _weekly(self, conn: Any, opts: Values, only: list[Item] | None) -> None:
         """The weekly from the whole catalog, or only from ``only`` (the items of a query)."""
@@ -133,23 +139,34 @@ class MydiscoverPlugin(BeetsPlugin):
 
     # --- analysis ---------------------------------------------------------------------------
 
-    def _analyze(self, conn: Any, items: list[Item]) -> None:
+    def _analyze(self, lib: Library, conn: Any, items: list[Item]) -> None:
+        """Analyse the items not yet analysed, under ``mydiscover analyze``'s lock, each result
+        stored as it comes (a line per item on stderr); then give beets the fields."""
         from mydiscover.audio.analyze import ANALYSIS_VERSION, analyze_many
         from mydiscover.db.audio import pending_tracks, store_analysis
         from mydiscover.db.connection import transaction
+        from mydiscover.db.lock import exclusive_lock
         from mydiscover.library.external import track_ids
 
         ids = track_ids(conn, [item.path for item in items])
         wanted = set(ids.values())
-        pending = [t for t in pending_tracks(conn, ANALYSIS_VERSION) if t.id in wanted]
-        by_id = {track.id: track for track in pending}
-        for track_id, analysis, error in analyze_many([(t.id, t.path) for t in pending]):
-            with transaction(conn):
-                store_analysis(conn, by_id[track_id], ANALYSIS_VERSION, analysis, error)
+        with exclusive_lock(self._database(), "an analysis (beet discover --analyze)"):
+            pending = [t for t in pending_tracks(conn, ANALYSIS_VERSION) if t.id in wanted]
+            for number, track in enumerate(pending, 1):
+                [(_, analysis, error)] = analyze_many([(track.id, track.path)])
+                with transaction(conn):
+                    store_analysis(conn, track, ANALYSIS_VERSION, analysis, error)
+                said = f": {error}" if error else ""
+                print(f"analysed {number}/{len(pending)}: {os.fsdecode(track.path)}{said}",
+                      file=sys.stderr)  # fmt: skip
         self._log.info("analysed {} of {} items", len(pending), len(items))
-        self._store_attributes(conn, items, ids)
+        self._store_attributes(lib, conn, items, ids)
 
-    def _store_attributes(self, conn: Any, items: list[Item], ids: dict[bytes, int]) -> None:
+    def _store_attributes(
+        self, lib: Library, conn: Any, items: list[Item], ids: dict[bytes, int]
+    ) -> None:
+        """beets' ``bpm`` and ``initial_key`` ("Am", "F#") and the flexible attributes, in one
+        transaction; the files' tags are written only when beets' ``import.write`` says so."""
         rows = {
             row[0]: row[1:]
             for row in conn.execute(
@@ -157,14 +174,21 @@ class MydiscoverPlugin(BeetsPlugin):
                 "WHERE error IS NULL"
             )
         }
-        for item in items:
-            found = rows.get(ids.get(item.path, -1))
-            if found is None:
-                continue
-            for name, value in zip(ATTRIBUTES, found, strict=True):
-                if value is not None:
-                    item[name] = value
-            item.store()
+        write = ui.should_write()
+        with lib.transaction():
+            for item in items:
+                found = rows.get(ids.get(item.path, -1))
+                if found is None:
+                    continue
+                bpm, key, scale, *rest = found
+                if bpm is not None:
+                    item["bpm"] = round(bpm)
+                if key:
+                    item["initial_key"] = key + ("m" if scale == "minor" else "")
+                for name, value in zip(ATTRIBUTES, [scale, *rest], strict=True):
+                    if value is not None:
+                        item[name] = value
+                item.try_sync(write=write, move=False)
 
     def _imported_item(self, lib: Library, item: Item) -> None:
         self._analyze_now(lib, [item])
@@ -175,7 +199,7 @@ class MydiscoverPlugin(BeetsPlugin):
     def _analyze_now(self, lib: Library, items: list[Item]) -> None:
         conn = self._catalog(lib, items)
         try:
-            self._analyze(conn, items)
+            self._analyze(lib, conn, items)
         finally:
             conn.close()
 
