@@ -12,7 +12,14 @@ import pytest
 from lxml import etree
 
 from mydiscover.paths import display_path
-from mydiscover.playlists.write import FORMATS, PATH_MODES, Entry, playlist_path, render
+from mydiscover.playlists.write import (
+    FORMATS,
+    PATH_MODES,
+    Entry,
+    check_options,
+    playlist_path,
+    render,
+)
 
 LATIN1 = b"/music/Bj\xf6rk/Hom\xe9genic/01 Hunter.flac"  # a Latin-1 file name, not UTF-8
 
@@ -163,3 +170,49 @@ def test_a_non_utf8_name_is_valid_json_with_its_bytes_in_the_location():
     latin1 = json.loads(render([entry(LATIN1)], "json", "W", "absolute", None).data)["tracks"][0]
     assert latin1["location"] == "file:///music/Bj%F6rk/Hom%E9genic/01%20Hunter.flac"
     assert latin1["path"] == display_path(LATIN1) == "/music/Bj\\xf6rk/Hom\\xe9genic/01 Hunter.flac"
+
+
+RECORDING = "8f3471b5-7e6a-48da-86a9-c1c07a0f47ae"
+ARTIST = "b795a8a0-ed2b-4c8e-8be0-1b1b9a6e7d12"
+
+
+def test_jspf_follows_listenbrainz_conventions():
+    tagged = entry(b"/m/a.flac", recording_mbid=RECORDING, artist_mbid=ARTIST)
+    bare = entry(b"/m/b.flac", album="", reasons={})
+    data = render([tagged, bare], "jspf", "W", "absolute", None,
+                  {"date": "2026-11-23T06:00:00+00:00"}).data  # fmt: skip
+    playlist = json.loads(data)["playlist"]
+    assert playlist["creator"] == "mydiscover" and playlist["date"] == "2026-11-23T06:00:00+00:00"
+    assert playlist["extension"]["https://musicbrainz.org/doc/jspf#playlist"]["public"] is False
+    first, second = playlist["track"]
+    assert first["identifier"] == [f"https://musicbrainz.org/recording/{RECORDING}"]
+    extension = first["extension"]["https://musicbrainz.org/doc/jspf#track"]
+    assert extension["artist_identifiers"] == [f"https://musicbrainz.org/artist/{ARTIST}"]
+    assert extension["additional_metadata"]["mydiscover"]["reasons"] == tagged.reasons
+    assert "identifier" not in second and "annotation" not in second and "album" not in second
+    assert "" not in [value for track in playlist["track"] for value in track.values()]
+
+
+def test_xspf_carries_identifiers_creator_and_date_and_validates():
+    tagged = entry(b"/m/a.flac", recording_mbid=RECORDING)
+    data = render([tagged, entry(b"/m/b.flac", reasons={})], "xspf", "W", "absolute", None,
+                  {"date": "2026-11-23T06:00:00+00:00"}).data  # fmt: skip
+    root = etree.fromstring(data)
+    ns = {"x": "http://xspf.org/ns/0/"}
+    assert root.findtext("x:creator", namespaces=ns) == "mydiscover"
+    assert root.findtext("x:date", namespaces=ns) == "2026-11-23T06:00:00+00:00"
+    tracks = root.findall("x:trackList/x:track", ns)
+    assert tracks[0].findtext("x:identifier", namespaces=ns) == (
+        f"https://musicbrainz.org/recording/{RECORDING}")  # fmt: skip
+    assert tracks[1].find("x:identifier", ns) is None and tracks[1].find("x:annotation", ns) is None
+    # XSPF v1 orders a track's elements: location, identifier, title, creator, annotation, ...
+    order = [etree.QName(child).localname for child in tracks[0]]
+    assert order == ["location", "identifier", "title", "creator", "annotation", "album",
+                     "duration"]  # fmt: skip
+
+
+def test_music_root_paths_are_for_m3u_only():
+    check_options("m3u", "music-root", False)
+    for fmt in ("xspf", "jspf"):
+        with pytest.raises(ValueError, match="music-root is for M3U"):
+            check_options(fmt, "music-root", True)

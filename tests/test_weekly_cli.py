@@ -413,3 +413,30 @@ def test_a_long_enough_history_teaches_the_weekly_its_blend(tmp_path, cli_env):
             assert sorted(one_pass.artists) == sorted(alone.artists)
     finally:
         conn.close()
+
+
+def test_the_jspf_names_every_tagged_track_by_its_musicbrainz_id(tmp_path, cli_env):
+    music = tmp_path / "Music"
+    tagged = {}
+    for number in range(6):
+        fields = {"title": f"Song {number}", "artist": f"Artist {number}", "album": f"LP {number}"}
+        if number % 3:  # four of six tagged
+            fields["mb_recording_id"] = f"00000000-0000-4000-8000-00000000000{number}"
+            fields["mb_artist_id"] = f"00000000-0000-4000-9000-00000000000{number}"
+        path = make_track(music / f"{number}.flac", seconds=0.5, **fields)
+        tagged[path.name] = fields.get("mb_recording_id")
+    env = {**cli_env, "MYDISCOVER_DB": str(tmp_path / "db.sqlite")}
+    assert run_cli(env, "scan", str(music)).returncode == 0
+    result = run_cli(env, "weekly", "--no-update", "--format", "jspf", "--min-length", "0.1",
+                     "--size", "6")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    tracks = json.loads(result.stdout)["playlist"]["track"]
+    assert len(tracks) == 6
+    for track in tracks:
+        mbid = tagged[Path(unquote(urlsplit(track["location"][0]).path)).name]
+        if mbid:
+            assert track["identifier"] == [f"https://musicbrainz.org/recording/{mbid}"]
+            artists = track["extension"]["https://musicbrainz.org/doc/jspf#track"]
+            assert artists["artist_identifiers"][0].startswith("https://musicbrainz.org/artist/")
+        else:
+            assert "identifier" not in track

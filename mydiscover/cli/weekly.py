@@ -153,9 +153,8 @@ def weekly(
             )  # fmt: skip
         finally:
             conn.close()
-    meta = {"week": result.week, "signals": result.signals, "weights": result.weights}
     folder = output.parent if output is not None else None
-    playlist = render(entries, fmt, result.name, paths, folder, meta)
+    playlist = render(entries, fmt, result.name, paths, folder, result.meta())
     for skipped in playlist.skipped:
         err.print(f"[yellow]warning:[/] {escape(skipped.message())}", highlight=False)
     if output is None:

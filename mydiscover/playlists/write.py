@@ -8,6 +8,14 @@ JSON gives each track both: ``location``, the exact URI (``file://`` when absolu
 URI reference otherwise, percent-encoded byte for byte), and ``path``, text for people (bytes
 that are not UTF-8 shown as ``\\xNN``).
 
+XSPF and JSPF follow ListenBrainz's conventions (https://musicbrainz.org/doc/jspf), so the
+playlist can go to ListenBrainz or troi: a track with a MusicBrainz recording ID carries it as
+its identifier (``https://musicbrainz.org/recording/<mbid>``), its artist's as the track
+extension's ``artist_identifiers``; the playlist its creator and date; the reasons, score and
+lead signal ride in the extension's ``additional_metadata``; no field is written empty. Their
+locations are URIs that readers resolve against the playlist file, so they take ``absolute``
+or ``relative`` paths, not ``music-root`` (an M3U convention of MPD's playlist folder).
+
 Every output is valid for a strict parser whatever the names and tags hold: tags lose what the
 format cannot carry (lone surrogates; in XML, control characters and U+FFFE/U+FFFF; in M3U,
 line breaks and control characters). A path M3U cannot name safely (a line break or other
@@ -28,6 +36,12 @@ from urllib.parse import quote
 from mydiscover.paths import display_path
 
 FORMATS = ("m3u", "xspf", "jspf", "json")
+#: Who made the playlist, as XSPF/JSPF name it.
+CREATOR = "mydiscover"
+#: The namespaces of ListenBrainz's JSPF extensions, and of MusicBrainz's identifiers.
+JSPF_PLAYLIST = "https://musicbrainz.org/doc/jspf#playlist"
+JSPF_TRACK = "https://musicbrainz.org/doc/jspf#track"
+MUSICBRAINZ = "https://musicbrainz.org"
 PATH_MODES = ("absolute", "relative", "music-root")
 #: File names of the encoding they were found in: undecodable bytes as surrogates.
 _FS = "surrogateescape"
@@ -48,6 +62,8 @@ class Entry:
     score: float
     lead: str | None
     reasons: dict[str, str]
+    recording_mbid: str = ""
+    artist_mbid: str = ""
 
     def explanation(self) -> str:
         """The reasons as one line: "because you play Slowdive; reviews say 'dreamy'"."""
@@ -88,6 +104,10 @@ def check_options(fmt: str, mode: str, has_output: bool) -> None:
         raise ValueError(f"unknown path mode {mode!r}: choose from {', '.join(PATH_MODES)}")
     if mode == "relative" and not has_output:
         raise ValueError("--paths relative needs --output FILE (paths are relative to it)")
+    if mode == "music-root" and fmt in ("xspf", "jspf"):
+        raise ValueError(f"--paths music-root is for M3U in MPD's playlist folder: {fmt.upper()} "
+                         "readers resolve locations against the playlist file (use absolute, "
+                         "or relative with --output)")  # fmt: skip
 
 
 def playlist_path(entry: Entry, mode: str, playlist_folder: Path | None) -> bytes:
@@ -105,7 +125,8 @@ def render(
     entries: list[Entry], fmt: str, name: str, mode: str, playlist_folder: Path | None,
     meta: dict[str, object] | None = None,
 ) -> Rendered:  # fmt: skip
-    """The playlist file's bytes, with the entries it could not name safely left out."""
+    """The playlist file's bytes, with the entries it could not name safely left out
+    (``meta``: for JSON, its fields; ``date``, an ISO 8601 time, dates XSPF and JSPF too)."""
     paths = [playlist_path(entry, mode, playlist_folder) for entry in entries]
     if fmt == "m3u":
         kept: list[tuple[Entry, bytes]] = []
@@ -118,10 +139,11 @@ def render(
                 skipped.append(Skipped(entry, reason))
         return Rendered(_m3u(kept, name), [entry for entry, _ in kept], skipped)
     absolute = mode == "absolute"  # XSPF, JSPF and JSON percent-encode: every path is safe
+    date = str((meta or {}).get("date") or "")
     if fmt == "xspf":
-        return Rendered(_xspf(entries, paths, name, absolute=absolute), entries, [])
+        return Rendered(_xspf(entries, paths, name, date, absolute=absolute), entries, [])
     if fmt == "jspf":
-        return Rendered(_jspf(entries, paths, name, absolute=absolute), entries, [])
+        return Rendered(_jspf(entries, paths, name, date, absolute=absolute), entries, [])
     if fmt == "json":
         return Rendered(_json(entries, paths, name, meta or {}, absolute=absolute), entries, [])
     raise ValueError(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}")
@@ -152,16 +174,28 @@ def _uri(path: bytes, absolute: bool) -> str:
     return f"file://{encoded}" if absolute else encoded
 
 
-def _xspf(entries: list[Entry], paths: list[bytes], name: str, *, absolute: bool) -> bytes:
+def _recording(entry: Entry) -> str:
+    return f"{MUSICBRAINZ}/recording/{entry.recording_mbid}" if entry.recording_mbid else ""
+
+
+def _xspf(
+    entries: list[Entry], paths: list[bytes], name: str, date: str, *, absolute: bool
+) -> bytes:
     namespace = "http://xspf.org/ns/0/"
     root = ElementTree.Element("playlist", version="1", xmlns=namespace)
     ElementTree.SubElement(root, "title").text = _xml_safe(name)
+    ElementTree.SubElement(root, "creator").text = CREATOR
+    if date:
+        ElementTree.SubElement(root, "date").text = date
     tracks = ElementTree.SubElement(root, "trackList")
     for entry, path in zip(entries, paths, strict=True):
         track = ElementTree.SubElement(tracks, "track")
         ElementTree.SubElement(track, "location").text = _uri(path, absolute)
-        fields = {"title": entry.title, "creator": entry.artist, "album": entry.album,
-                  "annotation": entry.explanation()}  # fmt: skip
+        if identifier := _recording(entry):
+            ElementTree.SubElement(track, "identifier").text = identifier
+        # In XSPF v1's order: title, creator, annotation, album, then duration.
+        fields = {"title": entry.title, "creator": entry.artist,
+                  "annotation": entry.explanation(), "album": entry.album}  # fmt: skip
         for tag, value in fields.items():
             if value:
                 ElementTree.SubElement(track, tag).text = _xml_safe(value)
@@ -171,16 +205,34 @@ def _xspf(entries: list[Entry], paths: list[bytes], name: str, *, absolute: bool
     return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-def _jspf(entries: list[Entry], paths: list[bytes], name: str, *, absolute: bool) -> bytes:
+def _jspf(
+    entries: list[Entry], paths: list[bytes], name: str, date: str, *, absolute: bool
+) -> bytes:
     tracks = []
     for entry, path in zip(entries, paths, strict=True):
-        track: dict[str, object] = {"location": [_uri(path, absolute)], "title": entry.title,
-                                    "creator": entry.artist, "album": entry.album,
-                                    "annotation": entry.explanation()}  # fmt: skip
+        track: dict[str, object] = {"location": [_uri(path, absolute)]}
+        if identifier := _recording(entry):
+            track["identifier"] = [identifier]
+        fields = {"title": entry.title, "creator": entry.artist, "album": entry.album,
+                  "annotation": entry.explanation()}  # fmt: skip
+        track.update({key: value for key, value in fields.items() if value})
         if entry.duration:
             track["duration"] = round(entry.duration * 1000)
+        extension: dict[str, object] = {
+            "additional_metadata": {"mydiscover": {"score": entry.score,
+                                                   "lead_signal": entry.lead,
+                                                   "reasons": entry.reasons}},
+        }  # fmt: skip
+        if entry.artist_mbid:
+            extension["artist_identifiers"] = [f"{MUSICBRAINZ}/artist/{entry.artist_mbid}"]
+        track["extension"] = {JSPF_TRACK: extension}
         tracks.append(track)
-    return _json_bytes({"playlist": {"title": name, "track": tracks}})
+    playlist: dict[str, object] = {"title": name, "creator": CREATOR}
+    if date:
+        playlist["date"] = date
+    playlist["extension"] = {JSPF_PLAYLIST: {"creator": CREATOR, "public": False}}
+    playlist["track"] = tracks
+    return _json_bytes({"playlist": playlist})
 
 
 def _json(

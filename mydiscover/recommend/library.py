@@ -34,6 +34,7 @@ class Library:
     scales: list[str | None]
     embeddings: np.ndarray  # [n, 200] unit length; zero rows where not analysed
     analysed: np.ndarray  # bool
+    recording_mbids: list[str] = field(default_factory=list)  # "" unknown; empty: none loaded
     _codes: tuple[np.ndarray, dict[str, int]] | None = field(default=None, repr=False)
     _rows: dict[int, int] | None = field(default=None, repr=False)
     _centred: np.ndarray | None = field(default=None, repr=False)
@@ -82,7 +83,8 @@ def load_library(conn: sqlite3.Connection, only: Collection[int] | None = None) 
         "SELECT t.id, t.path, t.path_text, t.root, coalesce(t.title, ''), "
         "coalesce(t.artist, t.album_artist, ''), coalesce(t.album, ''), "
         "coalesce(t.mb_artist_id, t.mb_album_artist_id, ''), t.duration, a.bpm, a.key, a.scale, "
-        "a.embedding FROM tracks t LEFT JOIN track_audio a ON a.track_id = t.id "
+        "a.embedding, coalesce(t.mb_recording_id, '') "
+        "FROM tracks t LEFT JOIN track_audio a ON a.track_id = t.id "
         "WHERE t.status = 'ok'"
         + ("" if only is None else " AND t.id IN (SELECT value FROM json_each(?))")
         + " ORDER BY t.id",
@@ -115,4 +117,5 @@ def load_library(conn: sqlite3.Connection, only: Collection[int] | None = None) 
         scales=[r[11] for r in rows],
         embeddings=embeddings,
         analysed=analysed,
+        recording_mbids=[r[13] for r in rows],
     )

@@ -99,7 +99,7 @@ def _entries(library: Library, weekly: Weekly) -> list[Entry]:
         Entry(library.paths[p.row], library.roots[p.row], library.artists[p.row],
               library.titles[p.row] or os.path.basename(library.path_texts[p.row]),
               library.albums[p.row], _seconds(library.durations[p.row]), p.score, p.lead,
-              p.reasons)
+              p.reasons, library.recording_mbids[p.row], library.mbids[p.row])
         for p in weekly.picks
     ]  # fmt: skip
 

@@ -68,11 +68,18 @@ class Weekly:
     warnings: list[str] = field(default_factory=list)
     blend: str = ""  # the blend in use and where it came from (Blend.described)
     learned: dict[str, Any] | None = None  # a blend learned from the history, to be reused
+    made_at: int = 0  # UTC seconds: when it was made (a kept weekly: when it first was)
 
     @property
     def name(self) -> str:
         """The playlist's name: "Discover Weekly 2026-W48"."""
         return f"Discover Weekly {self.week}"
+
+    def meta(self) -> dict[str, object]:
+        """What a playlist file says of the weekly besides its tracks (render's ``meta``)."""
+        made = dt.datetime.fromtimestamp(self.made_at, dt.timezone.utc)
+        return {"week": self.week, "date": made.isoformat(timespec="seconds"),
+                "signals": self.signals, "weights": self.weights}  # fmt: skip
 
 
 def iso_week(when: dt.datetime) -> str:
@@ -179,7 +186,7 @@ def make_weekly(
         notes.append(_shortfall(len(chosen), int(candidates.sum()), rules))
     notes.append(blend.described())
     return Weekly(week, seed, picks, {s.name: len(s.rows) for s in signals}, dict(blend.weights),
-                  notes, blend=blend.described(), learned=stored_blend)  # fmt: skip
+                  notes, blend=blend.described(), learned=stored_blend, made_at=now)  # fmt: skip
 
 
 def _shortfall(chosen: int, candidates: int, rules: Rules) -> str:
@@ -228,7 +235,8 @@ def kept_weekly(
     if isinstance(blend, str) and blend:
         notes.append(blend)
     return Weekly(stored.week, stored.seed, picks, scored, weights, notes,
-                  blend=blend if isinstance(blend, str) else "")  # fmt: skip
+                  blend=blend if isinstance(blend, str) else "",
+                  made_at=stored.created_at)  # fmt: skip
 
 
 def save_weekly(

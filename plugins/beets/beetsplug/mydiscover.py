@@ -118,9 +118,8 @@ class MydiscoverPlugin(BeetsPlugin):
         for note in weekly.notes:
             self._log.info("{}", note)
         output = Path(opts.output) if opts.output else None
-        meta = {"week": weekly.week, "signals": weekly.signals, "weights": weekly.weights}
         playlist = render(entries, opts.format, weekly.name, opts.paths,
-                          output.parent if output else None, meta)  # fmt: skip
+                          output.parent if output else None, weekly.meta())  # fmt: skip
         for skipped in playlist.skipped:
             print(f"warning: {skipped.message()}", file=sys.stderr)
         if output is None:
