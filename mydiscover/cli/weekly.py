@@ -57,6 +57,17 @@ def weekly(
             "Navidrome's playlist import (paths relative to it)."
         ),
     ] = None,
+    mpd: Annotated[
+        str | None,
+        typer.Option(
+            "--mpd",
+            metavar="HOST[:PORT]",
+            help="Save the weekly as MPD's stored playlist 'Discover Weekly' there, replacing "
+            "it in place (paths relative to the music folder, which must be MPD's; password: "
+            "MYDISCOVER_MPD_PASSWORD). Nothing on stdout then, unless -o.",
+            show_default=False,
+        ),
+    ] = None,
     explain: Annotated[
         bool, typer.Option("--explain", help="Print each pick with its reasons on stderr.")
     ] = False,
@@ -130,6 +141,14 @@ def weekly(
         check_options(fmt, paths, output is not None)
     except ValueError as error:
         raise fail(str(error)) from None
+    mpd_address = None
+    if mpd is not None:
+        from mydiscover.playlists.mpd import parse_address
+
+        try:
+            mpd_address = parse_address(mpd)
+        except ValueError as error:
+            raise fail(str(error)) from None
     if week is not None and not _WEEK.match(week):
         raise fail(f"--week {week!r}: write an ISO week such as 2026-W48")
     try:
@@ -157,15 +176,46 @@ def weekly(
     playlist = render(entries, fmt, result.name, paths, folder, result.meta())
     for skipped in playlist.skipped:
         err.print(f"[yellow]warning:[/] {escape(skipped.message())}", highlight=False)
+    if mpd_address is not None:
+        with reported_errors():
+            _push_to_mpd(mpd_address, result.name, entries)
     if output is None:
-        sys.stdout.buffer.write(playlist.data)
-        sys.stdout.flush()
+        if mpd_address is None:  # the playlist went to MPD: stdout stays empty
+            sys.stdout.buffer.write(playlist.data)
+            sys.stdout.flush()
     else:
         try:
             atomic_write(output, playlist.data)
         except OSError as error:
             raise fail(f"cannot write {output}: {error.strerror or error}") from None
     _report(result, playlist.entries, explain, output)
+
+
+def _push_to_mpd(address: tuple[str, int], name: str, entries: list) -> None:
+    """Save the entries as MPD's stored playlist "Discover Weekly" (see playlists.mpd)."""
+    import os
+
+    from mydiscover.playlists.mpd import push_to_mpd
+    from mydiscover.playlists.write import playlist_path
+
+    uris, unsendable = [], []
+    for entry in entries:
+        path = os.fsdecode(playlist_path(entry, "music-root", None))
+        (unsendable if _surrogates(path) else uris).append(path)
+    for path in unsendable:
+        err.print(f"[yellow]warning:[/] left out of MPD's playlist {escape(ascii(path))}: its "
+                  "name is not UTF-8, which the MPD protocol needs", highlight=False)  # fmt: skip
+    host, port = address
+    pushed = push_to_mpd(host, port, "Discover Weekly", uris, os.environ.get(
+        "MYDISCOVER_MPD_PASSWORD"))  # fmt: skip
+    missing = f"; {len(pushed.missing)} not in its database: " + ", ".join(
+        escape(path) for path in pushed.missing) if pushed.missing else ""  # fmt: skip
+    err.print(f"MPD at {escape(host)}:{port}: stored playlist 'Discover Weekly' now holds {name}: "
+              f"{pushed.added} tracks{missing}", highlight=False)  # fmt: skip
+
+
+def _surrogates(text: str) -> bool:
+    return any("\udc80" <= c <= "\udcff" for c in text)
 
 
 def _report(result: object, entries: list, explain: bool, output: Path | None) -> None:
