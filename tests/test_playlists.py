@@ -185,7 +185,7 @@ def test_jspf_follows_listenbrainz_conventions():
     assert playlist["creator"] == "mydiscover" and playlist["date"] == "2026-11-23T06:00:00+00:00"
     assert playlist["extension"]["https://musicbrainz.org/doc/jspf#playlist"]["public"] is False
     first, second = playlist["track"]
-    assert first["identifier"] == [f"https://musicbrainz.org/recording/{RECORDING}"]
+    assert first["identifier"] == f"https://musicbrainz.org/recording/{RECORDING}"
     extension = first["extension"]["https://musicbrainz.org/doc/jspf#track"]
     assert extension["artist_identifiers"] == [f"https://musicbrainz.org/artist/{ARTIST}"]
     assert extension["additional_metadata"]["mydiscover"]["reasons"] == tagged.reasons

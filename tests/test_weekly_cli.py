@@ -435,7 +435,7 @@ def test_the_jspf_names_every_tagged_track_by_its_musicbrainz_id(tmp_path, cli_e
     for track in tracks:
         mbid = tagged[Path(unquote(urlsplit(track["location"][0]).path)).name]
         if mbid:
-            assert track["identifier"] == [f"https://musicbrainz.org/recording/{mbid}"]
+            assert track["identifier"] == f"https://musicbrainz.org/recording/{mbid}"
             artists = track["extension"]["https://musicbrainz.org/doc/jspf#track"]
             assert artists["artist_identifiers"][0].startswith("https://musicbrainz.org/artist/")
         else:

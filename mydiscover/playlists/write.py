@@ -212,7 +212,7 @@ def _jspf(
     for entry, path in zip(entries, paths, strict=True):
         track: dict[str, object] = {"location": [_uri(path, absolute)]}
         if identifier := _recording(entry):
-            track["identifier"] = [identifier]
+            track["identifier"] = identifier  # one URI: ListenBrainz refuses a list here
         fields = {"title": entry.title, "creator": entry.artist, "album": entry.album,
                   "annotation": entry.explanation()}  # fmt: skip
         track.update({key: value for key, value in fields.items() if value})
