@@ -347,6 +347,33 @@ class Transport:
             _current.watchdog = outer
             watchdog.cancel()
 
+    def post(self, url: str, data: bytes, *, headers: Mapping[str, str] | None = None) -> Answer:
+        """POST ``data`` (JSON) to ``url``, under the same deadline and body cap as a GET; a
+        redirect is refused, not followed (a POST must not land anywhere but where it was
+        sent)."""
+        watchdog = _Watchdog(self.deadline)
+        outer = getattr(_current, "watchdog", None)
+        _current.watchdog = watchdog
+        try:
+            sent = {"Content-Type": "application/json", **(headers or {})}
+            with self._open(url, None, sent, data=data) as response:
+                if response.status_code in _REDIRECT_CODES:
+                    raise self.error(f"{host_of(url)}: redirected a POST; not followed")
+                body = self._read(response, host_of(url))
+                answer = Answer(url, response.status_code, response.headers, body)
+            if watchdog.expired:
+                raise TryAgain("cut off at the deadline")
+            return answer
+        except Exception:
+            if watchdog.expired:
+                raise self.error(
+                    f"{host_of(url)}: no complete answer within {self.deadline:g} s"
+                ) from None
+            raise
+        finally:
+            _current.watchdog = outer
+            watchdog.cancel()
+
     def _follow(
         self,
         url: str,
@@ -379,14 +406,18 @@ class Transport:
         raise self.error(f"{host_of(url)}: more than {MAX_REDIRECTS} redirects; not followed")
 
     def _open(
-        self, url: str, params: Mapping[str, Any] | None, headers: dict[str, str | None]
+        self,
+        url: str,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str | None],
+        data: bytes | None = None,
     ) -> requests.Response:
         host = host_of(url)
         # Every "from None" below drops the requests exception: its text holds the full URL.
         try:
-            return self._http.get(
-                url, params=params, headers=headers, timeout=self.timeout, stream=True,
-                allow_redirects=False,
+            return self._http.request(
+                "GET" if data is None else "POST", url, params=params, data=data,
+                headers=headers, timeout=self.timeout, stream=True, allow_redirects=False,
             )  # fmt: skip
         except requests.exceptions.SSLError:
             raise self.error(f"{host}: the TLS connection failed (certificate?)") from None
@@ -485,6 +516,19 @@ class ApiSession:
             host=self.host, retries=self.retries, error=ServiceError,
         )  # fmt: skip
 
+    def post_json(
+        self, path: str, payload: Any, *, headers: Mapping[str, str] | None = None
+    ) -> Any:
+        """POST ``payload`` as JSON to ``path`` and return the decoded JSON answer, with the
+        same retries and refusals as :meth:`get_json`."""
+        url = f"{self.base_url.rstrip('/')}/{path.lstrip('/')}"
+        data = json.dumps(payload).encode()
+        body, _ = with_retries(
+            lambda: self._try(url, None, headers, None, data),
+            host=self.host, retries=self.retries, error=ServiceError,
+        )  # fmt: skip
+        return body
+
     def delay(self, attempt: int) -> float:
         """The backoff pause after failed try number ``attempt`` (counted from 0)."""
         return self.retries.delay(attempt)
@@ -495,9 +539,13 @@ class ApiSession:
         params: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None,
         retry_when: Callable[[Any], str | None] | None,
+        data: bytes | None = None,
     ) -> tuple[Any, Mapping[str, str]]:
         self._wait_turn(url)
-        answer = self.transport.get(url, params, headers=headers, on_redirect=self._wait_turn)
+        if data is None:
+            answer = self.transport.get(url, params, headers=headers, on_redirect=self._wait_turn)
+        else:
+            answer = self.transport.post(url, data, headers=headers)
         status = answer.status
         if status == 429:
             raise TryAgain("HTTP 429 (too many requests)", retry_after(answer.headers))

@@ -24,11 +24,13 @@ import pytest
 
 
 class Request(NamedTuple):
-    """A request the fake server received."""
+    """A request the fake server received (a POST with its body)."""
 
     path: str
     params: dict[str, str]
     headers: dict[str, str]
+    method: str = "GET"
+    body: bytes = b""
 
 
 @dataclass
@@ -142,9 +144,16 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_GET(self) -> None:
+        self._answer(b"")
+
+    def do_POST(self) -> None:
+        self._answer(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+    def _answer(self, sent: bytes) -> None:
         parts = urlsplit(self.path)
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
-        request = Request(unquote(parts.path), params, dict(self.headers.items()))
+        request = Request(unquote(parts.path), params, dict(self.headers.items()),
+                          self.command, sent)  # fmt: skip
         reply = self.server.fake.reply_to(request)
         body = reply.payload()
         self.send_response(reply.status)

@@ -211,7 +211,7 @@ def listenbrainz_command(
     with reported_errors():
         settings = settings_from(db, config)
         user = _account(user, settings.listenbrainz, "ListenBrainz", "listenbrainz")
-        token = _listenbrainz_token(settings, ask_token)
+        token = listenbrainz_token(settings, ask_token)
         api_url = settings.listenbrainz.get("api_url", DEFAULT_API_URL)
         _run_import(
             settings,
@@ -222,7 +222,7 @@ def listenbrainz_command(
         )
 
 
-def _listenbrainz_token(settings: Settings, ask: bool) -> str | None:
+def listenbrainz_token(settings: Settings, ask: bool) -> str | None:
     """The user token: asked for at a hidden prompt, else from the environment, else from
     the config file (with a warning when others can read it); None without one."""
     if ask:

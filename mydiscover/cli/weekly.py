@@ -68,6 +68,17 @@ def weekly(
             show_default=False,
         ),
     ] = None,
+    listenbrainz: Annotated[
+        bool,
+        typer.Option(
+            "--listenbrainz",
+            help="Put the weekly in your ListenBrainz playlist 'Discover Weekly' (created "
+            "private the first time, replaced in place after): [listenbrainz] user in the "
+            "config, the token from MYDISCOVER_LISTENBRAINZ_TOKEN or the config. Only tracks "
+            "tagged with a MusicBrainz recording ID can go there. Nothing on stdout then, "
+            "unless -o.",
+        ),
+    ] = False,
     explain: Annotated[
         bool, typer.Option("--explain", help="Print each pick with its reasons on stderr.")
     ] = False,
@@ -179,8 +190,11 @@ def weekly(
     if mpd_address is not None:
         with reported_errors():
             _push_to_mpd(mpd_address, result.name, entries)
+    if listenbrainz:
+        with reported_errors():
+            _push_to_listenbrainz(settings, result.name, entries)
     if output is None:
-        if mpd_address is None:  # the playlist went to MPD: stdout stays empty
+        if mpd_address is None and not listenbrainz:  # it went elsewhere: stdout stays empty
             sys.stdout.buffer.write(playlist.data)
             sys.stdout.flush()
     else:
@@ -212,6 +226,38 @@ def _push_to_mpd(address: tuple[str, int], name: str, entries: list) -> None:
         escape(path) for path in pushed.missing) if pushed.missing else ""  # fmt: skip
     err.print(f"MPD at {escape(host)}:{port}: stored playlist 'Discover Weekly' now holds {name}: "
               f"{pushed.added} tracks{missing}", highlight=False)  # fmt: skip
+
+
+def _push_to_listenbrainz(settings: object, name: str, entries: list) -> None:
+    """Put the entries in the user's ListenBrainz playlist "Discover Weekly"."""
+    from mydiscover.cli.history import listenbrainz_token
+    from mydiscover.config import Settings
+    from mydiscover.playlists.listenbrainz import DEFAULT_API_URL, push_to_listenbrainz
+
+    assert isinstance(settings, Settings)
+    user = settings.listenbrainz.get("user")
+    token = listenbrainz_token(settings, ask=False)
+    if not user or not token:
+        raise fail("--listenbrainz needs [listenbrainz] user in the config and a user token "
+                   "(MYDISCOVER_LISTENBRAINZ_TOKEN, or [listenbrainz] token): "
+                   "https://listenbrainz.org/settings/")  # fmt: skip
+    mbids = [entry.recording_mbid for entry in entries if entry.recording_mbid]
+    untagged = [escape(f"{e.artist} - {e.title}") for e in entries if not e.recording_mbid]
+    if not entries:
+        raise fail("the weekly holds no track to put on ListenBrainz")
+    if not mbids:
+        raise fail(f"none of the {len(entries)} picks is tagged with a MusicBrainz recording "
+                   "ID, which ListenBrainz playlists need (tag them with MusicBrainz Picard "
+                   "or beets, then 'mydiscover scan')")  # fmt: skip
+    pushed = push_to_listenbrainz(
+        str(user), token, "Discover Weekly", mbids, f"{name}, by mydiscover",
+        api_url=str(settings.listenbrainz.get("api_url", DEFAULT_API_URL)),
+    )  # fmt: skip
+    how = "created" if pushed.created else "replaced"
+    left = f"; {len(untagged)} without a MusicBrainz recording ID: " + ", ".join(untagged) \
+        if untagged else ""  # fmt: skip
+    err.print(f"ListenBrainz: playlist 'Discover Weekly' ({pushed.playlist_mbid}) {how}, "
+              f"holding {name}: {pushed.added} tracks{left}", highlight=False)  # fmt: skip
 
 
 def _surrogates(text: str) -> bool:
