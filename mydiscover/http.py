@@ -326,45 +326,39 @@ class Transport:
         called before each hop (it may raise to refuse it, or wait its turn);
         ``check_headers(status, headers)`` before the body is read (it may raise to refuse a
         content type). Any status is returned; the body is read up to ``max_bytes``."""
+        return self._within_deadline(
+            url, lambda: self._follow(url, params, dict(headers or {}), on_redirect, check_headers)
+        )
+
+    def post(self, url: str, data: bytes, *, headers: Mapping[str, str] | None = None) -> Answer:
+        """POST ``data`` (JSON) to ``url``, under the same deadline and body cap as a GET; a
+        redirect is refused, not followed (a POST must not land anywhere but where it was
+        sent)."""
+
+        def send() -> Answer:
+            sent = {"Content-Type": "application/json", **(headers or {})}
+            with self._open(url, None, sent, data=data) as response:
+                if response.status_code in _REDIRECT_CODES:
+                    raise self.error(f"{host_of(url)}: redirected a POST; not followed")
+                body = self._read(response, host_of(url))
+                return Answer(url, response.status_code, response.headers, body)
+
+        return self._within_deadline(url, send)
+
+    def _within_deadline(self, url: str, request: Callable[[], Answer]) -> Answer:
+        """``request()`` with a watchdog that shuts its socket at the deadline."""
         watchdog = _Watchdog(self.deadline)
         # A caller's on_redirect may make a request of its own (robots.txt): keep its watchdog.
         outer = getattr(_current, "watchdog", None)
         _current.watchdog = watchdog
         try:
-            answer = self._follow(url, params, dict(headers or {}), on_redirect, check_headers)
+            answer = request()
             if watchdog.expired:  # a header cut short at the deadline can still parse
                 raise TryAgain("cut off at the deadline")
             return answer
         except Exception:
             # Whatever the cut-off socket looked like (a broken connection, a short body, a
             # header without its content type), the reason is the deadline.
-            if watchdog.expired:
-                raise self.error(
-                    f"{host_of(url)}: no complete answer within {self.deadline:g} s"
-                ) from None
-            raise
-        finally:
-            _current.watchdog = outer
-            watchdog.cancel()
-
-    def post(self, url: str, data: bytes, *, headers: Mapping[str, str] | None = None) -> Answer:
-        """POST ``data`` (JSON) to ``url``, under the same deadline and body cap as a GET; a
-        redirect is refused, not followed (a POST must not land anywhere but where it was
-        sent)."""
-        watchdog = _Watchdog(self.deadline)
-        outer = getattr(_current, "watchdog", None)
-        _current.watchdog = watchdog
-        try:
-            sent = {"Content-Type": "application/json", **(headers or {})}
-            with self._open(url, None, sent, data=data) as response:
-                if response.status_code in _REDIRECT_CODES:
-                    raise self.error(f"{host_of(url)}: redirected a POST; not followed")
-                body = self._read(response, host_of(url))
-                answer = Answer(url, response.status_code, response.headers, body)
-            if watchdog.expired:
-                raise TryAgain("cut off at the deadline")
-            return answer
-        except Exception:
             if watchdog.expired:
                 raise self.error(
                     f"{host_of(url)}: no complete answer within {self.deadline:g} s"
