@@ -55,8 +55,11 @@ def test_doctor_checks_the_environment(tmp_path, cli_env):
     assert checks["Database"]["status"] == "warning"  # not made yet
     assert result.returncode == 0
     assert run_cli(env, "scan", str(tmp_path)).returncode == 0
-    table = run_cli(env, "doctor", "--offline")
-    assert "integrity ok" in table.stdout and table.returncode == 0
+    deep = tmp_path / ("a-long-folder-name-" * 6) / "db.sqlite"  # wider than any terminal
+    assert run_cli({**env, "MYDISCOVER_DB": str(deep)}, "scan", str(tmp_path)).returncode == 0
+    lines = run_cli({**env, "MYDISCOVER_DB": str(deep), "COLUMNS": "60"}, "doctor",
+                    "--offline").stdout.splitlines()  # fmt: skip
+    assert f"Database: ok: {deep}, schema" in next(x for x in lines if x.startswith("Database"))
 
 
 def test_doctor_says_what_to_fix(tmp_path, cli_env, fake_server: FakeServer):

@@ -48,6 +48,9 @@ def doctor(
     ]  # fmt: skip
     if json_output:
         print_json({"checks": [c._asdict() for c in checks]})
+    elif not out.is_terminal:  # a log or a pipe: one whole line a check, no table to cut paths
+        for check in checks:
+            out.print(escape(f"{check.name}: {check.status}: {check.detail}"), highlight=False)
     else:
         table = Table("Check", "Status", "Detail", title="mydiscover doctor", title_justify="left")
         style = {"ok": "green", "warning": "yellow", "problem": "bold red"}
