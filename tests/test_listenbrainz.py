@@ -211,3 +211,18 @@ def test_listens_sharing_a_second_across_a_page_boundary_are_all_kept(
 
     assert report.added == len(listenbrainz.listens) == 1011
     assert listen_count(conn) == 1011
+
+
+def test_update_imports_the_configured_listenbrainz_user(fake_server, listenbrainz, tmp_path,
+                                                          cli_env):  # fmt: skip
+    from tests.conftest import run_cli
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[listenbrainz]\nuser = "RJ"\napi_url = "{fake_server.url}"\n[reviews]\n'
+                      f'wikipedia_api_url = "{fake_server.url}/w/api.php"\n')  # fmt: skip
+    config.chmod(0o600)
+    env = {**cli_env, "MYDISCOVER_DB": str(tmp_path / "db.sqlite"),
+           "MYDISCOVER_CONFIG": str(config), "MYDISCOVER_LISTENBRAINZ_TOKEN": TOKEN}  # fmt: skip
+    result = run_cli(env, "update")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert "ListenBrainz RJ: 2500 listens added" in result.stderr, result.stderr

@@ -82,7 +82,7 @@ def test_the_weekly_goes_to_listenbrainz_and_stays_one_playlist(fake_server, tmp
             fields["mb_recording_id"] = mbids[number] = str(uuid.UUID(int=number))
         make_track(music / f"{number}.flac", seconds=0.5, **fields)
     config = tmp_path / "config.toml"
-    config.write_text(f'[listenbrainz]\nuser = "{USER}"\napi_url = "{fake_server.url}/1/"\n')
+    config.write_text(f'[listenbrainz]\nuser = "{USER}"\napi_url = "{fake_server.url}"\n')
     env = {**cli_env, "MYDISCOVER_DB": str(tmp_path / "db.sqlite"),
            "MYDISCOVER_CONFIG": str(config), "MYDISCOVER_LISTENBRAINZ_TOKEN": TOKEN}  # fmt: skip
     assert run_cli(env, "scan", str(music)).returncode == 0
@@ -111,7 +111,7 @@ def test_a_refused_token_is_one_line(fake_server, tmp_path, cli_env):
     make_track(music / "a.flac", seconds=0.5, title="A", artist="B", album="C",
                mb_recording_id=str(uuid.UUID(int=7)))  # fmt: skip
     config = tmp_path / "config.toml"
-    config.write_text(f'[listenbrainz]\nuser = "{USER}"\napi_url = "{fake_server.url}/1/"\n')
+    config.write_text(f'[listenbrainz]\nuser = "{USER}"\napi_url = "{fake_server.url}"\n')
     env = {**cli_env, "MYDISCOVER_DB": str(tmp_path / "db.sqlite"),
            "MYDISCOVER_CONFIG": str(config), "MYDISCOVER_LISTENBRAINZ_TOKEN": "wrong"}  # fmt: skip
     assert run_cli(env, "scan", str(music)).returncode == 0

@@ -64,7 +64,7 @@ def refresh(settings: Settings, db: Path | None, config: Path | None, *, offline
             else:
                 _note("history: Last.fm skipped: no API key ([lastfm] api_key)")
         if settings.listenbrainz.get("user"):
-            _stage(lambda: history.listenbrainz_command(user=None, token=None, db=db,
+            _stage(lambda: history.listenbrainz_command(user=None, ask_token=False, db=db,
                                                         config=config))  # fmt: skip
     _stage(lambda: analyze.analyze(db=db, config=config))
     _refresh_cf(settings, db, config)

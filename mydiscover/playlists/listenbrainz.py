@@ -14,7 +14,8 @@ from typing import Any
 from mydiscover.http import ApiSession, ServiceError
 from mydiscover.playlists.write import JSPF_PLAYLIST, MUSICBRAINZ
 
-DEFAULT_API_URL = "https://api.listenbrainz.org/1/"
+#: The API's root, as [listenbrainz] api_url names it for the listens importer too.
+DEFAULT_API_URL = "https://api.listenbrainz.org"
 PLAYLIST_PREFIX = "https://listenbrainz.org/playlist/"
 #: The most recordings ListenBrainz takes in one item/add call.
 PER_ADD = 100
@@ -49,19 +50,19 @@ def push_to_listenbrainz(
     tracks = [{"identifier": f"{MUSICBRAINZ}/recording/{mbid}"} for mbid in recording_mbids]
     existing = _find_playlist(session, user, title, auth)
     if existing is None:
-        body = _checked(session.post_json("playlist/create", {"playlist": {
+        body = _checked(session.post_json("1/playlist/create", {"playlist": {
             "title": title, "annotation": annotation, "track": tracks,
             "extension": {JSPF_PLAYLIST: {"public": False}},
         }}, headers=auth), token)  # fmt: skip
         return ListenBrainzPush(str(body.get("playlist_mbid", "")), len(tracks), True)
-    current, _ = session.get_json(f"playlist/{existing}", {"fetch_metadata": "false"},
+    current, _ = session.get_json(f"1/playlist/{existing}", {"fetch_metadata": "false"},
                                   headers=auth)  # fmt: skip
     held = len(_checked(current, token).get("playlist", {}).get("track", []))
     if held:
-        _checked(session.post_json(f"playlist/{existing}/item/delete",
+        _checked(session.post_json(f"1/playlist/{existing}/item/delete",
                                    {"index": 0, "count": held}, headers=auth), token)  # fmt: skip
     for start in range(0, len(tracks), PER_ADD):
-        _checked(session.post_json(f"playlist/{existing}/item/add",
+        _checked(session.post_json(f"1/playlist/{existing}/item/add",
                                    {"playlist": {"track": tracks[start : start + PER_ADD]}},
                                    headers=auth), token)  # fmt: skip
     return ListenBrainzPush(existing, len(tracks), False)
@@ -71,7 +72,7 @@ def _find_playlist(session: ApiSession, user: str, title: str, auth: dict[str, s
     """The id of the user's own playlist called ``title`` (the first listed, if several)."""
     offset = 0
     while True:
-        body, _ = session.get_json(f"user/{user}/playlists", {"count": PAGE, "offset": offset},
+        body, _ = session.get_json(f"1/user/{user}/playlists", {"count": PAGE, "offset": offset},
                                    headers=auth)  # fmt: skip
         body = _checked(body, auth["Authorization"].removeprefix("Token "))
         listed = body.get("playlists") or []
