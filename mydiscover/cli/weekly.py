@@ -6,7 +6,7 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -24,6 +24,10 @@ from mydiscover.cli.common import (
     reported_errors,
     settings_from,
 )
+
+if TYPE_CHECKING:
+    from mydiscover.config import Settings
+    from mydiscover.playlists.write import Entry
 
 _WEEK = re.compile(r"^\d{4}-W\d{2}$")
 
@@ -205,63 +209,47 @@ def weekly(
     _report(result, playlist.entries, explain, output)
 
 
-def _push_to_mpd(address: tuple[str, int], name: str, entries: list) -> None:
+def _push_to_mpd(address: tuple[str, int], name: str, entries: list[Entry]) -> None:
     """Save the entries as MPD's stored playlist "Discover Weekly" (see playlists.mpd)."""
     import os
 
     from mydiscover.playlists.mpd import push_to_mpd
-    from mydiscover.playlists.write import playlist_path
 
-    uris, unsendable = [], []
-    for entry in entries:
-        path = os.fsdecode(playlist_path(entry, "music-root", None))
-        (unsendable if _surrogates(path) else uris).append(path)
-    for path in unsendable:
-        err.print(f"[yellow]warning:[/] left out of MPD's playlist {escape(ascii(path))}: its "
-                  "name is not UTF-8, which the MPD protocol needs", highlight=False)  # fmt: skip
     host, port = address
-    pushed = push_to_mpd(host, port, "Discover Weekly", uris, os.environ.get(
-        "MYDISCOVER_MPD_PASSWORD"))  # fmt: skip
-    missing = f"; {len(pushed.missing)} not in its database: " + ", ".join(
-        escape(path) for path in pushed.missing) if pushed.missing else ""  # fmt: skip
+    pushed = push_to_mpd(host, port, "Discover Weekly", entries,
+                         os.environ.get("MYDISCOVER_MPD_PASSWORD"))  # fmt: skip
+    for path in pushed.unsendable:
+        err.print(f"[yellow]warning:[/] left out of MPD's playlist {escape(path)}: its name is "
+                  "not UTF-8, which the MPD protocol needs", highlight=False)  # fmt: skip
     err.print(f"MPD at {escape(host)}:{port}: stored playlist 'Discover Weekly' now holds {name}: "
-              f"{pushed.added} tracks{missing}", highlight=False)  # fmt: skip
+              f"{pushed.added} tracks{_left_out(pushed.missing, 'not in its database')}",
+              highlight=False)  # fmt: skip
 
 
-def _push_to_listenbrainz(settings: object, name: str, entries: list) -> None:
+def _push_to_listenbrainz(settings: Settings, name: str, entries: list[Entry]) -> None:
     """Put the entries in the user's ListenBrainz playlist "Discover Weekly"."""
     from mydiscover.cli.history import listenbrainz_token
-    from mydiscover.config import Settings
     from mydiscover.playlists.listenbrainz import DEFAULT_API_URL, push_to_listenbrainz
 
-    assert isinstance(settings, Settings)
     user = settings.listenbrainz.get("user")
     token = listenbrainz_token(settings, ask=False)
     if not user or not token:
         raise fail("--listenbrainz needs [listenbrainz] user in the config and a user token "
                    "(MYDISCOVER_LISTENBRAINZ_TOKEN, or [listenbrainz] token): "
                    "https://listenbrainz.org/settings/")  # fmt: skip
-    mbids = [entry.recording_mbid for entry in entries if entry.recording_mbid]
-    untagged = [escape(f"{e.artist} - {e.title}") for e in entries if not e.recording_mbid]
-    if not entries:
-        raise fail("the weekly holds no track to put on ListenBrainz")
-    if not mbids:
-        raise fail(f"none of the {len(entries)} picks is tagged with a MusicBrainz recording "
-                   "ID, which ListenBrainz playlists need (tag them with MusicBrainz Picard "
-                   "or beets, then 'mydiscover scan')")  # fmt: skip
     pushed = push_to_listenbrainz(
-        str(user), token, "Discover Weekly", mbids, f"{name}, by mydiscover",
+        str(user), token, "Discover Weekly", entries, f"{name}, by mydiscover",
         api_url=str(settings.listenbrainz.get("api_url", DEFAULT_API_URL)),
     )  # fmt: skip
     how = "created" if pushed.created else "replaced"
-    left = f"; {len(untagged)} without a MusicBrainz recording ID: " + ", ".join(untagged) \
-        if untagged else ""  # fmt: skip
+    left = _left_out(pushed.untagged, "without a MusicBrainz recording ID")
     err.print(f"ListenBrainz: playlist 'Discover Weekly' ({pushed.playlist_mbid}) {how}, "
               f"holding {name}: {pushed.added} tracks{left}", highlight=False)  # fmt: skip
 
 
-def _surrogates(text: str) -> bool:
-    return any("\udc80" <= c <= "\udcff" for c in text)
+def _left_out(names: list[str], why: str) -> str:
+    """ "; 2 why: A, B" for a summary line ("" when none)."""
+    return f"; {len(names)} {why}: " + ", ".join(escape(n) for n in names) if names else ""
 
 
 def _report(result: object, entries: list, explain: bool, output: Path | None) -> None:

@@ -262,6 +262,16 @@ def load_history(conn: sqlite3.Connection, before: int | None = None) -> History
     return History(track_plays, last_played, artists)
 
 
+def tracks_played_between(conn: sqlite3.Connection, start: int, end: int) -> set[int]:
+    """Ids of the tracks with a listen at ``start`` or later and before ``end`` (UTC s)."""
+    rows = conn.execute(
+        "SELECT DISTINCT track_id FROM listens WHERE track_id IS NOT NULL "
+        "AND listened_at >= ? AND listened_at < ?",
+        (start, end),
+    )
+    return {track for (track,) in rows}
+
+
 def histories_before(conn: sqlite3.Connection, cutoffs: list[int]) -> list[History]:
     """``load_history(conn, before=cutoff)`` for each of the ascending ``cutoffs``, from one
     pass over the listens (grouped by the span between cut-offs each falls in) instead of

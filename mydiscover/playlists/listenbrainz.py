@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mydiscover.errors import MydiscoverError
 from mydiscover.http import ApiSession, ServiceError
-from mydiscover.playlists.write import JSPF_PLAYLIST, MUSICBRAINZ
+from mydiscover.playlists.write import JSPF_PLAYLIST, MUSICBRAINZ, Entry
 
 #: The API's root, as [listenbrainz] api_url names it for the listens importer too.
 DEFAULT_API_URL = "https://api.listenbrainz.org"
@@ -27,34 +28,45 @@ MIN_INTERVAL = 0.5
 
 @dataclass(frozen=True)
 class ListenBrainzPush:
-    """What a push did: the playlist's id, how many recordings it holds, whether it is new."""
+    """What a push did: the playlist's id, how many recordings it holds, whether it is new,
+    and the picks left out for want of a recording MBID ("Artist - Title")."""
 
     playlist_mbid: str
     added: int
     created: bool
+    untagged: list[str]
 
 
 def push_to_listenbrainz(
     user: str,
     token: str,
     title: str,
-    recording_mbids: list[str],
+    entries: list[Entry],
     annotation: str,
     *,
     api_url: str = DEFAULT_API_URL,
     session: ApiSession | None = None,
 ) -> ListenBrainzPush:
-    """Replace (or create) the user's playlist ``title`` with ``recording_mbids``, in order."""
+    """Replace (or create) the user's playlist ``title`` with the entries that carry a
+    recording MBID, in order; MydiscoverError when none does."""
+    untagged = [f"{e.artist} - {e.title}" for e in entries if not e.recording_mbid]
+    if not entries:
+        raise MydiscoverError("the weekly holds no track to put on ListenBrainz")
+    if len(untagged) == len(entries):
+        raise MydiscoverError(f"none of the {len(entries)} picks is tagged with a MusicBrainz "
+                              "recording ID, which ListenBrainz playlists need (tag them with "
+                              "MusicBrainz Picard or beets, then 'mydiscover scan')")  # fmt: skip
     session = session or ApiSession(api_url, min_interval=MIN_INTERVAL)
     auth = {"Authorization": f"Token {token}"}
-    tracks = [{"identifier": f"{MUSICBRAINZ}/recording/{mbid}"} for mbid in recording_mbids]
+    tracks = [{"identifier": f"{MUSICBRAINZ}/recording/{e.recording_mbid}"}
+              for e in entries if e.recording_mbid]  # fmt: skip
     existing = _find_playlist(session, user, title, auth)
     if existing is None:
         body = _checked(session.post_json("1/playlist/create", {"playlist": {
             "title": title, "annotation": annotation, "track": tracks,
             "extension": {JSPF_PLAYLIST: {"public": False}},
         }}, headers=auth), token)  # fmt: skip
-        return ListenBrainzPush(str(body.get("playlist_mbid", "")), len(tracks), True)
+        return ListenBrainzPush(str(body.get("playlist_mbid", "")), len(tracks), True, untagged)
     current, _ = session.get_json(f"1/playlist/{existing}", {"fetch_metadata": "false"},
                                   headers=auth)  # fmt: skip
     held = len(_checked(current, token).get("playlist", {}).get("track", []))
@@ -65,7 +77,7 @@ def push_to_listenbrainz(
         _checked(session.post_json(f"1/playlist/{existing}/item/add",
                                    {"playlist": {"track": tracks[start : start + PER_ADD]}},
                                    headers=auth), token)  # fmt: skip
-    return ListenBrainzPush(existing, len(tracks), False)
+    return ListenBrainzPush(existing, len(tracks), False, untagged)
 
 
 def _find_playlist(session: ApiSession, user: str, title: str, auth: dict[str, str]) -> str | None:

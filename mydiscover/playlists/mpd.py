@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass
 
 from mydiscover.errors import MydiscoverError
+from mydiscover.paths import display_path
+from mydiscover.playlists.write import Entry, playlist_path
 
 DEFAULT_PORT = 6600
 #: Seconds for connecting and for each command.
@@ -21,10 +23,12 @@ TIMEOUT = 10.0
 
 @dataclass(frozen=True)
 class MpdPush:
-    """What a push did: the songs the playlist holds, and those MPD does not know."""
+    """What a push did: the songs the playlist holds, those MPD does not know, and those the
+    MPD protocol cannot name (a file name that is not UTF-8, shown with ``\\xNN``)."""
 
     added: int
     missing: list[str]
+    unsendable: list[str]
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -41,11 +45,19 @@ def parse_address(text: str) -> tuple[str, int]:
 
 
 def push_to_mpd(
-    host: str, port: int, name: str, uris: list[str], password: str | None = None
+    host: str, port: int, name: str, entries: list[Entry], password: str | None = None
 ) -> MpdPush:
-    """Replace (or create) the stored playlist ``name`` with ``uris`` (paths relative to
-    MPD's music folder), in that order."""
+    """Replace (or create) the stored playlist ``name`` with the entries, in order, named by
+    their paths relative to the music folder they were found in (MPD's own)."""
     from mpd import CommandError, ConnectionError, MPDClient
+
+    uris, unsendable = [], []
+    for entry in entries:
+        path = playlist_path(entry, "music-root", None)
+        try:
+            uris.append(path.decode("utf-8"))  # the protocol is UTF-8 text
+        except UnicodeDecodeError:
+            unsendable.append(display_path(path))
 
     client = MPDClient()
     client.timeout = TIMEOUT
@@ -71,7 +83,7 @@ def push_to_mpd(
         with contextlib.suppress(CommandError):  # there was none yet
             client.rm(name)
         client.rename(partial, name)
-        return MpdPush(len(uris) - len(missing), missing)
+        return MpdPush(len(uris) - len(missing), missing, unsendable)
     except CommandError as error:
         raise MydiscoverError(f"{where}: {error}") from None
     except (ConnectionError, OSError) as error:

@@ -371,7 +371,7 @@ def temporal_holdout(
     played it within ``horizon_days`` after. The blend is learned from the history before
     the cut-off, as the weekly learns it, unless ``weights`` go over the defaults. Also
     returns where the blend came from."""
-    from mydiscover.db.listens import load_history
+    from mydiscover.db.listens import load_history, tracks_played_between
     from mydiscover.recommend.learn import blend_for
     from mydiscover.recommend.library import load_library
     from mydiscover.recommend.rules import candidate_mask, choose
@@ -379,12 +379,7 @@ def temporal_holdout(
 
     library = load_library(conn)
     before = load_history(conn, before=cutoff)
-    played_after = {
-        track for (track,) in conn.execute(
-            "SELECT DISTINCT track_id FROM listens WHERE track_id IS NOT NULL "
-            "AND listened_at >= ? AND listened_at < ?", (cutoff, cutoff + horizon_days * 86_400),
-        )
-    }  # fmt: skip
+    played_after = tracks_played_between(conn, cutoff, cutoff + horizon_days * 86_400)
     candidates = candidate_mask(library, before, set(), rules, cutoff)
     known = {artist.key for artist in before.artists}
     seed = 42

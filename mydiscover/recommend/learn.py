@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from mydiscover.db.listens import histories_before
+from mydiscover.db.listens import histories_before, tracks_played_between
 from mydiscover.db.weekly import weekly_sources
 from mydiscover.recommend.blend import (
     SIGNALS,
@@ -105,9 +105,10 @@ def blend_for(
     defaults = default_blend(cf_known_share(model, library))
     horizon = HORIZON_DAYS * 86_400
     cutoffs = [now - horizon * back for back in range(CUTOFFS, 0, -1)]
-    # The plays after the earlier cut-offs bound the hits from above: one query is enough to
-    # fall back to the defaults before computing any signal (a short history costs nothing).
-    played_after = [_played_between(conn, cut, cut + horizon) for cut in cutoffs]
+    # The plays after the earlier cut-offs bound the hits from above: a query per cut-off is
+    # enough to fall back to the defaults before computing any signal (a short history costs
+    # nothing).
+    played_after = [tracks_played_between(conn, cut, cut + horizon) for cut in cutoffs]
     most = sum(len(played) for played in played_after[:-1])
     if most < MIN_HITS:
         return _too_few(most, defaults)
@@ -177,12 +178,3 @@ def _hits(
     fused = fuse(signals, blend, candidates, len(library))
     picked = choose(library, fused.scores, candidates, known, rules, seed)
     return sum(int(library.ids[row]) in played for row in picked)
-
-
-def _played_between(conn: sqlite3.Connection, start: int, end: int) -> set[int]:
-    rows = conn.execute(
-        "SELECT DISTINCT track_id FROM listens WHERE track_id IS NOT NULL "
-        "AND listened_at >= ? AND listened_at < ?",
-        (start, end),
-    )
-    return {track for (track,) in rows}

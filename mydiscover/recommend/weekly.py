@@ -152,8 +152,8 @@ def make_weekly(
     known = {artist.key for artist in history.artists}
     chosen = choose(library, fused.scores, candidates, known, rules, seed)
     present = {signal.name for signal in signals}
-    if (known := cf_known_share(model, library)) is not None:
-        notes.append(f"the CF model knows the artists of {known:.0%} of your library's tracks "
+    if (share := cf_known_share(model, library)) is not None:
+        notes.append(f"the CF model knows the artists of {share:.0%} of your library's tracks "
                      "('mydiscover cf status' tells more)")  # fmt: skip
     notes += [f"{name} left out: {why}" for name, why in MISSING.items() if name not in present]
     if not signals:
@@ -184,9 +184,10 @@ def make_weekly(
                           reasons))  # fmt: skip
     if len(chosen) < rules.size:
         notes.append(_shortfall(len(chosen), int(candidates.sum()), rules))
-    notes.append(blend.described())
+    described = blend.described()
+    notes.append(described)
     return Weekly(week, seed, picks, {s.name: len(s.rows) for s in signals}, dict(blend.weights),
-                  notes, blend=blend.described(), learned=stored_blend, made_at=now)  # fmt: skip
+                  notes, blend=described, learned=stored_blend, made_at=now)  # fmt: skip
 
 
 def _shortfall(chosen: int, candidates: int, rules: Rules) -> str:
