@@ -33,6 +33,7 @@ _KNOWN_KEYS: dict[str, type] = {
     "listenbrainz": dict,
     "reviews": dict,
     "subsonic": dict,
+    "jellyfin": dict,
     "cf": dict,
     "weekly": dict,
 }
@@ -75,6 +76,7 @@ class Settings:
     listenbrainz: dict[str, Any] = field(default_factory=dict)
     reviews: dict[str, Any] = field(default_factory=dict)
     subsonic: dict[str, Any] = field(default_factory=dict)
+    jellyfin: dict[str, Any] = field(default_factory=dict)
     cf: dict[str, Any] = field(default_factory=dict)
     weekly: dict[str, Any] = field(default_factory=dict)
 
@@ -131,7 +133,7 @@ def load_settings(database: Path | None = None, config_file: Path | None = None)
     else:
         db_path = default_database_path()
 
-    for section in ("lastfm", "listenbrainz", "subsonic", "cf", "weekly"):
+    for section in ("lastfm", "listenbrainz", "subsonic", "jellyfin", "cf", "weekly"):
         for key, value in data.get(section, {}).items():
             if section == "subsonic" and key in _SUBSONIC_FLAGS:
                 if not isinstance(value, bool):
@@ -165,6 +167,7 @@ def load_settings(database: Path | None = None, config_file: Path | None = None)
         listenbrainz=dict(data.get("listenbrainz", {})),
         reviews=dict(data.get("reviews", {})),
         subsonic=dict(data.get("subsonic", {})),
+        jellyfin=dict(data.get("jellyfin", {})),
         cf={k: os.path.expanduser(v) for k, v in data.get("cf", {}).items()},
         weekly={k: os.path.expanduser(v) for k, v in data.get("weekly", {}).items()},
     )

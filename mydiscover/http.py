@@ -68,6 +68,15 @@ class ServiceError(HttpError):
     """A web service refused a request, or kept failing after the retries."""
 
 
+class ServiceRefused(ServiceError):
+    """A web service answered a 4xx without a JSON body to explain it; ``status`` is the code
+    (APIs such as Jellyfin's say everything with it)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class TryAgain(Exception):
     """One try failed in a way the next one may not; ``wait`` is what the server asked for."""
 
@@ -500,9 +509,10 @@ class ApiSession:
         response headers.
 
         A 4xx answer other than 429 is not retried: its body is returned when it is JSON (many
-        APIs explain their refusals there), else :class:`ServiceError` is raised.
-        ``retry_when(body)`` may name a temporary failure reported inside a body, which is then
-        retried like a 5xx. Raises :class:`ServiceError` once the retries are spent.
+        APIs explain their refusals there), else :class:`ServiceRefused` is raised; an empty
+        2xx body (204 No Content) is ``None``. ``retry_when(body)`` may name a temporary
+        failure reported inside a body, which is then retried like a 5xx. Raises
+        :class:`ServiceError` once the retries are spent.
         """
         url = f"{self.base_url.rstrip('/')}/{path.lstrip('/')}" if path else self.base_url
         return with_retries(
@@ -548,11 +558,13 @@ class ApiSession:
             # Only Retry-After: the rate-limit headers some services send on every answer
             # say nothing about when a failing server recovers.
             raise TryAgain(f"HTTP {status}", header_seconds(answer.headers.get("Retry-After")))
+        if status < 300 and not answer.body.strip():
+            return None, answer.headers  # 204 No Content, or an empty 200: nothing to decode
         try:
             body = _json(answer.body)
         except ValueError:
             if status >= 400:
-                raise ServiceError(f"{self.host} answered HTTP {status}") from None
+                raise ServiceRefused(f"{self.host} answered HTTP {status}", status) from None
             raise TryAgain("the answer was not valid JSON (cut off?)") from None
         reason = retry_when(body) if retry_when else None
         if reason:

@@ -3,7 +3,13 @@ files, and mydiscover's real database and analysis."""
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -13,7 +19,8 @@ pytest.importorskip("beets", reason="the beets plugin needs beets: pip install '
 
 from beets.test.helper import PluginTestHelper
 
-from tests.test_analyze import write_music
+from tests.conftest import interruptible_child
+from tests.test_analyze import stored_analyses, write_music
 from tests.test_descriptors import click_track
 
 ALBUMS = {"Slowdive": ("Souvlaki", 92), "Ride": ("Nowhere", 124), "Lush": ("Spooky", 150)}
@@ -162,3 +169,48 @@ class TestAutoAnalysis(PluginTestHelper):
         self.run_command("import", "-A", str(folder))
         [item] = list(self.lib.items())
         assert item.bpm == pytest.approx(120, abs=3)
+
+
+def test_ctrl_c_during_analyze_says_how_far_and_exits_130(tmp_path, cli_env):
+    """A real 'beet' process, interrupted while it analyses: one line, exit 130, what was
+    stored is kept, and the next run analyses only the rest."""
+    beet = shutil.which("beet", path=str(Path(sys.executable).parent))
+    assert beet, "beets' 'beet' command is installed with '.[beets]'"
+    music, database = tmp_path / "music", tmp_path / "mydiscover.db"
+    for number in range(5):
+        write_music(music / "Ride" / "Nowhere" / f"{number:02d}.flac",
+                    click_track(100 + 7 * number, seconds=20), title=f"Ride {number}",
+                    artist="Ride", album="Nowhere")  # fmt: skip
+    beetsdir = tmp_path / "beets"
+    beetsdir.mkdir()
+    (beetsdir / "config.yaml").write_text(
+        f"directory: {music}\nlibrary: {tmp_path / 'library.db'}\nplugins: mydiscover\n"
+        f"mydiscover:\n  database: {database}\nimport:\n  copy: no\n  write: no\n"
+        "  quiet: yes\n"
+    )
+    env = {**cli_env, "BEETSDIR": str(beetsdir)}
+    subprocess.run([beet, "import", "-A", str(music)], env=env, check=True, timeout=120,
+                   capture_output=True)  # fmt: skip
+    process = subprocess.Popen([beet, "discover", "--analyze"], env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=interruptible_child)  # fmt: skip
+    deadline = time.monotonic() + 90
+    while process.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(sqlite3.OperationalError):  # the tables may not be there yet
+            if database.exists() and stored_analyses(database) > 0:
+                break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+
+    kept = stored_analyses(database)
+    assert process.returncode == 130, stderr
+    assert 0 < kept < 5, stderr
+    assert f"discover: interrupted after {kept} of 5 tracks" in stderr, stderr
+    assert "Traceback" not in stderr
+    resumed = subprocess.run([beet, "discover", "--analyze"], env=env, text=True,
+                             capture_output=True, timeout=120)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    lines = resumed.stderr.splitlines()
+    assert len([line for line in lines if line.startswith("analysed ")]) == 5 - kept, lines
+    assert f"analysed {5 - kept} items (0 failed); {kept} already were" in resumed.stderr

@@ -3,6 +3,7 @@ update' doing only what is stale."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -89,3 +90,28 @@ def test_update_does_only_what_is_stale(tmp_path, cli_env):
     second = run_cli(env, "update", "--offline")
     assert "Nothing to analyse" in second.stderr and "terms:" not in second.stderr
     assert "0 new" in second.stderr
+
+
+def test_a_stage_another_command_holds_is_a_skip_unless_told_to_wait(tmp_path, cli_env):
+    from mydiscover.db.lock import exclusive_lock
+
+    make_home(tmp_path)
+    database = tmp_path / "db.sqlite"
+    env = {**cli_env, "MYDISCOVER_DB": str(database)}
+    assert run_cli(env, "scan", str(tmp_path / "Music")).returncode == 0
+    with exclusive_lock(database, "a scan"):
+        skipped = run_cli(env, "update", "--offline")
+        assert skipped.returncode == 0, skipped.stderr
+        assert "error" not in skipped.stderr
+        assert re.search(r"note: skipped: a scan \(pid \d+\) is using .*db\.sqlite", skipped.stderr)
+        assert "terms:" in skipped.stderr  # the stages after them still ran
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "mydiscover", "update", "--offline", "--wait"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            waiting.wait(timeout=3)
+        assert waiting.poll() is None  # it waits on the scan's lock
+    _, stderr = waiting.communicate(timeout=300)
+    assert waiting.returncode == 0, stderr
+    assert "note: skipped" not in stderr and "Analysed 6 tracks" in stderr

@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
-import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
+from rich.progress import Progress
 
+from mydiscover.audio.run import DEFAULT_TIMEOUT_SECONDS
 from mydiscover.cli.common import (
     ConfigOption,
     DbOption,
     ThrottledRedraw,
+    WaitOption,
     connect,
     err,
     reported_errors,
     settings_from,
     threadless_progress,
 )
-from mydiscover.db.connection import check_database_path, transaction
-from mydiscover.db.lock import exclusive_lock
+from mydiscover.db.connection import check_database_path
+
+if TYPE_CHECKING:
+    from mydiscover.audio.run import AnalysisRun
+    from mydiscover.db.audio import PendingTrack
 
 EXIT_INTERRUPTED = 130
-#: Seconds one track may take before its worker is stopped and the track recorded as failed:
-#: a track takes seconds; a decoder stuck on a damaged or swapped file would take forever.
-DEFAULT_TIMEOUT_SECONDS = 300.0
 
 
 def analyze(
@@ -43,6 +45,7 @@ def analyze(
         ),
     ] = DEFAULT_TIMEOUT_SECONDS,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")] = False,
+    wait: WaitOption = False,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -55,68 +58,50 @@ def analyze(
     is recorded with the reason and tried again once it changes; so is one that takes longer
     than --timeout (its worker is stopped and another takes its place).
     """
-    from mydiscover.audio.analyze import ANALYSIS_VERSION, analyze_many, timed_out
-    from mydiscover.db.audio import pending_tracks, store_analysis
-    from mydiscover.workers import WorkerPool
+    from mydiscover.audio.run import AnalysisInterrupted, run_analysis
 
     with reported_errors():
         settings = settings_from(db, config)
         check_database_path(settings.database)
-        with exclusive_lock(settings.database, "an analysis"):
-            conn = connect(settings, create=False)
-            try:
-                pending = pending_tracks(conn, ANALYSIS_VERSION)[:limit]
-                if not pending:
-                    if not quiet:
-                        err.print("Nothing to analyse: every available track is up to date.")
-                    return
-                by_id = {track.id: track for track in pending}
-                failed: list[tuple[str, str]] = []
-                started = time.monotonic()
-                done = 0
-                with (
-                    threadless_progress(unit="tracks", shown=err.is_terminal and not quiet) as bar,
-                    # Always in worker processes, even with -j 1: each result comes back (and
-                    # is saved) as soon as it is ready, and a stuck worker can be stopped.
-                    WorkerPool(
-                        analyze_many,
-                        jobs,
-                        chunk_size=1,
-                        min_items=1,
-                        timeout=timeout,
-                        on_timeout=timed_out,
-                    ) as pool,
-                ):
-                    task = bar.add_task("Analysing audio", total=len(pending))
-                    redraw = ThrottledRedraw(bar)
-                    for track in pending:
-                        pool.submit((track.id, track.path))
-                    try:
-                        for track_id, analysis, error in pool.results():
-                            track = by_id[track_id]
-                            with transaction(conn):
-                                store_analysis(conn, track, ANALYSIS_VERSION, analysis, error)
-                            if error is not None:
-                                failed.append((track.path_text, error))
-                            done += 1
-                            bar.advance(task)
-                            redraw()
-                    except KeyboardInterrupt:
-                        err.print(
-                            f"Analysis interrupted after {done} of {len(pending)} tracks; "
-                            "run it again to carry on."
-                        )
-                        raise typer.Exit(EXIT_INTERRUPTED) from None
-            finally:
-                conn.close()
-    if not quiet:
-        seconds = time.monotonic() - started
+        conn = connect(settings, create=False)
+        try:
+            with threadless_progress(unit="tracks", shown=err.is_terminal and not quiet) as bar:
+                run = run_analysis(conn, settings.database, _ProgressBar(bar), jobs=jobs,
+                                   limit=limit, timeout=timeout, wait=wait)  # fmt: skip
+        except AnalysisInterrupted as stopped:
+            err.print(f"Analysis interrupted after {stopped.run.done} of {stopped.run.pending} "
+                      "tracks; run it again to carry on.", highlight=False)  # fmt: skip
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        finally:
+            conn.close()
+    if not quiet and not run.pending:
+        err.print("Nothing to analyse: every available track is up to date.")
+    elif not quiet:
         err.print(
-            f"Analysed {done} tracks in {seconds:.1f} s ({done / seconds:.2f} tracks/s); "
-            f"{len(failed)} could not be analysed.",
+            f"Analysed {run.done} tracks in {run.seconds:.1f} s "
+            f"({run.done / max(run.seconds, 1e-9):.2f} tracks/s); "
+            f"{len(run.failed)} could not be analysed.",
             highlight=False,
         )
-        for path, reason in failed[:5]:
+        for path, reason in run.failed[:5]:
             err.print(f"  {escape(path)}: {escape(reason)}", style="dim", highlight=False)
-    if failed:
+    if run.failed:
         raise typer.Exit(1)
+
+
+class _ProgressBar:
+    """The run's progress as a rich bar on stderr, redrawn without a thread (workers fork)."""
+
+    def __init__(self, bar: Progress) -> None:
+        self.bar = bar
+        self.redraw = ThrottledRedraw(bar)
+        self.task = bar.add_task("Analysing audio", total=None)
+
+    def started(self, pending: int) -> None:
+        """Set the bar's total."""
+        self.bar.update(self.task, total=pending)
+
+    def stored(self, run: AnalysisRun, track: PendingTrack, error: str | None) -> None:
+        """Advance the bar by one."""
+        self.bar.advance(self.task)
+        self.redraw()

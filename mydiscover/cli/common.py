@@ -8,6 +8,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,7 +28,7 @@ from rich.text import Text
 
 from mydiscover.config import ENV_CONFIG, ENV_DB, Settings, load_settings, readable_by_others
 from mydiscover.db import open_database
-from mydiscover.errors import MydiscoverError
+from mydiscover.errors import BusyError, MydiscoverError
 from mydiscover.library.match import CatalogEntry, TrackMatcher
 from mydiscover.library.walk import normalize_root
 
@@ -51,6 +52,14 @@ ConfigOption = Annotated[
         envvar=ENV_CONFIG,
         help="The TOML config file. Default: config.toml in your XDG config folder.",
         show_default=False,
+    ),
+]
+WaitOption = Annotated[
+    bool,
+    typer.Option(
+        "--wait",
+        help="If another command holds the database (a scan, an analysis), wait for it "
+        "instead of refusing.",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -127,11 +136,32 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+#: Set while 'update' (or 'weekly') runs its stages: a stage that finds the database held by
+#: another command is skipped with a note, not failed: the rest can go on with what is stored.
+_busy_is_a_skip: ContextVar[bool] = ContextVar("busy_is_a_skip", default=False)
+
+
 @contextmanager
-def reported_errors() -> Iterator[None]:
-    """Turn mydiscover's own errors into one line on stderr and exit code 1."""
+def skipping_when_busy() -> Iterator[None]:
+    """Within the block, a stage refused by another command's lock is a note, not an error."""
+    token = _busy_is_a_skip.set(True)
     try:
         yield
+    finally:
+        _busy_is_a_skip.reset(token)
+
+
+@contextmanager
+def reported_errors() -> Iterator[None]:
+    """Turn mydiscover's own errors into one line on stderr and exit code 1 (a busy database
+    within :func:`skipping_when_busy`: a note, and exit code 0)."""
+    try:
+        yield
+    except BusyError as exc:
+        if not _busy_is_a_skip.get():
+            raise fail(str(exc)) from None
+        err.print(f"note: skipped: {escape(str(exc))}", highlight=False)
+        raise typer.Exit(0) from None
     except MydiscoverError as exc:
         raise fail(str(exc)) from None
 

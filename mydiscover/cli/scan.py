@@ -18,6 +18,7 @@ from mydiscover.cli.common import (
     ConfigOption,
     DbOption,
     ThrottledRedraw,
+    WaitOption,
     connect,
     err,
     fail,
@@ -80,9 +81,7 @@ def scan(
         int | None,
         typer.Option("--jobs", "-j", min=1, help="Processes reading tags. [default: one per core]"),
     ] = None,
-    wait: Annotated[
-        bool, typer.Option("--wait", help="If another scan is running, wait instead of refusing.")
-    ] = False,
+    wait: WaitOption = False,
     errors: Annotated[
         bool,
         typer.Option("--errors", help="List the files and folders that could not be read."),

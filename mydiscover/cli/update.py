@@ -25,11 +25,20 @@ from mydiscover.cli.common import (
     err,
     reported_errors,
     settings_from,
+    skipping_when_busy,
 )
 from mydiscover.config import Settings, lastfm_api_key
 
 OfflineOption = Annotated[
     bool, typer.Option("--offline", help="Skip every network step (history, reviews).")
+]
+StagesWaitOption = Annotated[
+    bool,
+    typer.Option(
+        "--wait",
+        help="If another command holds the database (a scan, an analysis), wait for it "
+        "instead of skipping that stage.",
+    ),
 ]
 #: Review asks per update, at most: a crawl of a whole new library belongs to 'reviews crawl'.
 CRAWL_PER_UPDATE = 25
@@ -37,22 +46,38 @@ EXIT_INTERRUPTED = 130
 
 
 def update(
-    offline: OfflineOption = False, db: DbOption = None, config: ConfigOption = None
+    offline: OfflineOption = False,
+    wait: StagesWaitOption = False,
+    db: DbOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Bring every stage up to date: new files scanned, new listens imported, new tracks
     analysed, the CF model fitted or you folded in again, new artists' reviews fetched and the
-    terms rebuilt. Only what is new is done; meant for a timer (see plugins/navidrome/)."""
+    terms rebuilt. Only what is new is done; meant for a timer (see plugins/navidrome/).
+
+    A scan or analysis that another command is running is skipped with a note (--wait waits
+    for it instead), and the other stages go on."""
     with reported_errors():
-        refresh(settings_from(db, config), db, config, offline=offline)
+        refresh(settings_from(db, config), db, config, offline=offline, wait=wait)
 
 
-def refresh(settings: Settings, db: Path | None, config: Path | None, *, offline: bool) -> None:
-    """Run every stage that has work, each with its own progress and summary on stderr."""
+def refresh(
+    settings: Settings, db: Path | None, config: Path | None, *, offline: bool, wait: bool = False
+) -> None:
+    """Run every stage that has work, each with its own progress and summary on stderr; a
+    stage the database's lock refuses (unless ``wait``) is skipped with a note."""
+    with skipping_when_busy():
+        _run_stages(settings, db, config, offline=offline, wait=wait)
+
+
+def _run_stages(
+    settings: Settings, db: Path | None, config: Path | None, *, offline: bool, wait: bool
+) -> None:
     from mydiscover.cli import analyze, history, scan
 
     roots = _music_roots(settings)
     if roots:
-        _stage(lambda: scan.scan(folders=roots, db=db, config=config))
+        _stage(lambda: scan.scan(folders=roots, wait=wait, db=db, config=config))
     else:
         _note("scan: no music folder known yet: run 'mydiscover scan ~/Music'")
     if offline:
@@ -66,7 +91,7 @@ def refresh(settings: Settings, db: Path | None, config: Path | None, *, offline
         if settings.listenbrainz.get("user"):
             _stage(lambda: history.listenbrainz_command(user=None, ask_token=False, db=db,
                                                         config=config))  # fmt: skip
-    _stage(lambda: analyze.analyze(db=db, config=config))
+    _stage(lambda: analyze.analyze(wait=wait, db=db, config=config))
     _refresh_cf(settings, db, config)
     if not offline:
         _crawl_new_entities(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -24,6 +25,7 @@ from mydiscover.cli.common import (
     reported_errors,
     settings_from,
 )
+from mydiscover.cli.update import StagesWaitOption
 
 if TYPE_CHECKING:
     from mydiscover.config import Settings
@@ -83,6 +85,18 @@ def weekly(
             "unless -o.",
         ),
     ] = False,
+    jellyfin: Annotated[
+        str | None,
+        typer.Option(
+            "--jellyfin",
+            metavar="URL",
+            help="Put the weekly in your Jellyfin playlist 'Discover Weekly' on the server at "
+            "URL (10.9 or later; created private the first time, replaced in place after): a "
+            "user's access token from MYDISCOVER_JELLYFIN_TOKEN, or [jellyfin] user in the "
+            "config with MYDISCOVER_JELLYFIN_PASSWORD. Nothing on stdout then, unless -o.",
+            show_default=False,
+        ),
+    ] = None,
     explain: Annotated[
         bool, typer.Option("--explain", help="Print each pick with its reasons on stderr.")
     ] = False,
@@ -107,6 +121,7 @@ def weekly(
     no_update: Annotated[
         bool, typer.Option("--no-update", help="Use what is stored: no scan, import or analysis.")
     ] = False,
+    wait: StagesWaitOption = False,
     refresh: Annotated[
         bool,
         typer.Option(
@@ -175,7 +190,7 @@ def weekly(
         if not no_update:
             from mydiscover.cli.update import refresh
 
-            refresh(settings, db, config, offline=offline)
+            refresh(settings, db, config, offline=offline, wait=wait)
         conn = connect(settings)
         try:
             result, entries = weekly_playlist(
@@ -197,8 +212,12 @@ def weekly(
     if listenbrainz:
         with reported_errors():
             _push_to_listenbrainz(settings, result.name, entries)
+    if jellyfin is not None:
+        with reported_errors():
+            _push_to_jellyfin(settings, jellyfin, result.name, entries)
     if output is None:
-        if mpd_address is None and not listenbrainz:  # it went elsewhere: stdout stays empty
+        pushed = mpd_address is not None or listenbrainz or jellyfin is not None
+        if not pushed:  # it went elsewhere: stdout stays empty
             sys.stdout.buffer.write(playlist.data)
             sys.stdout.flush()
     else:
@@ -211,8 +230,6 @@ def weekly(
 
 def _push_to_mpd(address: tuple[str, int], name: str, entries: list[Entry]) -> None:
     """Save the entries as MPD's stored playlist "Discover Weekly" (see playlists.mpd)."""
-    import os
-
     from mydiscover.playlists.mpd import push_to_mpd
 
     host, port = address
@@ -245,6 +262,23 @@ def _push_to_listenbrainz(settings: Settings, name: str, entries: list[Entry]) -
     left = _left_out(pushed.untagged, "without a MusicBrainz recording ID")
     err.print(f"ListenBrainz: playlist 'Discover Weekly' ({pushed.playlist_mbid}) {how}, "
               f"holding {name}: {pushed.added} tracks{left}", highlight=False)  # fmt: skip
+
+
+def _push_to_jellyfin(settings: Settings, url: str, name: str, entries: list[Entry]) -> None:
+    """Put the entries in the user's Jellyfin playlist "Discover Weekly"."""
+    from mydiscover.cli.common import warn_if_config_exposed
+    from mydiscover.playlists.jellyfin import JellyfinClient, push_to_jellyfin
+
+    token = os.environ.get("MYDISCOVER_JELLYFIN_TOKEN") or settings.jellyfin.get("token")
+    if token and not os.environ.get("MYDISCOVER_JELLYFIN_TOKEN"):
+        warn_if_config_exposed(settings, "a Jellyfin token")
+    client = JellyfinClient(url, user=settings.jellyfin.get("user"), token=token,
+                            password=os.environ.get("MYDISCOVER_JELLYFIN_PASSWORD"))  # fmt: skip
+    pushed = push_to_jellyfin(client, "Discover Weekly", entries)
+    how = "created" if pushed.created else "replaced"
+    err.print(f"Jellyfin at {escape(client.host)}: playlist 'Discover Weekly' "
+              f"({pushed.playlist_id}) {how}, holding {name}: {pushed.added} tracks"
+              f"{_left_out(pushed.missing, 'not on the server')}", highlight=False)  # fmt: skip
 
 
 def _left_out(names: list[str], why: str) -> str:

@@ -15,14 +15,10 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from mydiscover.db.servers import ServerSong, replace_server_songs
-from mydiscover.library.match import artist_key, title_key
+from mydiscover.library.match import TagCandidate, artist_key, closest_candidate, title_key
 from mydiscover.subsonic import Song, SubsonicClient
-
-#: The most a matched song's duration may differ from the file's, in seconds.
-DURATION_TOLERANCE = 3.0
 
 
 @dataclass
@@ -48,19 +44,12 @@ class SyncReport:
         )
 
 
-class _Candidate(NamedTuple):
-    track: int
-    duration: float | None
-    album: str  # its title key
-    number: int | None
-
-
 class _Catalog:
     """The library's tracks indexed for server songs."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.by_mbid: dict[str, int] = {}
-        self.by_name: dict[tuple[str, str], list[_Candidate]] = defaultdict(list)
+        self.by_name: dict[tuple[str, str], list[TagCandidate]] = defaultdict(list)
         for track, artist, title, album, mbid, duration, number in conn.execute(
             "SELECT id, coalesce(artist, album_artist, ''), coalesce(title, ''), "
             "coalesce(album, ''), mb_recording_id, duration, track_number FROM tracks "
@@ -69,7 +58,7 @@ class _Catalog:
             if mbid:
                 self.by_mbid[mbid.lower()] = track
             self.by_name[(artist_key(artist), title_key(title))].append(
-                _Candidate(track, duration, title_key(album), number)
+                TagCandidate(track, duration, title_key(album), number)
             )
 
     def match(self, song: Song) -> tuple[int | None, str | None]:
@@ -77,21 +66,8 @@ class _Catalog:
         if song.mbid and song.mbid.lower() in self.by_mbid:
             return self.by_mbid[song.mbid.lower()], "mbid"
         candidates = self.by_name.get((artist_key(song.artist), title_key(song.title)), [])
-        album = title_key(song.album)
-
-        def gap(candidate: _Candidate) -> float:
-            if candidate.duration and song.duration:
-                return abs(candidate.duration - song.duration)
-            return 0.0
-
-        def rank(candidate: _Candidate) -> tuple[bool, bool, float]:
-            other_number = song.track is not None and candidate.number != song.track
-            return candidate.album != album, other_number, gap(candidate)
-
-        fitting = [c for c in candidates if gap(c) <= DURATION_TOLERANCE]
-        if not fitting:
-            return None, None
-        return min(fitting, key=rank).track, "tags"
+        found = closest_candidate(candidates, song.album, song.track, song.duration)
+        return (int(found.ref), "tags") if found else (None, None)
 
 
 def sync_server(

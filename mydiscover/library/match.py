@@ -206,3 +206,40 @@ class TrackMatcher:
             )
             self._fuzzy_cache[akey] = ([len(entry[0]) for entry in entries], entries)
         return self._fuzzy_cache[akey]
+
+
+#: The most two copies of one recording (a file and a server's song) may differ in length.
+DURATION_TOLERANCE = 3.0
+
+
+class TagCandidate(NamedTuple):
+    """A track that has the wanted artist and title: which (a track id, a server's song id),
+    its length in seconds, its album's title key and its track number."""
+
+    ref: int | str
+    duration: float | None
+    album: str
+    number: int | None
+
+
+def closest_candidate(
+    candidates: Iterable[TagCandidate], album: str | None, number: int | None,
+    duration: float | None,
+) -> TagCandidate | None:  # fmt: skip
+    """Of tracks with the same artist and title, the one that is this track: within
+    :data:`DURATION_TOLERANCE` of its ``duration``, then the same album first, then the same
+    track number, then the closest length (the same song on two albums, a second apart, goes
+    to the album named). ``None`` when none is close enough in length."""
+    wanted_album = title_key(album)
+
+    def gap(candidate: TagCandidate) -> float:
+        if candidate.duration and duration:
+            return abs(candidate.duration - duration)
+        return 0.0
+
+    def rank(candidate: TagCandidate) -> tuple[bool, bool, float]:
+        other_number = number is not None and candidate.number != number
+        return candidate.album != wanted_album, other_number, gap(candidate)
+
+    fitting = [candidate for candidate in candidates if gap(candidate) <= DURATION_TOLERANCE]
+    return min(fitting, key=rank) if fitting else None

@@ -23,12 +23,16 @@ import os
 import sys
 from optparse import Values
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from beets import ui
 from beets.dbcore import types
 from beets.library import Item, Library
 from beets.plugins import BeetsPlugin
+
+if TYPE_CHECKING:
+    from mydiscover.audio.run import AnalysisRun
+    from mydiscover.db.audio import PendingTrack
 
 #: Analysis results shown to beets, as flexible attributes of items.
 ATTRIBUTES = {
@@ -88,9 +92,10 @@ class MydiscoverPlugin(BeetsPlugin):
                 conn.close()
         except MydiscoverError as error:
             raise ui.UserError(str(error)) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stopped:
             # beets ends a Ctrl-C silently with exit 0: say it, and exit as a shell expects.
-            print("discover: interrupted; what was analysed so far is kept", file=sys.stderr)
+            said = str(stopped) or "interrupted"  # the analysis says how far it got
+            print(f"discover: {said}; what was analysed so far is kept", file=sys.stderr)
             raise SystemExit(130) from None
 
     def _weekly(self, conn: Any, opts: Values, only: list[Item] | None) -> None:
@@ -139,26 +144,17 @@ class MydiscoverPlugin(BeetsPlugin):
     # --- analysis ---------------------------------------------------------------------------
 
     def _analyze(self, lib: Library, conn: Any, items: list[Item]) -> None:
-        """Analyse the items not yet analysed, under ``mydiscover analyze``'s lock, each result
-        stored as it comes (a line per item on stderr); then give beets the fields."""
-        from mydiscover.audio.analyze import ANALYSIS_VERSION, analyze_many
-        from mydiscover.db.audio import pending_tracks, store_analysis
-        from mydiscover.db.connection import transaction
-        from mydiscover.db.lock import exclusive_lock
+        """Analyse the items not yet analysed with ``mydiscover analyze``'s runner (its lock,
+        worker processes, timeout, each result stored as it comes), a line per item on
+        stderr; then give beets the fields."""
+        from mydiscover.audio.run import run_analysis
         from mydiscover.library.external import track_ids
 
         ids = track_ids(conn, [item.path for item in items])
-        wanted = set(ids.values())
-        with exclusive_lock(self._database(), "an analysis (beet discover --analyze)"):
-            pending = [t for t in pending_tracks(conn, ANALYSIS_VERSION) if t.id in wanted]
-            for number, track in enumerate(pending, 1):
-                [(_, analysis, error)] = analyze_many([(track.id, track.path)])
-                with transaction(conn):
-                    store_analysis(conn, track, ANALYSIS_VERSION, analysis, error)
-                said = f": {error}" if error else ""
-                print(f"analysed {number}/{len(pending)}: {os.fsdecode(track.path)}{said}",
-                      file=sys.stderr)  # fmt: skip
-        self._log.info("analysed {} of {} items", len(pending), len(items))
+        run = run_analysis(conn, self._database(), _ItemLines(), only=set(ids.values()),
+                           holder="an analysis (beet discover --analyze)")  # fmt: skip
+        self._log.info("analysed {} items ({} failed); {} already were", run.done,
+                       len(run.failed), len(items) - run.pending)  # fmt: skip
         self._store_attributes(lib, conn, items, ids)
 
     def _store_attributes(
@@ -219,6 +215,18 @@ class MydiscoverPlugin(BeetsPlugin):
         root = os.fsencode(os.path.expanduser(lib.directory))
         catalog_external(conn, [ExternalTrack(item.path, root, item_tags(item)) for item in items])
         return conn
+
+
+class _ItemLines:
+    """The analysis's progress as beets plugins show it: a line per item on stderr."""
+
+    def started(self, pending: int) -> None:
+        """Nothing to say before the first item."""
+
+    def stored(self, run: AnalysisRun, track: PendingTrack, error: str | None) -> None:
+        """``analysed 3/12: /path/to/file.flac`` (with the reason when it failed)."""
+        said = f": {error}" if error else ""
+        print(f"analysed {run.done}/{run.pending}: {track.path_text}{said}", file=sys.stderr)
 
 
 def item_tags(item: Item) -> Any:
