@@ -213,7 +213,9 @@ def test_bad_options_are_refused(home):
     for args, message in ((["--format", "pls"], "unknown format"),
                           (["--week", "48"], "ISO week"),
                           (["--weights", "vibes=2"], "unknown signal"),
-                          (["--json"], "--json goes with --stats")):  # fmt: skip
+                          (["--json"], "--json goes with --stats"),
+                          (["--stats", "--mpd", "h", "--explain"],
+                           "it makes none, so it does not go with --mpd, --explain")):  # fmt: skip
         result = run_cli(env, "weekly", *args)
         assert result.returncode == 1 and message in result.stderr
 

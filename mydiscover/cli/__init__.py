@@ -15,6 +15,7 @@ from mydiscover.cli import (
     cf,
     doctor,
     evaluate,
+    explore,
     history,
     init,
     reviews,
@@ -61,6 +62,7 @@ app.command("update")(update.update)
 app.command("init")(init.init)
 app.command("doctor")(doctor.doctor)
 app.command("ban")(weekly.ban)
+app.command("explore")(explore.explore)
 app.add_typer(history.app, name="history")
 app.add_typer(cf.app, name="cf")
 app.add_typer(reviews.app, name="reviews")

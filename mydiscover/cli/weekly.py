@@ -156,6 +156,13 @@ def weekly(
     from mydiscover.recommend.service import weekly_playlist, weekly_user
 
     if stats:
+        given = {"-o": output is not None, "--to-playlist": to_playlist,
+                 "--navidrome": navidrome is not None, "--mpd": mpd is not None,
+                 "--listenbrainz": listenbrainz, "--jellyfin": jellyfin is not None,
+                 "--explain": explain, "--refresh": refresh}  # fmt: skip
+        if clashing := [name for name, on in given.items() if on]:
+            raise fail(f"--stats shows how past weeklies did: it makes none, so it does not go "
+                       f"with {', '.join(clashing)}")  # fmt: skip
         _print_stats(db, config, json_output)
         return
     if json_output:

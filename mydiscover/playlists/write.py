@@ -227,6 +227,43 @@ def _jspf(
             extension["artist_identifiers"] = [f"{MUSICBRAINZ}/artist/{entry.artist_mbid}"]
         track["extension"] = {JSPF_TRACK: extension}
         tracks.append(track)
+    return _jspf_playlist(name, date, tracks)
+
+
+@dataclass(frozen=True)
+class RecordingTrack:
+    """A recording to look for (not a file of the library): ``mydiscover explore``'s JSPF."""
+
+    recording_mbid: str
+    title: str
+    artist: str
+    artist_mbid: str
+    album: str
+    duration: float | None
+    annotation: str
+
+
+def recordings_jspf(name: str, date: str, tracks: list[RecordingTrack]) -> bytes:
+    """A JSPF playlist of MusicBrainz recordings by identifier, with no locations, as
+    ListenBrainz imports it (https://musicbrainz.org/doc/jspf); no field written empty."""
+    listed = []
+    for track in tracks:
+        item: dict[str, object] = {"identifier": f"{MUSICBRAINZ}/recording/{track.recording_mbid}"}
+        fields = {"title": track.title, "creator": track.artist, "album": track.album,
+                  "annotation": track.annotation}  # fmt: skip
+        item.update({key: value for key, value in fields.items() if value})
+        if track.duration:
+            item["duration"] = round(track.duration * 1000)
+        if track.artist_mbid:
+            item["extension"] = {JSPF_TRACK: {
+                "artist_identifiers": [f"{MUSICBRAINZ}/artist/{track.artist_mbid}"]}}  # fmt: skip
+        listed.append(item)
+    return _jspf_playlist(name, date, listed)
+
+
+def _jspf_playlist(name: str, date: str, tracks: list[dict[str, object]]) -> bytes:
+    """The JSPF document around its tracks: title, creator, date and ListenBrainz's playlist
+    extension (private)."""
     playlist: dict[str, object] = {"title": name, "creator": CREATOR}
     if date:
         playlist["date"] = date
