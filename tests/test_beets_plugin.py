@@ -148,6 +148,27 @@ class TestDiscover(PluginTestHelper):
         ):
             self.run_command("discover", "--analyze", "artist:Ride")
 
+    def test_analyze_waits_for_the_lock_when_told(self, capsys):
+        import threading
+
+        from mydiscover.db.lock import exclusive_lock
+
+        released = threading.Event()
+
+        def hold() -> None:
+            with exclusive_lock(self.database, "an analysis"):
+                held.set()
+                released.wait(timeout=2)
+
+        held = threading.Event()
+        holder = threading.Thread(target=hold)
+        holder.start()
+        held.wait(timeout=10)
+        threading.Timer(0.5, released.set).start()
+        self.run_command("discover", "--analyze", "--wait", "artist:Ride")
+        holder.join()
+        assert "analysed 2/2" in capsys.readouterr().err
+
     def test_the_usage_line_names_the_query(self, capsys):
         with pytest.raises(SystemExit):
             self.run_command("discover", "--help")

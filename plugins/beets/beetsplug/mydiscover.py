@@ -61,6 +61,9 @@ class MydiscoverPlugin(BeetsPlugin):
         parser.usage = "%prog [options] [QUERY]\n\nThe weekly from the items of QUERY " \
             "(default: the whole library); with --analyze, analyse them."  # fmt: skip
         parser.add_option("--analyze", action="store_true", help="analyse the items' audio")
+        parser.add_option(
+            "--wait", action="store_true", help="with --analyze: wait for another analysis"
+        )
         parser.add_option("-n", "--size", type="int", help="tracks (default: 30)")
         parser.add_option("-o", "--output", help="write the playlist to FILE, not stdout")
         parser.add_option("-f", "--format", default="m3u", help="m3u, xspf, jspf or json")
@@ -83,7 +86,7 @@ class MydiscoverPlugin(BeetsPlugin):
             conn = self._catalog(lib, items)
             try:
                 if opts.analyze:
-                    self._analyze(lib, conn, items)
+                    self._analyze(lib, conn, items, wait=bool(opts.wait))
                 elif args and not items:
                     raise ui.UserError(f"no items match {' '.join(args)!r}")
                 else:
@@ -143,7 +146,7 @@ class MydiscoverPlugin(BeetsPlugin):
 
     # --- analysis ---------------------------------------------------------------------------
 
-    def _analyze(self, lib: Library, conn: Any, items: list[Item]) -> None:
+    def _analyze(self, lib: Library, conn: Any, items: list[Item], *, wait: bool = False) -> None:
         """Analyse the items not yet analysed with ``mydiscover analyze``'s runner (its lock,
         worker processes, timeout, each result stored as it comes), a line per item on
         stderr; then give beets the fields."""
@@ -152,7 +155,7 @@ class MydiscoverPlugin(BeetsPlugin):
 
         ids = track_ids(conn, [item.path for item in items])
         run = run_analysis(conn, self._database(), _ItemLines(), only=set(ids.values()),
-                           holder="an analysis (beet discover --analyze)")  # fmt: skip
+                           wait=wait, holder="an analysis (beet discover --analyze)")  # fmt: skip
         self._log.info("analysed {} items ({} failed); {} already were", run.done,
                        len(run.failed), len(items) - run.pending)  # fmt: skip
         self._store_attributes(lib, conn, items, ids)
