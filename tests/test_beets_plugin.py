@@ -153,20 +153,21 @@ class TestDiscover(PluginTestHelper):
 
         from mydiscover.db.lock import exclusive_lock
 
-        released = threading.Event()
+        held, released = threading.Event(), threading.Event()
 
         def hold() -> None:
             with exclusive_lock(self.database, "an analysis"):
                 held.set()
-                released.wait(timeout=2)
+                released.wait(timeout=30)
 
-        held = threading.Event()
         holder = threading.Thread(target=hold)
         holder.start()
-        held.wait(timeout=10)
-        threading.Timer(0.5, released.set).start()
+        assert held.wait(timeout=10)
+        started = time.monotonic()
+        threading.Timer(1.0, released.set).start()
         self.run_command("discover", "--analyze", "--wait", "artist:Ride")
         holder.join()
+        assert time.monotonic() - started >= 1.0  # it waited for the holder to let go
         assert "analysed 2/2" in capsys.readouterr().err
 
     def test_the_usage_line_names_the_query(self, capsys):
@@ -206,7 +207,7 @@ def test_ctrl_c_during_analyze_says_how_far_and_exits_130(tmp_path, cli_env):
     beetsdir.mkdir()
     (beetsdir / "config.yaml").write_text(
         f"directory: {music}\nlibrary: {tmp_path / 'library.db'}\nplugins: mydiscover\n"
-        f"mydiscover:\n  database: {database}\nimport:\n  copy: no\n  write: no\n"
+        f"mydiscover:\n  database: {database}\n  jobs: 1\nimport:\n  copy: no\n  write: no\n"
         "  quiet: yes\n"
     )
     env = {**cli_env, "BEETSDIR": str(beetsdir)}
@@ -215,12 +216,12 @@ def test_ctrl_c_during_analyze_says_how_far_and_exits_130(tmp_path, cli_env):
     process = subprocess.Popen([beet, "discover", "--analyze"], env=env, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                preexec_fn=interruptible_child)  # fmt: skip
-    deadline = time.monotonic() + 90
-    while process.poll() is None and time.monotonic() < deadline:
+    deadline, seen = time.monotonic() + 90, False
+    while not seen and process.poll() is None and time.monotonic() < deadline:
         with contextlib.suppress(sqlite3.OperationalError):  # the tables may not be there yet
-            if database.exists() and stored_analyses(database) > 0:
-                break
+            seen = database.exists() and stored_analyses(database) > 0
         time.sleep(0.02)
+    assert seen and process.poll() is None, "interrupted mid-way, one worker, a track at a time"
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
 
@@ -234,4 +235,6 @@ def test_ctrl_c_during_analyze_says_how_far_and_exits_130(tmp_path, cli_env):
     assert resumed.returncode == 0, resumed.stderr
     lines = resumed.stderr.splitlines()
     assert len([line for line in lines if line.startswith("analysed ")]) == 5 - kept, lines
-    assert f"analysed {5 - kept} items (0 failed); {kept} already were" in resumed.stderr
+    assert (
+        f"analysed {5 - kept} of the {5 - kept} items that needed it (0 failed)" in resumed.stderr
+    )

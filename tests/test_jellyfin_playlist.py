@@ -24,6 +24,11 @@ SERVER_ID = "f121322a45f248f095e92377b94d15fd"
 ERROR = Reply(400, b"Error processing request.", {"Content-Type": "text/plain"})
 UNAUTHORIZED = Reply(401, b"", {"Content-Type": "text/plain"})
 NO_CONTENT = Reply(204, b"", {"Content-Type": "text/plain"})
+#: A controller's BadRequest(): ASP.NET Core's problem details, in JSON.
+BAD_REQUEST = Reply(400, {"type": "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+                          "title": "Bad Request", "status": 400,
+                          "traceId": "00-9f1c2b3a4d5e6f708192a3b4c5d6e7f8-0123456789abcdef-00"},
+                    {"Content-Type": "application/problem+json; charset=utf-8"})  # fmt: skip
 
 
 def _header_fields(header: str) -> dict[str, str]:
@@ -58,10 +63,12 @@ class FakeJellyfin:
         caller = USER_ID if token == USER_TOKEN else ""  # an API key carries no user
         body = json.loads(request.body) if request.body else {}
         if path == "/Users/Me":
-            return Reply(body=self._user()) if caller else ERROR
+            return Reply(body=self._user()) if caller else BAD_REQUEST
         if path == "/Users":
             return Reply(body=[self._user(), {**self._user(), "Name": "guest", "Id": "9" * 32}])
         if path == "/Items":
+            if query.get("userid") != USER_ID:  # a key would see every user's playlists
+                return ERROR
             kinds = query.get("includeitemtypes")
             items = self.audio if kinds == "Audio" else [
                 {"Name": p["Name"], "ServerId": SERVER_ID, "Id": pid, "IsFolder": True,
@@ -161,15 +168,19 @@ def test_the_weekly_goes_to_jellyfin_and_stays_one_playlist(fake_server, tmp_pat
     assert len({_header_fields(h)["DeviceId"] for h in sent}) == 1  # one device, run after run
 
 
-def test_a_user_token_works_and_an_api_key_is_explained(fake_server, tmp_path, cli_env):
-    server, env = _setup(fake_server, tmp_path, cli_env, MYDISCOVER_JELLYFIN_TOKEN=USER_TOKEN)
-    assert run_cli(env, *ARGS, "--jellyfin", fake_server.url).returncode == 0
-    [playlist_id] = server.playlists
-    with_key = run_cli({**env, "MYDISCOVER_JELLYFIN_TOKEN": API_KEY}, *ARGS, "--jellyfin",
-                       fake_server.url, "--refresh")  # fmt: skip
+def test_a_user_token_works_and_an_api_key_is_refused_before_any_push(
+    fake_server, tmp_path, cli_env
+):
+    server, env = _setup(fake_server, tmp_path, cli_env, MYDISCOVER_JELLYFIN_TOKEN=API_KEY)
+    with_key = run_cli(env, *ARGS, "--jellyfin", fake_server.url)
     assert with_key.returncode == 1, with_key.stderr
-    assert "A server API key cannot" in with_key.stderr and "Traceback" not in with_key.stderr
-    assert list(server.playlists) == [playlist_id]  # the key found the user, then was refused
+    assert "a server API key cannot change a user's playlist" in with_key.stderr
+    assert "Traceback" not in with_key.stderr and API_KEY not in with_key.stderr
+    assert server.playlists == {}  # refused before the first week, not in the second
+    with_token = run_cli({**env, "MYDISCOVER_JELLYFIN_TOKEN": USER_TOKEN}, *ARGS, "--jellyfin",
+                         fake_server.url)  # fmt: skip
+    assert with_token.returncode == 0, with_token.stderr
+    assert len(server.playlists) == 1
 
 
 def test_a_refused_login_is_one_line(fake_server, tmp_path, cli_env):

@@ -109,8 +109,10 @@ def test_a_stage_another_command_holds_is_a_skip_unless_told_to_wait(tmp_path, c
             [sys.executable, "-m", "mydiscover", "update", "--offline", "--wait"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
+        # Held for 6 s, far longer than the command takes to reach the scan: a command that
+        # did not wait would have skipped the stage with a note by then.
         with contextlib.suppress(subprocess.TimeoutExpired):
-            waiting.wait(timeout=3)
+            waiting.wait(timeout=6)
         assert waiting.poll() is None  # it waits on the scan's lock
     _, stderr = waiting.communicate(timeout=300)
     assert waiting.returncode == 0, stderr

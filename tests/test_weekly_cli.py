@@ -442,3 +442,15 @@ def test_the_jspf_names_every_tagged_track_by_its_musicbrainz_id(tmp_path, cli_e
             assert artists["artist_identifiers"][0].startswith("https://musicbrainz.org/artist/")
         else:
             assert "identifier" not in track
+
+
+def test_a_weekly_that_updates_the_stages_first_keeps_the_week(home):
+    env, _ = home
+    args = ("weekly", "--offline", "--week", "2026-W37", "--size", "8", "--min-length", "1")
+    first = run_cli(env, *args)
+    second = run_cli(env, *args)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert second.stdout == first.stdout
+    assert "made anew" not in first.stderr + second.stderr  # only --refresh remakes a week
+    refreshed = run_cli(env, *args, "--refresh")
+    assert "made anew (--refresh)" in refreshed.stderr

@@ -29,7 +29,7 @@ from mydiscover.library.match import artist_key
 
 #: Listeners a model artist needs in the public data to be offered.
 MIN_LISTENERS = 5
-MUSICBRAINZ_ARTIST = "https://musicbrainz.org/artist/"
+MUSICBRAINZ = "https://musicbrainz.org"
 #: ListenBrainz asks clients to keep to its rate limits: seconds between two requests.
 POPULARITY_INTERVAL = 0.5
 
@@ -48,7 +48,7 @@ class Recording:
         """The recording for ``--json``, with its MusicBrainz link."""
         return {"mbid": self.mbid, "title": self.title, "album": self.album,
                 "seconds": self.seconds, "listeners": self.listeners,
-                "musicbrainz": f"https://musicbrainz.org/recording/{self.mbid}"}  # fmt: skip
+                "musicbrainz": f"{MUSICBRAINZ}/recording/{self.mbid}"}  # fmt: skip
 
 
 @dataclass
@@ -66,7 +66,7 @@ class Discovery:
     @property
     def link(self) -> str:
         """The artist's MusicBrainz page ("" without an MBID)."""
-        return f"{MUSICBRAINZ_ARTIST}{self.mbid}" if self.mbid else ""
+        return f"{MUSICBRAINZ}/artist/{self.mbid}" if self.mbid else ""
 
     def to_json(self) -> dict[str, Any]:
         """The discovery for ``--json``."""
@@ -93,7 +93,7 @@ def explore(
     scores = (factors @ user_factors).astype(np.float64)
     blocked = user_plays > 0
     blocked[owned_items[owned_items >= 0]] = True
-    if len(model.popularity) == len(scores):
+    if len(model.popularity) == len(scores):  # models saved before listeners were kept lack it
         blocked |= model.popularity < MIN_LISTENERS
     scores[blocked] = -np.inf
     best = np.argsort(-scores, kind="stable")[:count]
@@ -151,7 +151,7 @@ def add_recordings(
 ) -> list[str]:
     """Fill each discovery's recordings (those with an MBID) with its ``per_artist`` most
     listened on ListenBrainz; returns one line per artist whose recordings could not be had."""
-    problems = []
+    problems: list[str] = []
     for discovery in discoveries:
         if on_artist is not None:
             on_artist(discovery)
@@ -171,7 +171,7 @@ def add_recordings(
 
 def _recordings(body: Any) -> list[Recording]:
     """The popularity API's list of recordings, in its order (most listened first)."""
-    found = []
+    found: list[Recording] = []
     for row in body if isinstance(body, list) else []:
         if not isinstance(row, dict) or not row.get("recording_mbid"):
             continue

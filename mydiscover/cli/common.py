@@ -54,14 +54,10 @@ ConfigOption = Annotated[
         show_default=False,
     ),
 ]
-WaitOption = Annotated[
-    bool,
-    typer.Option(
-        "--wait",
-        help="If another command holds the database (a scan, an analysis), wait for it "
-        "instead of refusing.",
-    ),
-]
+_HELD = "If another command holds the database (a scan, an analysis), wait for it instead of"
+WaitOption = Annotated[bool, typer.Option("--wait", help=f"{_HELD} refusing.")]
+#: For the commands that run every stage: a stage refused by the lock is skipped, not fatal.
+StagesWaitOption = Annotated[bool, typer.Option("--wait", help=f"{_HELD} skipping that stage.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 

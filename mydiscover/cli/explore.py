@@ -71,6 +71,9 @@ def explore(
         user_artist_plays,
     )
 
+    if output is not None and (offline or not recordings):
+        raise fail("-o writes the artists' recordings: it does not go with --offline or "
+                   "--recordings 0")  # fmt: skip
     with reported_errors():
         settings = settings_from(db, config)
         model = fitted_model(settings.database)

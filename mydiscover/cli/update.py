@@ -21,6 +21,7 @@ from rich.markup import escape
 from mydiscover.cli.common import (
     ConfigOption,
     DbOption,
+    StagesWaitOption,
     connect,
     err,
     reported_errors,
@@ -31,14 +32,6 @@ from mydiscover.config import Settings, lastfm_api_key
 
 OfflineOption = Annotated[
     bool, typer.Option("--offline", help="Skip every network step (history, reviews).")
-]
-StagesWaitOption = Annotated[
-    bool,
-    typer.Option(
-        "--wait",
-        help="If another command holds the database (a scan, an analysis), wait for it "
-        "instead of skipping that stage.",
-    ),
 ]
 #: Review asks per update, at most: a crawl of a whole new library belongs to 'reviews crawl'.
 CRAWL_PER_UPDATE = 25

@@ -16,6 +16,7 @@ from rich.table import Table
 from mydiscover.cli.common import (
     ConfigOption,
     DbOption,
+    StagesWaitOption,
     connect,
     err,
     fail,
@@ -25,7 +26,6 @@ from mydiscover.cli.common import (
     reported_errors,
     settings_from,
 )
-from mydiscover.cli.update import StagesWaitOption
 
 if TYPE_CHECKING:
     from mydiscover.config import Settings
@@ -167,6 +167,8 @@ def weekly(
         return
     if json_output:
         raise fail("--json goes with --stats; for the weekly itself as JSON: --format json")
+    if wait and no_update:
+        raise fail("--wait is for the stages --no-update skips: give one or the other")
     if to_playlist:
         configured = settings_from(db, config).weekly.get("playlist")
         if not configured:
@@ -195,9 +197,9 @@ def weekly(
     with reported_errors():
         settings = settings_from(db, config)
         if not no_update:
-            from mydiscover.cli.update import refresh
+            from mydiscover.cli.update import refresh as refresh_stages
 
-            refresh(settings, db, config, offline=offline, wait=wait)
+            refresh_stages(settings, db, config, offline=offline, wait=wait)
         conn = connect(settings)
         try:
             result, entries = weekly_playlist(

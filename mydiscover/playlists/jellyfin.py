@@ -10,7 +10,8 @@ The playlist is found among the user's by name and replaced in place with one
 ``POST /Playlists/{id}`` (``UpdatePlaylistDto.Ids`` clears it and adds the week's tracks, in
 order), so it keeps its id; the first push creates it, private. That update takes the calling
 user's identity: a user's access token (or their password, to log in with) works, a server API
-key does not (Jellyfin answers 400; jellyfin/jellyfin#13476), which the error says.
+key does not (Jellyfin answers 400; jellyfin/jellyfin#13476), so a key is refused before the
+first push, rather than working one week and failing the next.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ from mydiscover.playlists.write import Entry
 
 #: Audio items listed per request.
 PAGE = 500
+API_KEY_REFUSED = ("a server API key cannot change a user's playlist (Jellyfin takes the "
+                   "caller's own user there, and a key has none): give a user's access token "
+                   "(MYDISCOVER_JELLYFIN_TOKEN), or [jellyfin] user and "
+                   "MYDISCOVER_JELLYFIN_PASSWORD")  # fmt: skip
 #: Jellyfin's run times are in ticks of 100 ns.
 TICKS_PER_SECOND = 10_000_000
 
@@ -73,6 +78,8 @@ class JellyfinClient:
         self.user = user
         self._token = token or ""
         self._user_id = ""
+        #: Whether the token turned out to be a server API key (it has no user of its own).
+        self.api_key = False
         if not token and user and password:
             self._log_in(user, password)
 
@@ -82,12 +89,12 @@ class JellyfinClient:
         if self._user_id:
             return self._user_id
         try:
-            me = self._get("Users/Me")
-            self._user_id = str(me["Id"])
+            self._user_id = _field(self._get("Users/Me"), "Id", self.host)
         except ServiceRefused as refused:
             if refused.status != 400:
                 raise
             # An API key has no user of its own: Jellyfin answers /Users/Me with 400.
+            self.api_key = True
             if not self.user:
                 raise MydiscoverError(
                     f"{self.host}: the token is a server API key, which belongs to no user: "
@@ -97,7 +104,7 @@ class JellyfinClient:
             found = [u for u in _items(listed) if str(u.get("Name", "")) == self.user]
             if not found:
                 raise MydiscoverError(f"{self.host}: no Jellyfin user {self.user!r}") from None
-            self._user_id = str(found[0]["Id"])
+            self._user_id = _field(found[0], "Id", self.host)
         return self._user_id
 
     def audio_items(self) -> Iterator[dict[str, Any]]:
@@ -122,6 +129,10 @@ class JellyfinClient:
         """Make the user's playlist ``name`` hold exactly ``item_ids``, in order, keeping its
         id when it exists (created private otherwise). Returns its id and whether it is new."""
         user_id = self.user_id()
+        if self.api_key:
+            # A key could create the playlist, but never update it in place (Jellyfin takes
+            # the caller's own user there and a key has none): refuse before the first week.
+            raise MydiscoverError(f"{self.host}: {API_KEY_REFUSED}")
         listed = self._get("Items", {"userId": user_id, "includeItemTypes": "Playlist",
                                      "recursive": "true"})  # fmt: skip
         existing = [p for p in _items(listed) if p.get("Name") == name and p.get("Id")]
@@ -130,33 +141,28 @@ class JellyfinClient:
                 "Name": name, "Ids": item_ids, "UserId": user_id, "MediaType": "Audio",
                 "IsPublic": False,
             })  # fmt: skip
-            if not isinstance(created, dict) or not created.get("Id"):
-                raise ServiceError(f"{self.host}: Jellyfin created no playlist {name!r}")
-            return str(created["Id"]), True
+            return _field(created, "Id", self.host), True
         playlist_id = str(existing[0]["Id"])
         try:
             self._post(f"Playlists/{playlist_id}", {"Ids": item_ids})
         except ServiceRefused as refused:
             if refused.status == 400:
                 raise ServiceError(
-                    f"{self.host}: Jellyfin refused to change the playlist (HTTP 400). A server "
-                    "API key cannot (Jellyfin uses the caller's own user there): give a user's "
-                    "access token, or [jellyfin] user and MYDISCOVER_JELLYFIN_PASSWORD. "
-                    "Jellyfin 10.9 or later is needed."
+                    f"{self.host}: Jellyfin refused to change the playlist (HTTP 400): it "
+                    "needs Jellyfin 10.9 or later"
                 ) from None
             raise
-        held = self._get(f"Playlists/{playlist_id}/Items", {"userId": user_id})
-        if len(_items(held)) != len(item_ids):
-            raise ServiceError(f"{self.host}: the playlist {name!r} holds {len(_items(held))} "
-                               f"tracks after the update, not {len(item_ids)}")  # fmt: skip
+        held = _items(self._get(f"Playlists/{playlist_id}/Items", {"userId": user_id}))
+        if len(held) != len(item_ids):
+            raise ServiceError(f"{self.host}: the playlist {name!r} holds {len(held)} tracks "
+                               f"after the update, not {len(item_ids)}")  # fmt: skip
         return playlist_id, False
 
     def _log_in(self, user: str, password: str) -> None:
         body = self._post("Users/AuthenticateByName", {"Username": user, "Pw": password})
-        if not isinstance(body, dict) or not body.get("AccessToken"):
-            raise ServiceError(f"{self.host}: Jellyfin's login answered no access token")
-        self._token = str(body["AccessToken"])
-        self._user_id = str((body.get("User") or {}).get("Id", ""))
+        self._token = _field(body, "AccessToken", self.host)
+        user_record = body.get("User")
+        self._user_id = str(user_record.get("Id") or "") if isinstance(user_record, dict) else ""
 
     def _authorization(self) -> dict[str, str]:
         # The one form every Jellyfin version accepts (the X-Emby-* headers are legacy, off by
@@ -176,18 +182,36 @@ class JellyfinClient:
             body, _ = self.session.get_json(path, params, headers=self._authorization())
         except ServiceRefused as refused:
             raise self._explained(refused) from None
-        return body
+        return self._unless_refused(body)
 
     def _post(self, path: str, payload: Any) -> Any:
         try:
-            return self.session.post_json(path, payload, headers=self._authorization())
+            body = self.session.post_json(path, payload, headers=self._authorization())
         except ServiceRefused as refused:
             raise self._explained(refused) from None
+        return self._unless_refused(body)
+
+    def _unless_refused(self, body: Any) -> Any:
+        """The body, unless it is an ASP.NET problem report (a 4xx in JSON: ``status``)."""
+        status = body.get("status") if isinstance(body, dict) else None
+        if isinstance(status, int) and 400 <= status < 500:
+            refused = ServiceRefused(f"{self.host} answered HTTP {status}: "
+                                     f"{body.get('title') or 'refused'}", status)  # fmt: skip
+            raise self._explained(refused)
+        return body
 
     def _explained(self, refused: ServiceRefused) -> ServiceRefused:
+        """The refusal in words, where its status alone says what went wrong."""
         if refused.status == 401:
             how = "password" if self.user and not self._token else "token"
             return ServiceRefused(f"{self.host}: Jellyfin refused the {how} (HTTP 401)", 401)
+        if refused.status == 403:
+            return ServiceRefused(f"{self.host}: Jellyfin does not let this user change that "
+                                  "playlist (HTTP 403): is it another user's?", 403)  # fmt: skip
+        if refused.status in (404, 405):
+            return ServiceRefused(f"{self.host}: Jellyfin has no such call (HTTP "
+                                  f"{refused.status}): is it Jellyfin 10.9 or later, and the "
+                                  "server's own address?", refused.status)  # fmt: skip
         return refused
 
 
@@ -198,7 +222,9 @@ def push_to_jellyfin(client: JellyfinClient, name: str, entries: list[Entry]) ->
         raise MydiscoverError("the weekly holds no track to put on Jellyfin")
     index = _ServerIndex(client.audio_items())
     found = [(entry, index.find(entry)) for entry in entries]
-    item_ids = [item for _, item in found if item]
+    # Two picks can be one server track (two copies of a song, one on the server): Jellyfin
+    # keeps an id once, so the playlist is given each once.
+    item_ids = list(dict.fromkeys(item for _, item in found if item))
     missing = [f"{entry.artist} - {entry.title}" for entry, item in found if not item]
     if not item_ids:
         raise MydiscoverError(f"none of the {len(entries)} picks is on the Jellyfin server "
@@ -227,8 +253,8 @@ class _ServerIndex:
             artists = item.get("Artists") or [item.get("AlbumArtist") or ""]
             ticks = item.get("RunTimeTicks")
             seconds = ticks / TICKS_PER_SECOND if isinstance(ticks, (int, float)) else None
-            number = item.get("IndexNumber") if isinstance(item.get("IndexNumber"), int) else None
-            candidate = TagCandidate(item_id, seconds, title_key(item.get("Album")), number)
+            # No track number: a pick does not carry one, so the album and length decide.
+            candidate = TagCandidate(item_id, seconds, title_key(item.get("Album")), None)
             self.by_name[(artist_key(str(artists[0])), title_key(item.get("Name")))].append(
                 candidate
             )
@@ -242,6 +268,14 @@ class _ServerIndex:
         candidates = self.by_name.get((artist_key(entry.artist), title_key(entry.title)), [])
         best = closest_candidate(candidates, entry.album, None, entry.duration)
         return str(best.ref) if best else None
+
+
+def _field(body: Any, name: str, host: str) -> str:
+    """``body[name]`` as text, or ServiceError when the answer is not an object holding it."""
+    value = body.get(name) if isinstance(body, dict) else None
+    if not value:
+        raise ServiceError(f"{host}: Jellyfin's answer holds no {name}")
+    return str(value)
 
 
 def _items(body: Any) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ Config (all optional)::
         database: ~/.local/share/mydiscover/mydiscover.db   # default: mydiscover's own
         auto: no        # analyse what 'beet import' adds
         size: 30
+        jobs: 0         # analysis worker processes (0: one per core)
 
 ``beet discover --analyze [QUERY]`` analyses the items' audio (holding the analysis lock of
 ``mydiscover analyze``, a line per item on stderr) and stores beets' own ``bpm`` and
@@ -49,7 +50,7 @@ class MydiscoverPlugin(BeetsPlugin):
 
     def __init__(self) -> None:
         super().__init__()
-        self.config.add({"database": "", "auto": False, "size": 30})
+        self.config.add({"database": "", "auto": False, "size": 30, "jobs": 0})
         if self.config["auto"].get(bool):
             self.register_listener("item_imported", self._imported_item)
             self.register_listener("album_imported", self._imported_album)
@@ -155,9 +156,10 @@ class MydiscoverPlugin(BeetsPlugin):
 
         ids = track_ids(conn, [item.path for item in items])
         run = run_analysis(conn, self._database(), _ItemLines(), only=set(ids.values()),
-                           wait=wait, holder="an analysis (beet discover --analyze)")  # fmt: skip
-        self._log.info("analysed {} items ({} failed); {} already were", run.done,
-                       len(run.failed), len(items) - run.pending)  # fmt: skip
+                           jobs=self.config["jobs"].get(int) or None, wait=wait,
+                           holder="an analysis (beet discover --analyze)")  # fmt: skip
+        self._log.info("analysed {} of the {} items that needed it ({} failed)", run.done,
+                       run.pending, len(run.failed))  # fmt: skip
         self._store_attributes(lib, conn, items, ids)
 
     def _store_attributes(
