@@ -90,7 +90,7 @@ from mydiscover.cf.matrix import CoListening  # noqa: E402
 from mydiscover.cf.models import ALS  # noqa: E402
 from mydiscover.cf.score import score_library  # noqa: E402
 from mydiscover.cf.store import FittedModel, load_model, save_model  # noqa: E402
-from mydiscover.db.cf import ArtistPlays, LibraryTrack  # noqa: E402
+from mydiscover.cf.tables import ArtistPlays, LibraryTrack  # noqa: E402
 from mydiscover.library.match import artist_key  # noqa: E402
 
 #: Bump when the generated matrix changes, so stale caches are rebuilt.

@@ -112,8 +112,8 @@ from mydiscover.audio.analyze import ANALYSIS_VERSION  # noqa: E402
 from mydiscover.cf.models import ALS  # noqa: E402
 from mydiscover.cf.score import fold_in_user  # noqa: E402
 from mydiscover.cf.store import ArtistLookup, FittedModel  # noqa: E402
-from mydiscover.db.listens import ArtistPlays, History  # noqa: E402
 from mydiscover.errors import MydiscoverError  # noqa: E402
+from mydiscover.history.tables import ArtistPlays, History  # noqa: E402
 from mydiscover.library.match import artist_key  # noqa: E402
 from mydiscover.recommend.library import Library  # noqa: E402
 from mydiscover.recommend.signals import ModelView, audio_signal, cold_start  # noqa: E402

@@ -24,6 +24,9 @@ APP_NAME = "mydiscover"
 ENV_DB = "MYDISCOVER_DB"
 ENV_CONFIG = "MYDISCOVER_CONFIG"
 ENV_LASTFM_KEY = "MYDISCOVER_LASTFM_API_KEY"
+ENV_LISTENBRAINZ_TOKEN = "MYDISCOVER_LISTENBRAINZ_TOKEN"
+#: Where a Last.fm API key is made.
+LASTFM_KEY_PAGE = "https://www.last.fm/api/account/create"
 
 #: Keys the config file may hold, with the type each must have.
 _KNOWN_KEYS: dict[str, type] = {
@@ -176,6 +179,33 @@ def load_settings(database: Path | None = None, config_file: Path | None = None)
 def lastfm_api_key(settings: Settings) -> str | None:
     """The Last.fm API key: MYDISCOVER_LASTFM_API_KEY, else the config's [lastfm] api_key."""
     return os.environ.get(ENV_LASTFM_KEY) or settings.lastfm.get("api_key") or None
+
+
+def missing_api_key_message(config_file: Path | None = None) -> str:
+    """What to tell a user who has no Last.fm API key: where to get one, where to put it."""
+    where = config_file or default_config_path()
+    return (
+        f"a Last.fm API key is needed: create one (free, at once) at {LASTFM_KEY_PAGE}, then put "
+        f'api_key = "..." under [lastfm] in {where}, or set MYDISCOVER_LASTFM_API_KEY'
+    )
+
+
+def exposed_secret_warning(settings: Settings, secret: str) -> str | None:
+    """The warning to give when the config file a ``secret`` ("an API key", "a token") was read
+    from may be read by other users of the machine; None when it is safe."""
+    path = settings.config_file
+    if settings.config_file_found and readable_by_others(path):
+        return f"{path} holds {secret} and others can read it: chmod 600 {path}"
+    return None
+
+
+def listenbrainz_token(settings: Settings) -> tuple[str | None, bool]:
+    """The ListenBrainz user token (from the environment, else the config file) and whether it
+    came from the config file; (None, False) without one."""
+    if os.environ.get(ENV_LISTENBRAINZ_TOKEN):
+        return os.environ[ENV_LISTENBRAINZ_TOKEN], False
+    token = settings.listenbrainz.get("token")
+    return (str(token), True) if token else (None, False)
 
 
 def readable_by_others(path: Path) -> bool:

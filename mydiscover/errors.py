@@ -15,3 +15,7 @@ class DatabaseError(MydiscoverError):
 
 class BusyError(MydiscoverError):
     """Another process holds a lock this command needs."""
+
+
+class DatasetError(MydiscoverError):
+    """A public dataset that cannot be read as the format asked for."""

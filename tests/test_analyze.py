@@ -20,7 +20,7 @@ import soundfile
 pytest.importorskip("essentia")
 
 from mydiscover.audio.analyze import ANALYSIS_VERSION, analyze_file
-from mydiscover.db.audio import load_embeddings, pending_tracks
+from mydiscover.audio.tables import load_embeddings, pending_tracks
 from tests.conftest import interruptible_child, run_cli
 from tests.library_factory import tag, write_audio
 from tests.test_descriptors import click_track, progression

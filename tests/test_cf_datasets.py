@@ -7,9 +7,9 @@ import gzip
 import numpy as np
 import pytest
 
-from mydiscover.cf.datasets import DatasetError, detect_format, read_dataset
+from mydiscover.cf.datasets import detect_format, read_dataset
 from mydiscover.cf.matrix import CoListening
-from mydiscover.errors import MydiscoverError
+from mydiscover.errors import DatasetError, MydiscoverError
 from tests.colistening import listenbrainz_line, planted_plays, write_hetrec, write_lastfm_360k
 from tests.conftest import run_cli
 

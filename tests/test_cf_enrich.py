@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from mydiscover.cf.enrich import CACHE_DAYS, enrich, lastfm_similar, listenbrainz_similar
-from mydiscover.db.cf import ArtistPlays
+from mydiscover.cf.tables import ArtistPlays
 from mydiscover.http import ApiSession, ServiceError
 from tests import fake_services
 from tests.colistening import write_hetrec
@@ -214,7 +214,7 @@ def assert_one_cf_scoring(database):
     """The scores 'cf score' stores (cf top reads them) are the weekly's cf signal's."""
     from mydiscover.cf.store import fitted_model
     from mydiscover.db.connection import open_database
-    from mydiscover.db.listens import load_history
+    from mydiscover.history.tables import load_history
     from mydiscover.recommend.library import load_library
     from mydiscover.recommend.signals import cf_signals
 

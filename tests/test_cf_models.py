@@ -12,8 +12,9 @@ from implicit.cpu.als import AlternatingLeastSquares
 from implicit.nearest_neighbours import bm25_weight
 
 from mydiscover.cf.datasets import read_dataset
+from mydiscover.cf.engines import build_model
 from mydiscover.cf.evaluate import Split, evaluate, holdout_split, kfold_splits
-from mydiscover.cf.models import ALS, EASE, ItemKNN, MostPopular, build_model
+from mydiscover.cf.models import ALS, EASE, ItemKNN, MostPopular
 from mydiscover.cf.weighting import Weighting
 from tests.colistening import write_hetrec
 

@@ -12,7 +12,7 @@ import pytest
 from mydiscover.cf.explore import explore
 from mydiscover.cf.score import fold_in_user
 from mydiscover.cf.store import fitted_model
-from mydiscover.db.cf import Listed, library_tracks, user_artist_plays
+from mydiscover.cf.tables import Listed, library_tracks, user_artist_plays
 from mydiscover.db.connection import open_database
 from mydiscover.library.match import artist_key
 from tests import fake_services

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mydiscover.db.listens import load_history
+from mydiscover.history.tables import load_history
 from mydiscover.library.external import ExternalTrack, catalog_external
 from mydiscover.library.tags import Tags
 from tests.conftest import scan, tracks

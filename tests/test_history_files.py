@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from mydiscover.db.listens import history_summary
 from mydiscover.history.files import UnknownFormat, detect_format, read_export
 from mydiscover.history.importer import import_files
 from mydiscover.history.listen import Listen, SkippedRow
+from mydiscover.history.tables import history_summary
 from tests.conftest import run_cli, scan
 from tests.library_factory import make_track
 
@@ -218,7 +218,7 @@ def test_import_matches_dedupes_and_rematches(conn, library: Path, tmp_path: Pat
     assert (again.added, again.duplicates) == (0, 4)
 
     # A file for an unmatched song arrives: the next re-match finds it.
-    from mydiscover.db.listens import rematch_unmatched
+    from mydiscover.history.tables import rematch_unmatched
 
     make_track(library / "gun.flac", title="Machine Gun", artist="Slowdive")
     scan(conn, library)

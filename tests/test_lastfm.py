@@ -7,9 +7,10 @@ import time
 import pytest
 import requests
 
-from mydiscover.db.listens import import_state
-from mydiscover.history.lastfm import import_lastfm, missing_api_key_message
+from mydiscover.config import missing_api_key_message
+from mydiscover.history.lastfm import import_lastfm
 from mydiscover.history.runs import LATE_LISTENS
+from mydiscover.history.tables import import_state
 from mydiscover.http import USER_AGENT, ApiSession, ServiceError, retry_after
 from tests import fake_services
 from tests.conftest import RecordingProgress as Recorder

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mydiscover.db.listens import import_state
 from mydiscover.history.listenbrainz import import_listenbrainz
 from mydiscover.history.runs import LATE_LISTENS
+from mydiscover.history.tables import import_state
 from mydiscover.http import ApiSession, ServiceError
 from tests import fake_services
 from tests.conftest import RecordingProgress as Recorder

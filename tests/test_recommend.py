@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from mydiscover.db.listens import History
+from mydiscover.history.tables import History
 from mydiscover.recommend.blend import DEFAULT_BLEND, Blend, fuse, normal_scores, parse_weights
 from mydiscover.recommend.library import Library
 from mydiscover.recommend.order import camelot, flowing_order, key_distance, tempo_distance

@@ -11,9 +11,9 @@ import pytest
 from mydiscover import subsonic
 from mydiscover.config import load_settings
 from mydiscover.db import open_database
-from mydiscover.db.listens import load_history
 from mydiscover.errors import ConfigError
 from mydiscover.history.subsonic import sync_server
+from mydiscover.history.tables import load_history
 from mydiscover.subsonic import SubsonicClient, SubsonicError
 from tests import fake_services
 from tests.conftest import run_cli

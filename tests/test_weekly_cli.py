@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from mydiscover.db.listens import histories_before, load_history
+from mydiscover.history.tables import histories_before, load_history
 from tests.colistening import write_hetrec
 from tests.conftest import run_cli
 from tests.library_factory import make_track

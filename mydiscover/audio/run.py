@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from mydiscover.audio.analyze import ANALYSIS_VERSION, analyze_many, timed_out
-from mydiscover.db.audio import PendingTrack, pending_tracks, store_analysis
+from mydiscover.audio.tables import PendingTrack, pending_tracks, store_analysis
 from mydiscover.db.connection import transaction
 from mydiscover.db.lock import exclusive_lock
 from mydiscover.workers import WorkerPool
@@ -34,6 +34,14 @@ class AnalysisRun:
     done: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One line for people."""
+        if not self.pending:
+            return "Nothing to analyse: every available track is up to date."
+        rate = self.done / max(self.seconds, 1e-9)
+        return (f"Analysed {self.done} tracks in {self.seconds:.1f} s ({rate:.2f} tracks/s); "
+                f"{len(self.failed)} could not be analysed.")  # fmt: skip
 
 
 class AnalysisProgress(Protocol):

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from mydiscover.cf.store import FittedModel
-from mydiscover.db.cf import LibraryTrack, library_tracks, user_artist_plays
-from mydiscover.db.listens import ArtistPlays
+from mydiscover.cf.tables import LibraryTrack, library_tracks, user_artist_plays
+from mydiscover.history.tables import ArtistPlays
 from mydiscover.library.match import artist_key
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from mydiscover.cf.matrix import CoListening, MatrixBuilder
-from mydiscover.errors import MydiscoverError
+from mydiscover.errors import DatasetError
 from mydiscover.files import walk_files
 
 #: Called with the bytes read so far and the total, for a progress bar.
@@ -38,10 +38,6 @@ _OPENERS: dict[str, Callable[..., IO[bytes]]] = {
     ".xz": lzma.open,
 }
 _REPORT_EVERY = 50_000  # lines between progress calls
-
-
-class DatasetError(MydiscoverError):
-    """A dataset that cannot be read as the format asked for."""
 
 
 def detect_format(path: Path) -> str:

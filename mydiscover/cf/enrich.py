@@ -16,16 +16,15 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from mydiscover.config import Settings
-from mydiscover.db.cf import (
+from mydiscover.cf.tables import (
     ArtistPlays,
     SimilarArtist,
     artists_due,
     store_similar,
     user_artist_plays,
 )
+from mydiscover.config import Settings, missing_api_key_message
 from mydiscover.errors import MydiscoverError
-from mydiscover.history.lastfm import missing_api_key_message
 from mydiscover.http import ApiSession, ServiceError
 from mydiscover.library.match import artist_key
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from mydiscover.cf.score import because_of, fold_in_user, listed_scores
 from mydiscover.cf.store import FittedModel
-from mydiscover.db.cf import ArtistPlays, LibraryTrack, Listed, SimilarArtist
+from mydiscover.cf.tables import ArtistPlays, LibraryTrack, Listed, SimilarArtist
 from mydiscover.http import ApiSession, ServiceError
 from mydiscover.library.match import artist_key
 

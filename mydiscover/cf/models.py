@@ -17,9 +17,8 @@ from typing import Protocol
 import numpy as np
 import scipy.sparse as sp
 
+from mydiscover.cf import defaults
 from mydiscover.cf.weighting import Weighting
-
-MODELS = ("als", "ease", "itemknn", "popular", "als-spark")
 
 
 class Recommender(Protocol):
@@ -79,12 +78,11 @@ class ItemKNN:
 class ALS:
     """Implicit-feedback matrix factorisation (Hu, Koren and Volinsky), fitted by ``implicit``."""
 
-    # Defaults chosen by 'mydiscover eval cf' on HetRec Last.fm 2K (see the README's figures).
-    factors: int = 64
-    regularization: float = 20.0
-    iterations: int = 15
-    alpha: float = 1.0
-    weighting: str = "log"
+    factors: int = defaults.FACTORS
+    regularization: float = defaults.REGULARIZATION
+    iterations: int = defaults.ITERATIONS
+    alpha: float = defaults.ALPHA
+    weighting: str = defaults.WEIGHTING
     seed: int = 42
     #: Spark's implicit ALS weighs a play as 1 + alpha * r and scales the regularisation by each
     #: listener's number of artists; a model it fitted is folded in the same way.
@@ -192,23 +190,6 @@ class EASE:
         scores = np.zeros((plays.shape[0], self.item_count), dtype=np.float32)
         scores[:, self.items] = weighted @ self.weights
         return scores
-
-
-def build_model(name: str, **options: float | int | str) -> Recommender:
-    """A fresh model by name, with options overriding its defaults."""
-    classes: dict[str, type] = {
-        "als": ALS,
-        "ease": EASE,
-        "itemknn": ItemKNN,
-        "popular": MostPopular,
-    }
-    if name == "als-spark":
-        from mydiscover.cf.spark import SparkALS  # PySpark is an optional dependency
-
-        classes[name] = SparkALS
-    if name not in classes:
-        raise ValueError(f"unknown model {name!r}: choose from {', '.join(MODELS)}")
-    return classes[name](**options)
 
 
 def _keep_top(matrix: sp.csr_matrix, count: int) -> sp.csr_matrix:

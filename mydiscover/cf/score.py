@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from mydiscover.cf.store import FittedModel
-from mydiscover.db.cf import (
+from mydiscover.cf.tables import (
     ArtistPlays,
     LibraryTrack,
     Listed,

@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from mydiscover.cf import defaults
 from mydiscover.cf.models import ALS
 from mydiscover.cf.weighting import Weighting
 from mydiscover.errors import MydiscoverError
 
-DEFAULT_MASTER = "local[2]"
+DEFAULT_MASTER = defaults.SPARK_MASTER
 #: Spark's own logging, quiet: its start-up warnings mean nothing to a mydiscover user.
 _LOG_CONFIG = Path(__file__).with_name("log4j2.properties")
 
@@ -36,8 +37,7 @@ class SparkALS(ALS):
     name: str = "als-spark"
     confidence_offset: float = 1.0
     scale_regularization: bool = True
-    # ALS-WR's penalty is per rating; 0.5 was the best of 0.05, 0.5 and 1 on HetRec 2K.
-    regularization: float = 0.5
+    regularization: float = defaults.SPARK_REGULARIZATION
 
     def fit(self, plays: sp.csr_matrix) -> None:
         """Fit on Spark; the item factors are collected back into NumPy."""

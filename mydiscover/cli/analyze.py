@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import Progress
 
 from mydiscover.audio.run import DEFAULT_TIMEOUT_SECONDS
 from mydiscover.cli.common import (
     ConfigOption,
     DbOption,
-    ThrottledRedraw,
     WaitOption,
     connect,
     err,
     reported_errors,
     settings_from,
-    threadless_progress,
 )
+from mydiscover.cli.render import EXIT_INTERRUPTED, ConsoleView
 from mydiscover.db.connection import check_database_path
-
-if TYPE_CHECKING:
-    from mydiscover.audio.run import AnalysisRun
-    from mydiscover.db.audio import PendingTrack
-
-EXIT_INTERRUPTED = 130
 
 
 def analyze(
@@ -58,50 +50,19 @@ def analyze(
     is recorded with the reason and tried again once it changes; so is one that takes longer
     than --timeout (its worker is stopped and another takes its place).
     """
-    from mydiscover.audio.run import AnalysisInterrupted, run_analysis
+    from mydiscover.pipeline import StageInterrupted, analyze_tracks
 
     with reported_errors():
         settings = settings_from(db, config)
         check_database_path(settings.database)
         conn = connect(settings, create=False)
         try:
-            with threadless_progress(unit="tracks", shown=err.is_terminal and not quiet) as bar:
-                run = run_analysis(conn, settings.database, _ProgressBar(bar), jobs=jobs,
-                                   limit=limit, timeout=timeout, wait=wait)  # fmt: skip
-        except AnalysisInterrupted as stopped:
-            err.print(f"Analysis interrupted after {stopped.run.done} of {stopped.run.pending} "
-                      "tracks; run it again to carry on.", highlight=False)  # fmt: skip
+            failed = analyze_tracks(conn, settings.database, ConsoleView(quiet=quiet), jobs=jobs,
+                                    limit=limit, timeout=timeout, wait=wait)  # fmt: skip
+        except StageInterrupted as stopped:
+            err.print(escape(str(stopped)), highlight=False)
             raise typer.Exit(EXIT_INTERRUPTED) from None
         finally:
             conn.close()
-    if not quiet and not run.pending:
-        err.print("Nothing to analyse: every available track is up to date.")
-    elif not quiet:
-        err.print(
-            f"Analysed {run.done} tracks in {run.seconds:.1f} s "
-            f"({run.done / max(run.seconds, 1e-9):.2f} tracks/s); "
-            f"{len(run.failed)} could not be analysed.",
-            highlight=False,
-        )
-        for path, reason in run.failed[:5]:
-            err.print(f"  {escape(path)}: {escape(reason)}", style="dim", highlight=False)
-    if run.failed:
+    if failed:
         raise typer.Exit(1)
-
-
-class _ProgressBar:
-    """The run's progress as a rich bar on stderr, redrawn without a thread (workers fork)."""
-
-    def __init__(self, bar: Progress) -> None:
-        self.bar = bar
-        self.redraw = ThrottledRedraw(bar)
-        self.task = bar.add_task("Analysing audio", total=None)
-
-    def started(self, pending: int) -> None:
-        """Set the bar's total."""
-        self.bar.update(self.task, total=pending)
-
-    def stored(self, run: AnalysisRun, track: PendingTrack, error: str | None) -> None:
-        """Advance the bar by one."""
-        self.bar.advance(self.task)
-        self.redraw()

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
+from mydiscover.cf import defaults
 from mydiscover.cli.common import (
     ConfigOption,
+    DatasetFormatOption,
     DbOption,
     JsonOption,
     connect,
@@ -32,10 +25,10 @@ from mydiscover.cli.common import (
     reported_errors,
     settings_from,
 )
+from mydiscover.cli.render import ConsoleView, bytes_read, count_bar
 from mydiscover.config import Settings
 
 if TYPE_CHECKING:  # numpy and scipy load only when a command needs them: faster start-up
-    from mydiscover.cf.matrix import CoListening
     from mydiscover.cf.store import FittedModel
 
 app = typer.Typer(
@@ -44,86 +37,24 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-FormatOption = Annotated[
-    str,
-    typer.Option(
-        "--format",
-        "-f",
-        help="hetrec-2k (a folder with user_artists.dat and artists.dat), lastfm-1k "
-        "(per-listen TSV), lastfm-360k (user, artist MBID, artist, plays TSV), listenbrainz "
-        "(JSON lines, a file or a folder), or auto to recognise it.",
-    ),
-]
-
-
-def dataset_progress(label: str) -> Progress:
-    """A bytes-read progress bar on stderr (only on a terminal)."""
-    return Progress(
-        TextColumn(escape(label)),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
-
-
-def count_bar(label: str, unit: str) -> Progress:
-    """A count progress bar on stderr (only on a terminal)."""
-    return Progress(
-        TextColumn(escape(label)),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn(unit),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
-
-
-def load_public_data(path: Path, fmt: str) -> CoListening:
-    """Read a dataset file/folder (any format) or an imported ``.npz`` matrix, with progress."""
-    from mydiscover.cf.datasets import read_dataset
-    from mydiscover.cf.matrix import CoListening
-
-    if path.suffix == ".npz":
-        return CoListening.load(path)
-    with dataset_progress(f"reading {path.name}") as bar:
-        task = bar.add_task("read", total=None)
-        return read_dataset(
-            path, fmt, lambda done, total: bar.update(task, completed=done, total=total)
-        )
-
 
 @app.command("import")
 def import_command(
     path: Annotated[Path, typer.Argument(help="The dataset's file or folder.", show_default=False)],
-    fmt: FormatOption = "auto",
+    fmt: DatasetFormatOption = "auto",
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Import a public co-listening dataset you downloaded (HetRec Last.fm 2K, Last.fm 1K or
     360K, ListenBrainz listens) as a compact sparse matrix beside the database. Importing
     again replaces it; then run 'mydiscover cf fit'."""
-    from mydiscover.cf.store import dataset_path
+    from mydiscover.cf.fit import import_dataset
 
     with reported_errors(), interruptible("cf import: interrupted; nothing was changed."):
         settings = settings_from(db, config)
-        started = time.perf_counter()
-        data = load_public_data(path, fmt)
-        target = dataset_path(settings.database)
-        data.save(target)
-    users, items = data.plays.shape
-    skipped = data.meta["rows_skipped"]
-    err.print(
-        f"imported {data.meta['dataset_format']}: {users:,} listeners x {items:,} artists, "
-        f"{data.plays.nnz:,} play counts"
-        + (f" ({skipped:,} unusable rows skipped)" if skipped else "")
-        + f" in {time.perf_counter() - started:.1f} s -> {escape(str(target))}",
-        highlight=False,
-    )
+        with bytes_read(f"reading {path.name}") as progress:
+            imported = import_dataset(path, fmt, settings.database, progress)
+    err.print(escape(imported.summary()), highlight=False)
 
 
 @app.command("fit")
@@ -131,69 +62,58 @@ def fit_command(
     engine: Annotated[
         str,
         typer.Option(
-            help="implicit (this machine) or spark (Apache Spark, for data that "
-            "outgrows one machine; pip install 'mydiscover[spark]')."
+            help="als (on this machine, with implicit) or als-spark (Apache Spark, for data "
+            "that outgrows one machine; pip install 'mydiscover[spark]'). 'implicit' and "
+            "'spark' name them too."
         ),
-    ] = "implicit",
+    ] = "als",
     spark_master: Annotated[
         str,
         typer.Option(help="The Spark master: local[N], spark://host:7077, yarn, k8s://..."),
-    ] = "local[2]",
-    factors: Annotated[int, typer.Option(min=2, help="Latent factors.")] = 64,
+    ] = defaults.SPARK_MASTER,
+    factors: Annotated[int, typer.Option(min=2, help="Latent factors.")] = defaults.FACTORS,
     regularization: Annotated[
         float | None,
-        typer.Option(min=0.0, help="L2 penalty. Default: 20 (implicit), 0.5 per artist (spark)."),
+        typer.Option(
+            min=0.0,
+            help=f"L2 penalty. Default: {defaults.REGULARIZATION:g} (als), "
+            f"{defaults.SPARK_REGULARIZATION:g} per artist (als-spark).",
+        ),
     ] = None,
-    iterations: Annotated[int, typer.Option(min=1, help="ALS sweeps.")] = 15,
-    alpha: Annotated[float, typer.Option(min=0.0, help="Confidence scale of a play.")] = 1.0,
+    iterations: Annotated[int, typer.Option(min=1, help="ALS sweeps.")] = defaults.ITERATIONS,
+    alpha: Annotated[
+        float, typer.Option(min=0.0, help="Confidence scale of a play.")
+    ] = defaults.ALPHA,
     weighting: Annotated[
         str, typer.Option(help="How plays become confidence: log, bm25 or binary.")
-    ] = "log",
+    ] = defaults.WEIGHTING,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Fit the ALS model on the imported co-listening data, then fold you in and score your
     library. The defaults are the ones 'mydiscover eval cf' chose on HetRec Last.fm 2K."""
-    from mydiscover.cf.matrix import CoListening
-    from mydiscover.cf.models import ALS
-    from mydiscover.cf.store import dataset_path, load_model, model_path, save_model
+    from mydiscover.cf.engines import engine_name
+    from mydiscover.cf.fit import fit_model, imported_plays
+    from mydiscover.cf.store import load_model
 
-    if engine not in ("implicit", "spark"):
-        raise fail(f"unknown engine {engine!r}: choose implicit or spark")
+    try:
+        name = engine_name(engine)
+    except ValueError:
+        raise fail(f"unknown engine {engine!r}: choose als or als-spark") from None
     options: dict[str, Any] = {
         "factors": factors, "iterations": iterations, "alpha": alpha, "weighting": weighting,
     }  # fmt: skip
     if regularization is not None:
         options["regularization"] = regularization
+    if name == "als-spark":
+        options["master"] = spark_master
     with reported_errors(), interruptible("cf fit: interrupted; the previous model is kept."):
         settings = settings_from(db, config)
-        data = CoListening.load(dataset_path(settings.database))
-        if engine == "spark":
-            from mydiscover.cf.spark import SparkALS
-
-            als: ALS = SparkALS(master=spark_master, **options)
-        else:
-            als = ALS(**options)
-        started = time.perf_counter()
-        with err.status(
-            f"fitting ALS ({engine}) on {data.plays.nnz:,} play counts", spinner="dots"
-        ):
-            try:
-                als.fit(data.plays)
-            except ValueError as error:
-                raise fail(str(error)) from None
-        seconds = time.perf_counter() - started
-        target = model_path(settings.database)
-        fitted_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        save_model(
-            target, als, data, {"engine": engine, "fitted_at": fitted_at, "fit_seconds": seconds}
-        )
-        err.print(
-            f"fitted {factors} factors x {data.plays.shape[1]:,} artists in {seconds:.1f} s "
-            f"-> {escape(str(target))}",
-            highlight=False,
-        )
-        _fold_and_report(load_model(target), settings)
+        plays = imported_plays(settings.database)
+        with err.status(f"fitting ALS ({name}) on {plays:,} play counts", spinner="dots"):
+            report = fit_model(settings.database, name, **options)
+        err.print(escape(report.summary()), highlight=False)
+        _fold_and_report(load_model(report.target), settings)
 
 
 @app.command("score")
@@ -209,25 +129,13 @@ def score_command(db: DbOption = None, config: ConfigOption = None) -> None:
 
 def _fold_and_report(model: FittedModel, settings: Settings) -> None:
     """Fold the user in, store the library's scores, and say how it went."""
-    from mydiscover.cf.score import refresh_scores
-    from mydiscover.errors import MydiscoverError
+    from mydiscover.pipeline import fold_in
 
     conn = connect(settings)
     try:
-        started = time.perf_counter()
-        try:
-            result = refresh_scores(conn, model)
-        except MydiscoverError as error:
-            err.print(f"not folded in: {escape(str(error))}", highlight=False)
-            return
+        fold_in(conn, model, ConsoleView())
     finally:
         conn.close()
-    err.print(
-        f"folded you in: {result.matched_artists:,} of your {result.user_artists:,} artists are "
-        f"in the public data; {len(result.scores):,} library tracks scored "
-        f"({time.perf_counter() - started:.2f} s)",
-        highlight=False,
-    )
 
 
 @app.command("top")
@@ -238,7 +146,7 @@ def top_command(
     json_output: JsonOption = False,
 ) -> None:
     """The artists of your library that people who listen like you love most, and why."""
-    from mydiscover.db.cf import top_artists
+    from mydiscover.cf.tables import top_artists
 
     with reported_errors():
         conn = connect(settings_from(db, config), create=False)
@@ -299,7 +207,7 @@ def status_command(
     from mydiscover.cf.coverage import stored_coverage
     from mydiscover.cf.matrix import CoListening
     from mydiscover.cf.store import dataset_path, load_model, model_path
-    from mydiscover.db.cf import fold_state
+    from mydiscover.cf.tables import fold_state
     from mydiscover.errors import MydiscoverError
 
     with reported_errors():
@@ -391,8 +299,8 @@ def enrich_command(
     from mydiscover.cf.coverage import lacking_artists
     from mydiscover.cf.enrich import configured_fetchers, enrich
     from mydiscover.cf.store import fitted_model
+    from mydiscover.cf.tables import library_tracks
     from mydiscover.config import lastfm_api_key
-    from mydiscover.db.cf import library_tracks
 
     with reported_errors():
         settings = settings_from(db, config)

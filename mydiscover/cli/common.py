@@ -8,7 +8,6 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,10 +25,11 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from mydiscover.config import ENV_CONFIG, ENV_DB, Settings, load_settings, readable_by_others
+from mydiscover.config import ENV_CONFIG, ENV_DB, Settings, exposed_secret_warning, load_settings
 from mydiscover.db import open_database
-from mydiscover.errors import BusyError, MydiscoverError
-from mydiscover.library.match import CatalogEntry, TrackMatcher
+from mydiscover.errors import MydiscoverError
+from mydiscover.history.tables import load_matcher
+from mydiscover.library.tables import track_id_at
 from mydiscover.library.walk import normalize_root
 
 #: Data goes to stdout, so it pipes cleanly; progress, logs and errors go to stderr.
@@ -58,6 +58,19 @@ _HELD = "If another command holds the database (a scan, an analysis), wait for i
 WaitOption = Annotated[bool, typer.Option("--wait", help=f"{_HELD} refusing.")]
 #: For the commands that run every stage: a stage refused by the lock is skipped, not fatal.
 StagesWaitOption = Annotated[bool, typer.Option("--wait", help=f"{_HELD} skipping that stage.")]
+DatasetFormatOption = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        help="hetrec-2k (a folder with user_artists.dat and artists.dat), lastfm-1k "
+        "(per-listen TSV), lastfm-360k (user, artist MBID, artist, plays TSV), listenbrainz "
+        "(JSON lines, a file or a folder), or auto to recognise it.",
+    ),
+]
+OfflineOption = Annotated[
+    bool, typer.Option("--offline", help="Skip every network step (history, reviews).")
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
@@ -132,32 +145,11 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-#: Set while 'update' (or 'weekly') runs its stages: a stage that finds the database held by
-#: another command is skipped with a note, not failed: the rest can go on with what is stored.
-_busy_is_a_skip: ContextVar[bool] = ContextVar("busy_is_a_skip", default=False)
-
-
-@contextmanager
-def skipping_when_busy() -> Iterator[None]:
-    """Within the block, a stage refused by another command's lock is a note, not an error."""
-    token = _busy_is_a_skip.set(True)
-    try:
-        yield
-    finally:
-        _busy_is_a_skip.reset(token)
-
-
 @contextmanager
 def reported_errors() -> Iterator[None]:
-    """Turn mydiscover's own errors into one line on stderr and exit code 1 (a busy database
-    within :func:`skipping_when_busy`: a note, and exit code 0)."""
+    """Turn mydiscover's own errors into one line on stderr and exit code 1."""
     try:
         yield
-    except BusyError as exc:
-        if not _busy_is_a_skip.get():
-            raise fail(str(exc)) from None
-        err.print(f"note: skipped: {escape(str(exc))}", highlight=False)
-        raise typer.Exit(0) from None
     except MydiscoverError as exc:
         raise fail(str(exc)) from None
 
@@ -180,10 +172,8 @@ def settings_from(db: Path | None, config: Path | None) -> Settings:
 def warn_if_config_exposed(settings: Settings, secret: str) -> None:
     """Warn on stderr when the config file a ``secret`` ("an API key", "a token") was read
     from may be read by other users of the machine."""
-    path = settings.config_file
-    if settings.config_file_found and readable_by_others(path):
-        err.print(f"warning: {escape(str(path))} holds {secret} and others can read it: "
-                  f"chmod 600 {escape(str(path))}", highlight=False)  # fmt: skip
+    if warning := exposed_secret_warning(settings, secret):
+        err.print(f"warning: {escape(warning)}", highlight=False)
 
 
 def read_summary(
@@ -221,20 +211,14 @@ def connect(settings: Settings, *, create: bool = True) -> sqlite3.Connection:
 def find_track(conn: sqlite3.Connection, query: str) -> int:
     """The id of the track a path or an "Artist - Title" names."""
     if os.path.lexists(query):
-        row = conn.execute(
-            "SELECT id FROM tracks WHERE path = ?", (normalize_root(query),)
-        ).fetchone()
-        if row is None:
+        track_id = track_id_at(conn, normalize_root(query))
+        if track_id is None:
             raise fail(f"{query} is not in the catalog: run 'mydiscover scan' on its folder")
-        return int(row[0])
+        return track_id
     artist, separator, title = query.partition(" - ")
     if not separator:
         raise fail(f'no file {query!r}; to name a track, write "Artist - Title"')
-    matcher = TrackMatcher(
-        CatalogEntry(*row)
-        for row in conn.execute("SELECT id, artist, title, album, mb_recording_id FROM tracks")
-    )
-    found = matcher.match(artist, title)
+    found = load_matcher(conn).match(artist, title)
     if found is None:
         raise fail(f"no track {query!r} in the catalog")
     return found.track_id

@@ -109,18 +109,14 @@ def _model() -> Check:
 
 
 def _database(settings: Settings) -> Check:
+    from mydiscover.db.connection import inspect_database
     from mydiscover.db.schema import SCHEMA_VERSION
 
     path = settings.database
     if not path.exists():
         return Check("Database", "warning", f"{path} does not exist yet: run 'mydiscover scan'")
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
-        finally:
-            conn.close()
+        version, verdict = inspect_database(path)
     except sqlite3.Error as error:
         return Check("Database", "problem", f"{path}: {error}")
     if verdict != "ok":

@@ -10,9 +10,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from mydiscover.cli.cf import FormatOption, load_public_data
 from mydiscover.cli.common import (
     ConfigOption,
+    DatasetFormatOption,
     DbOption,
     JsonOption,
     connect,
@@ -23,6 +23,7 @@ from mydiscover.cli.common import (
     reported_errors,
     settings_from,
 )
+from mydiscover.cli.render import read_public_data
 
 if TYPE_CHECKING:
     from mydiscover.cf.matrix import CoListening
@@ -48,7 +49,7 @@ CutoffOption = Annotated[int, typer.Option("--k", min=1, help="Cut-off of the me
 @app.command("cf")
 def eval_cf(
     dataset: DatasetOption,
-    fmt: FormatOption = "auto",
+    fmt: DatasetFormatOption = "auto",
     protocol: ProtocolOption = "holdout",
     fraction: FractionOption = 0.2,
     folds: FoldsOption = 10,
@@ -62,15 +63,15 @@ def eval_cf(
 ) -> None:
     """Evaluate the CF models and baselines on a public dataset, all in the same run:
     precision, recall, NDCG and MAP at k, and catalog coverage."""
-    from mydiscover.cf.models import MODELS, build_model
+    from mydiscover.cf.engines import ENGINES, build_model
 
     names = [name.strip() for name in models.split(",") if name.strip()]
-    unknown = [name for name in names if name not in MODELS]
+    unknown = [name for name in names if name not in ENGINES]
     if unknown or not names:
         listed = ", ".join(unknown) or "(none)"
-        raise fail(f"unknown model {listed}: choose from {', '.join(MODELS)}")
+        raise fail(f"unknown model {listed}: choose from {', '.join(ENGINES)}")
     with reported_errors():
-        data = load_public_data(dataset, fmt)
+        data = read_public_data(dataset, fmt)
         factories = {name: (lambda name=name: build_model(name)) for name in names}
         report = _run(data, factories, protocol, fraction, folds, seed, k)
     _print(report, dataset, json_output)
@@ -99,7 +100,7 @@ def eval_text(
     from mydiscover.text.evaluate import TextProfile
 
     with reported_errors():
-        data = load_public_data(dataset, "hetrec-2k")
+        data = read_public_data(dataset, "hetrec-2k")
         tags = _hetrec_tags(dataset, data)
         factories: dict[str, Callable[[], Recommender]] = {
             "popular": MostPopular,
@@ -216,7 +217,7 @@ def _eval_hetrec_weekly(
     assert blend is None or isinstance(blend, Blend)
     reports = []
     with reported_errors():
-        data = load_public_data(folder, "hetrec-2k")
+        data = read_public_data(folder, "hetrec-2k")
         tags = _hetrec_tags(folder, data)
         assert isinstance(tags, HetrecTags)
         for seed in seeds:

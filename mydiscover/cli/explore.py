@@ -64,7 +64,7 @@ def explore(
     """
     from mydiscover.cf.explore import explore as find_discoveries
     from mydiscover.cf.store import fitted_model
-    from mydiscover.db.cf import (
+    from mydiscover.cf.tables import (
         library_tracks,
         similar_lists,
         similar_to_user_artists,

@@ -11,7 +11,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from mydiscover.cli.common import (
@@ -29,68 +28,30 @@ from mydiscover.cli.common import (
     settings_from,
     warn_if_config_exposed,
 )
+from mydiscover.cli.render import EXIT_INTERRUPTED, ConsoleView
 from mydiscover.config import ENV_LASTFM_KEY, Settings, lastfm_api_key
-from mydiscover.db.listens import history_summary
+from mydiscover.config import listenbrainz_token as config_listenbrainz_token
 from mydiscover.history.report import ImportProgress, ImportReport
+from mydiscover.history.tables import history_summary
+from mydiscover.pipeline import StageInterrupted, import_history
 
 app = typer.Typer(
     help="Bring in your listening history (Last.fm, ListenBrainz, export files) and see it.",
     no_args_is_help=True,
 )
 
-ENV_LISTENBRAINZ_TOKEN = "MYDISCOVER_LISTENBRAINZ_TOKEN"
-EXIT_INTERRUPTED = 130
-
-
-class RichImportProgress:
-    """Pages (or files) done and listens read, on stderr when it is a terminal."""
-
-    def __init__(self, progress: Progress, label: str) -> None:
-        self._progress = progress
-        self._task = progress.add_task(escape(label), total=None, listens=0, unit="")
-        self._listens = 0
-
-    def start(self, total: int | None, unit: str) -> None:
-        """Set the total once it is known."""
-        self._progress.update(self._task, total=total, unit=unit)
-
-    def advance(self, done: int, listens: int) -> None:
-        """Count a page or file."""
-        self._listens += listens
-        self._progress.update(self._task, advance=done, listens=self._listens)
-
-
-def _progress_bar() -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[unit]}", style="dim"),
-        TextColumn("{task.fields[listens]:,} listens"),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
-
 
 def _run_import(settings: Settings, label: str, run: Callable[..., ImportReport]) -> ImportReport:
-    """Run an import with a progress bar; Ctrl-C ends it with what was saved."""
+    """Run an import with a progress bar and its outcome line; Ctrl-C ends it with what was
+    saved."""
     conn = connect(settings)
     try:
-        with _progress_bar() as bar:
-            progress = RichImportProgress(bar, label)
-            try:
-                report = run(conn, progress)
-            except KeyboardInterrupt:
-                err.print(
-                    f"{escape(label)}: interrupted; run it again to carry on where it stopped."
-                )
-                raise typer.Exit(EXIT_INTERRUPTED) from None
+        return import_history(conn, label, ConsoleView(), lambda progress: run(conn, progress))
+    except StageInterrupted as stopped:
+        err.print(escape(str(stopped)), highlight=False)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     finally:
         conn.close()
-    _print_report(label, report)
-    return report
 
 
 def _account(given: str | None, section: dict[str, str], service: str, key: str) -> str:
@@ -99,12 +60,6 @@ def _account(given: str | None, section: dict[str, str], service: str, key: str)
     if not user:
         raise fail(f"no {service} user given, and none in the config file ([{key}] user)")
     return user
-
-
-def _print_report(label: str, report: ImportReport) -> None:
-    err.print(f"{escape(label)}: {escape(report.summary())}.", highlight=False)
-    for where, reason in report.skipped_examples:
-        err.print(f"  skipped {escape(where)}: {escape(reason)}", style="dim", highlight=False)
 
 
 @app.command("import")
@@ -160,11 +115,8 @@ def lastfm_command(
 
     Needs an API key: [lastfm] api_key in the config file, or MYDISCOVER_LASTFM_API_KEY.
     """
-    from mydiscover.history.lastfm import (
-        DEFAULT_API_URL,
-        import_lastfm,
-        missing_api_key_message,
-    )
+    from mydiscover.config import missing_api_key_message
+    from mydiscover.history.lastfm import DEFAULT_API_URL, import_lastfm
 
     with reported_errors():
         settings = settings_from(db, config)
@@ -227,12 +179,10 @@ def listenbrainz_token(settings: Settings, ask: bool) -> str | None:
     the config file (with a warning when others can read it); None without one."""
     if ask:
         return str(typer.prompt("ListenBrainz user token", hide_input=True)).strip() or None
-    if os.environ.get(ENV_LISTENBRAINZ_TOKEN):
-        return os.environ[ENV_LISTENBRAINZ_TOKEN]
-    token = settings.listenbrainz.get("token")
-    if token:
+    token, from_config = config_listenbrainz_token(settings)
+    if from_config:
         warn_if_config_exposed(settings, "a ListenBrainz token")
-    return token or None
+    return token
 
 
 def _date(seconds: int | None) -> str:

@@ -9,7 +9,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from mydiscover.cli.cf import count_bar
 from mydiscover.cli.common import (
     ConfigOption,
     DbOption,
@@ -26,6 +25,7 @@ from mydiscover.cli.common import (
     settings_from,
     warn_if_config_exposed,
 )
+from mydiscover.cli.render import count_bar
 
 app = typer.Typer(
     help="Public review text about your artists and albums (Wikipedia, Last.fm, your own "
@@ -102,7 +102,7 @@ def status_command(
     db: DbOption = None, config: ConfigOption = None, json_output: JsonOption = False
 ) -> None:
     """What review text is stored, from which sources, and when the terms were built."""
-    from mydiscover.db.documents import text_summary
+    from mydiscover.text.tables import text_summary
 
     summary = read_summary(db, config, text_summary)
     if json_output:
@@ -166,7 +166,7 @@ def terms_command(
 
 
 def _names(conn: Any) -> dict[str, str]:
-    from mydiscover.db.documents import library_entities
+    from mydiscover.text.tables import library_entities
 
     return {e.artist_key: e.artist for e in library_entities(conn) if e.kind == "artist"}
 

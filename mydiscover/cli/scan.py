@@ -7,17 +7,11 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import (
-    Progress,
-    SpinnerColumn,
-    TaskID,
-)
 from rich.table import Table
 
 from mydiscover.cli.common import (
     ConfigOption,
     DbOption,
-    ThrottledRedraw,
     WaitOption,
     connect,
     err,
@@ -25,48 +19,12 @@ from mydiscover.cli.common import (
     out,
     reported_errors,
     settings_from,
-    threadless_progress,
 )
+from mydiscover.cli.render import EXIT_INTERRUPTED, ConsoleView
 from mydiscover.config import Settings
 from mydiscover.db.connection import check_database_path
-from mydiscover.db.listens import rematch_unmatched
-from mydiscover.db.lock import exclusive_lock
-from mydiscover.db.summary import recorded_errors
-from mydiscover.library.scan import scan_library
-from mydiscover.library.walk import normalize_root
-
-#: Exit status of a scan stopped by Ctrl-C, as shells report SIGINT.
-EXIT_INTERRUPTED = 130
-
-
-class RichScanProgress:
-    """The scan's progress on stderr: a counter while walking, then a bar with rate and ETA.
-
-    It redraws from the scan's own calls (see :class:`ThrottledRedraw`).
-    """
-
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-        self._walk_task: TaskID = progress.add_task("Looking for music", total=None)
-        self._read_task: TaskID | None = None
-        self._redraw = ThrottledRedraw(progress)
-
-    def walking(self, files_found: int) -> None:
-        """Show how many audio files the walk has found so far."""
-        self._progress.update(self._walk_task, completed=files_found)
-        self._redraw()
-
-    def reading(self, total: int) -> None:
-        """Switch from the walk counter to the reading bar."""
-        self._progress.update(self._walk_task, visible=False)
-        self._read_task = self._progress.add_task("Reading tags", total=total)
-        self._redraw(force=True)
-
-    def advance(self, count: int) -> None:
-        """Move the reading bar."""
-        if self._read_task is not None:
-            self._progress.advance(self._read_task, count)
-            self._redraw()
+from mydiscover.library.tables import recorded_errors
+from mydiscover.pipeline import StageInterrupted, scan_music
 
 
 def scan(
@@ -105,43 +63,25 @@ def scan(
         if errors and not folders:
             _print_errors(settings)
             return
-        roots = [normalize_root(str(folder)) for folder in folders or settings.music_roots]
+        roots = list(folders or settings.music_roots)
         if not roots:
             raise fail(
                 "no folders given, and the config file has no music_roots "
                 f"({settings.config_file}); try: mydiscover scan ~/Music"
             )
         check_database_path(settings.database)
-        rematched = 0
-        with exclusive_lock(settings.database, "a scan", wait=wait):
-            conn = connect(settings)
-            try:
-                show_progress = err.is_terminal and not quiet
-                with threadless_progress(
-                    SpinnerColumn(), unit="files", shown=show_progress
-                ) as progress:
-                    report = scan_library(
-                        conn, roots, jobs=jobs, progress=RichScanProgress(progress)
-                    )
-                if not report.interrupted and (report.new or report.changed or report.moved):
-                    # New files may be what earlier listens were waiting for.
-                    rematched = rematch_unmatched(conn)
-            finally:
-                conn.close()
-    if report.interrupted:
-        err.print(
-            f"Scan interrupted: {report.summary()} so far; run the same scan again to carry on."
-        )
-        raise typer.Exit(EXIT_INTERRUPTED)
-    if not quiet:
-        err.print(f"Scanned: {report.summary()}.", highlight=False)
-        if rematched:
-            err.print(f"{rematched} earlier listens now match a track.", highlight=False)
-        if report.errors:
-            err.print("See what failed with: mydiscover scan --errors", style="dim")
+        conn = connect(settings)
+        try:
+            scanned = scan_music(conn, settings.database, roots, ConsoleView(quiet=quiet),
+                                 jobs=jobs, wait=wait)  # fmt: skip
+        except StageInterrupted as stopped:
+            err.print(escape(str(stopped)), highlight=False)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        finally:
+            conn.close()
     if errors:
         _print_errors(settings)
-    if report.errors:
+    if scanned.report.errors:
         raise typer.Exit(1)
 
 

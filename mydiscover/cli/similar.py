@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from mydiscover.audio.tables import tempo_and_key
 from mydiscover.cli.common import (
     ConfigOption,
     DbOption,
@@ -22,7 +23,7 @@ from mydiscover.cli.common import (
     reported_errors,
     settings_from,
 )
-from mydiscover.db.tracks import load_tracks_by_id
+from mydiscover.library.tables import load_tracks_by_id
 from mydiscover.paths import display_path
 
 
@@ -39,7 +40,7 @@ def similar(
     """Show the tracks that sound most like TRACK (by the CNN embedding), with BPM and key."""
     import numpy as np  # here, not at the top: every other command starts faster without it
 
-    from mydiscover.db.audio import load_embeddings
+    from mydiscover.audio.tables import load_embeddings
 
     with reported_errors():
         settings = settings_from(db, config)
@@ -76,14 +77,7 @@ def _describe(
     conn: sqlite3.Connection, ids: list[int], scores: list[float]
 ) -> list[dict[str, Any]]:
     known = {track.id: track for track in load_tracks_by_id(conn, ids)}
-    audio = {
-        row[0]: row[1:]
-        for row in conn.execute(
-            f"SELECT track_id, bpm, key, scale FROM track_audio WHERE track_id IN "
-            f"({','.join('?' * len(ids))})",
-            ids,
-        )
-    }
+    audio = tempo_and_key(conn, ids)
     return [
         {
             "track_id": track_id,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
+from typing import Any
+
 from rich.markup import escape
 from rich.table import Table
 
+from mydiscover.audio.tables import audio_summary
 from mydiscover.cli.common import (
     ConfigOption,
     DbOption,
@@ -14,15 +18,17 @@ from mydiscover.cli.common import (
     print_json,
     read_summary,
 )
-from mydiscover.db.summary import library_summary
 from mydiscover.display import format_bytes, format_duration
+from mydiscover.library.tables import library_summary
 
 
 def status(
     db: DbOption = None, config: ConfigOption = None, json_output: JsonOption = False
 ) -> None:
     """Show what is in the database: tracks, missing, errors, formats and total duration."""
-    summary = read_summary(db, config, library_summary)
+    summary = read_summary(
+        db, config, lambda conn: {**library_summary(conn), **audio_summary(conn)}
+    )
     if json_output:
         print_json(summary)
         return
@@ -57,3 +63,8 @@ def status(
         out.print(formats)
     if summary["errors"]:
         out.print("See them with: mydiscover scan --errors", style="dim")
+
+
+def _summary(conn: sqlite3.Connection) -> dict[str, Any]:
+    """The library's numbers with the analysis's."""
+    return {**library_summary(conn), **audio_summary(conn)}

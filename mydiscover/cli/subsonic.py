@@ -92,12 +92,14 @@ def _push(
 ) -> None:
     """Push this week's weekly (the one the week keeps: made now with the defaults if none
     was) as the server playlist."""
-    from mydiscover.db.servers import server_song_ids
+    from mydiscover.history.tables import server_song_ids
+    from mydiscover.playlists.write import weekly_entries
     from mydiscover.recommend.service import this_week, weekly_playlist, weekly_user
 
     week = this_week()
-    made, entries = weekly_playlist(conn, settings.database, week=week,
+    made, library = weekly_playlist(conn, settings.database, week=week,
                                     user=weekly_user(settings))  # fmt: skip
+    entries = weekly_entries(library, made)
     for warning in made.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     on_server = server_song_ids(conn, server)

@@ -16,6 +16,7 @@ from rich.table import Table
 from mydiscover.cli.common import (
     ConfigOption,
     DbOption,
+    OfflineOption,
     StagesWaitOption,
     connect,
     err,
@@ -25,7 +26,9 @@ from mydiscover.cli.common import (
     print_json,
     reported_errors,
     settings_from,
+    warn_if_config_exposed,
 )
+from mydiscover.cli.render import refresh_stages
 
 if TYPE_CHECKING:
     from mydiscover.config import Settings
@@ -115,9 +118,7 @@ def weekly(
     week: Annotated[
         str | None, typer.Option(help="The ISO week, e.g. 2026-W48. Default: this week.")
     ] = None,
-    offline: Annotated[
-        bool, typer.Option("--offline", help="Bring the stages up to date without the network.")
-    ] = False,
+    offline: OfflineOption = False,
     no_update: Annotated[
         bool, typer.Option("--no-update", help="Use what is stored: no scan, import or analysis.")
     ] = False,
@@ -150,7 +151,7 @@ def weekly(
     stdout, so `mydiscover weekly > discover.m3u` works.
     """
     from mydiscover.files import atomic_write
-    from mydiscover.playlists.write import check_options, render
+    from mydiscover.playlists.write import check_options, render, weekly_entries
     from mydiscover.recommend.blend import parse_weights
     from mydiscover.recommend.rules import Rules
     from mydiscover.recommend.service import weekly_playlist, weekly_user
@@ -197,18 +198,17 @@ def weekly(
     with reported_errors():
         settings = settings_from(db, config)
         if not no_update:
-            from mydiscover.cli.update import refresh as refresh_stages
-
-            refresh_stages(settings, db, config, offline=offline, wait=wait)
+            refresh_stages(settings, offline=offline, wait=wait)
         conn = connect(settings)
         try:
-            result, entries = weekly_playlist(
+            result, library = weekly_playlist(
                 conn, settings.database, week=week,
                 user=weekly_user(settings),
                 rules=Rules(size=size, rest_days=rest_days, min_seconds=min_length,
                             max_seconds=max_length),
                 weights=weights, refresh=refresh,
             )  # fmt: skip
+            entries = weekly_entries(library, result)
         finally:
             conn.close()
     folder = output.parent if output is not None else None
@@ -254,11 +254,13 @@ def _push_to_mpd(address: tuple[str, int], name: str, entries: list[Entry]) -> N
 
 def _push_to_listenbrainz(settings: Settings, name: str, entries: list[Entry]) -> None:
     """Put the entries in the user's ListenBrainz playlist "Discover Weekly"."""
-    from mydiscover.cli.history import listenbrainz_token
+    from mydiscover.config import listenbrainz_token
     from mydiscover.playlists.listenbrainz import DEFAULT_API_URL, push_to_listenbrainz
 
     user = settings.listenbrainz.get("user")
-    token = listenbrainz_token(settings, ask=False)
+    token, from_config = listenbrainz_token(settings)
+    if from_config:
+        warn_if_config_exposed(settings, "a ListenBrainz token")
     if not user or not token:
         raise fail("--listenbrainz needs [listenbrainz] user in the config and a user token "
                    "(MYDISCOVER_LISTENBRAINZ_TOKEN, or [listenbrainz] token): "
@@ -275,7 +277,6 @@ def _push_to_listenbrainz(settings: Settings, name: str, entries: list[Entry]) -
 
 def _push_to_jellyfin(settings: Settings, url: str, name: str, entries: list[Entry]) -> None:
     """Put the entries in the user's Jellyfin playlist "Discover Weekly"."""
-    from mydiscover.cli.common import warn_if_config_exposed
     from mydiscover.playlists.jellyfin import JellyfinClient, push_to_jellyfin
 
     token = os.environ.get("MYDISCOVER_JELLYFIN_TOKEN") or settings.jellyfin.get("token")
@@ -317,7 +318,7 @@ def _report(result: object, entries: list, explain: bool, output: Path | None) -
 
 
 def _print_stats(db: Path | None, config: Path | None, json_output: bool) -> None:
-    from mydiscover.db.weekly import weekly_feedback, weekly_sources
+    from mydiscover.recommend.tables import weekly_feedback, weekly_sources
 
     with reported_errors():
         conn = connect(settings_from(db, config), create=False)
@@ -368,7 +369,7 @@ def ban(
     config: ConfigOption = None,
 ) -> None:
     """Never offer TRACK in a weekly again (or, with --undo, allow it again)."""
-    from mydiscover.db.weekly import set_banned
+    from mydiscover.recommend.tables import set_banned
 
     with reported_errors():
         conn = connect(settings_from(db, config), create=False)

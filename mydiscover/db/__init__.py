@@ -1,4 +1,5 @@
-"""The SQLite store: connection, schema and migrations, and helpers for each table."""
+"""The ground every stage stands on: the SQLite connection, the lock, the schema and its
+migrations. It knows no stage; each stage keeps its own tables' helpers (``<stage>/tables.py``)."""
 
 from mydiscover.db.connection import open_database, transaction
 from mydiscover.db.schema import SCHEMA_VERSION

@@ -90,3 +90,20 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def inspect_database(path: Path) -> tuple[int, str]:
+    """A database's schema version and SQLite's ``quick_check`` verdict ("ok" when sound),
+    read without changing the file (opened read-only). Raises ``sqlite3.Error``."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
+    finally:
+        conn.close()
+    return int(version), str(verdict)
+
+
+def use_read_cache(conn: sqlite3.Connection, kib: int) -> None:
+    """Let the connection cache up to ``kib`` KiB of pages (reads of a large library)."""
+    conn.execute(f"PRAGMA cache_size = -{int(kib)}")

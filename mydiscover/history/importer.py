@@ -9,10 +9,10 @@ import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from mydiscover.db.listens import ListenWriter, load_matcher
 from mydiscover.history.files import UnknownFormat, read_export
 from mydiscover.history.listen import Listen, SkippedRow
 from mydiscover.history.report import ImportProgress, ImportReport, SilentProgress
+from mydiscover.history.tables import ListenWriter, load_matcher
 
 #: Skipped records kept as examples for the user.
 SKIPPED_EXAMPLES = 5

@@ -10,15 +10,14 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from mydiscover.config import default_config_path
-from mydiscover.db.listens import SAVE_STATE_SQL, ListenWriter, import_state, load_matcher
+from mydiscover.config import LASTFM_KEY_PAGE
 from mydiscover.history.files import lastfm_page_listens
 from mydiscover.history.importer import take_records
 from mydiscover.history.report import ImportProgress, ImportReport, SilentProgress
 from mydiscover.history.runs import RunWindow, run_window, saved_state
+from mydiscover.history.tables import SAVE_STATE_SQL, ListenWriter, import_state, load_matcher
 from mydiscover.http import ApiSession, ServiceError
 
 DEFAULT_API_URL = "https://ws.audioscrobbler.com/2.0/"
@@ -34,16 +33,6 @@ _TEMPORARY = {
     16: "temporarily unavailable",
     29: "rate limit exceeded",
 }
-_KEY_PAGE = "https://www.last.fm/api/account/create"
-
-
-def missing_api_key_message(config_file: Path | None = None) -> str:
-    """What to tell a user who has no Last.fm API key: where to get one, where to put it."""
-    where = config_file or default_config_path()
-    return (
-        f"a Last.fm API key is needed: create one (free, at once) at {_KEY_PAGE}, then put "
-        f'api_key = "..." under [lastfm] in {where}, or set MYDISCOVER_LASTFM_API_KEY'
-    )
 
 
 def import_lastfm(
@@ -146,7 +135,7 @@ def _raise_for_error(body: Any, user: str, api_key: str) -> None:
     if code in (10, 26):
         raise ServiceError(
             "the Last.fm API key was refused (invalid or suspended): check it, or create a "
-            f"new one at {_KEY_PAGE}"
+            f"new one at {LASTFM_KEY_PAGE}"
         )
     # Last.fm's own words, one line, and never the key even if it were to echo it.
     # The key is removed before the cut, so no part of it can survive at the edge.

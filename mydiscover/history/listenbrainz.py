@@ -16,11 +16,11 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 from urllib.parse import quote
 
-from mydiscover.db.listens import SAVE_STATE_SQL, ListenWriter, import_state, load_matcher
 from mydiscover.history.files import listenbrainz_listen
 from mydiscover.history.importer import take_records
 from mydiscover.history.report import ImportProgress, ImportReport, SilentProgress
 from mydiscover.history.runs import run_window, saved_state
+from mydiscover.history.tables import SAVE_STATE_SQL, ListenWriter, import_state, load_matcher
 from mydiscover.http import ApiSession, ServiceError
 
 DEFAULT_API_URL = "https://api.listenbrainz.org"

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from mydiscover.db.listens import ListenWriter
+    from mydiscover.history.tables import ListenWriter
 
 
 class ImportProgress(Protocol):

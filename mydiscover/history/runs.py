@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from mydiscover.db.listens import ImportState
+from mydiscover.history.tables import ImportState
 
 #: Listens reach a service late: a scrobble is sent once the track has played, and offline
 #: players send theirs when they next sync. Each run therefore looks back this far before

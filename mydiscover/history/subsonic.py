@@ -16,8 +16,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mydiscover.db.servers import ServerSong, replace_server_songs
+from mydiscover.history.tables import ServerSong, replace_server_songs
 from mydiscover.library.match import TagCandidate, artist_key, closest_candidate, title_key
+from mydiscover.library.tables import present_tracks
 from mydiscover.subsonic import Song, SubsonicClient
 
 
@@ -50,15 +51,11 @@ class _Catalog:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.by_mbid: dict[str, int] = {}
         self.by_name: dict[tuple[str, str], list[TagCandidate]] = defaultdict(list)
-        for track, artist, title, album, mbid, duration, number in conn.execute(
-            "SELECT id, coalesce(artist, album_artist, ''), coalesce(title, ''), "
-            "coalesce(album, ''), mb_recording_id, duration, track_number FROM tracks "
-            "WHERE status = 'ok'"
-        ):
-            if mbid:
-                self.by_mbid[mbid.lower()] = track
-            self.by_name[(artist_key(artist), title_key(title))].append(
-                TagCandidate(track, duration, title_key(album), number)
+        for track in present_tracks(conn):
+            if track.mb_recording_id:
+                self.by_mbid[track.mb_recording_id.lower()] = track.id
+            self.by_name[(artist_key(track.artist), title_key(track.title))].append(
+                TagCandidate(track.id, track.duration, title_key(track.album), track.track_number)
             )
 
     def match(self, song: Song) -> tuple[int | None, str | None]:

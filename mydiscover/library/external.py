@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from mydiscover.db.connection import transaction
-from mydiscover.db.tracks import (
+from mydiscover.library.tables import (
     FileState,
     insert_tracks,
+    kept_by_path,
     load_index,
     mark_missing,
     update_tracks,
@@ -41,8 +42,7 @@ def catalog_external(conn: sqlite3.Connection, tracks: Iterable[ExternalTrack]) 
     """Add or refresh the tracks by path, in one transaction; returns the ids by path too."""
     report = ExternalReport()
     index = load_index(conn)
-    kept = {path: (rating, plays) for path, rating, plays in
-            conn.execute("SELECT path, rating, play_count FROM tracks")}  # fmt: skip
+    kept = kept_by_path(conn)
     new, changed, gone = [], [], []
     for track in tracks:
         try:

@@ -23,8 +23,8 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 
-from mydiscover.db.tracks import FileState, StoredTrack
 from mydiscover.library.match import normalize_name
+from mydiscover.library.tables import FileState, StoredTrack
 from mydiscover.library.tags import Tags
 
 _Key = tuple[object, ...]

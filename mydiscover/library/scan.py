@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
-from mydiscover.db import scans as scan_log
-from mydiscover.db import tracks as catalog
 from mydiscover.db import transaction
-from mydiscover.db.tracks import FileState
+from mydiscover.library import tables
 from mydiscover.library.identity import MoveDetector
 from mydiscover.library.reader import ReadResult, TagReader, tag_reader
+from mydiscover.library.tables import FileState
 from mydiscover.library.tags import Tags
 from mydiscover.library.walk import FoundFile, WalkProblem, is_under, walk_root
 
@@ -65,7 +64,7 @@ class ScanReport:
 
     def counts(self) -> dict[str, int]:
         """The counters by name, as the scan log stores them."""
-        return {name: getattr(self, name) for name in scan_log.SCAN_COUNTERS}
+        return {name: getattr(self, name) for name in tables.SCAN_COUNTERS}
 
     def summary(self) -> str:
         """One line: new / changed / unchanged / missing / errors, and moves when there were any."""
@@ -125,9 +124,9 @@ def scan_library(
     progress = progress or _Silent()
     roots = _outermost(roots)
     report = ScanReport()
-    scan_id = scan_log.start_scan(conn, roots)
+    scan_id = tables.start_scan(conn, roots)
     try:
-        index = catalog.load_index(conn)
+        index = tables.load_index(conn)
         writer = _Writer(conn, report, progress)
         with tag_reader(jobs) as reader:
             # On a first scan no file can be a moved track, so results are stored as they come,
@@ -142,23 +141,23 @@ def scan_library(
                 raise
             if plan.restored:
                 with transaction(conn):
-                    report.restored = catalog.mark_restored(conn, plan.restored)
+                    report.restored = tables.mark_restored(conn, plan.restored)
             vanished = _vanished(index, plan, roots)
             moves = _move_detector(conn, plan, index, vanished, roots)
             progress.reading(reader.submitted - writer.stored)
             writer.store_all(reader.results(), plan.to_read, moves)
         with transaction(conn):
             gone = [track_id for track_id in vanished if track_id not in moves.claimed]
-            report.missing = catalog.mark_missing(conn, gone)
-            scan_log.replace_problems(conn, roots, report.problems)
+            report.missing = tables.mark_missing(conn, gone)
+            tables.replace_problems(conn, roots, report.problems)
     except KeyboardInterrupt:
         report.interrupted = True
     except BaseException:
-        scan_log.finish_scan(conn, scan_id, "failed", report.counts())
+        tables.finish_scan(conn, scan_id, "failed", report.counts())
         raise
     report.errors += len(report.problems)
     outcome = "interrupted" if report.interrupted else "complete"
-    scan_log.finish_scan(conn, scan_id, outcome, report.counts())
+    tables.finish_scan(conn, scan_id, outcome, report.counts())
     return report
 
 
@@ -175,7 +174,7 @@ def _outermost(roots: Sequence[bytes]) -> list[bytes]:
 def _walk(
     plan: _Plan,
     roots: Sequence[bytes],
-    index: dict[bytes, catalog.IndexEntry],
+    index: dict[bytes, tables.IndexEntry],
     report: ScanReport,
     progress: ScanProgress,
     reader: TagReader,
@@ -221,7 +220,7 @@ def _walk(
 
 
 def _vanished(
-    index: dict[bytes, catalog.IndexEntry], plan: _Plan, roots: Sequence[bytes]
+    index: dict[bytes, tables.IndexEntry], plan: _Plan, roots: Sequence[bytes]
 ) -> list[int]:
     """Tracks under the roots that this scan did not find (and could have)."""
     return [
@@ -237,7 +236,7 @@ def _vanished(
 def _move_detector(
     conn: sqlite3.Connection,
     plan: _Plan,
-    index: dict[bytes, catalog.IndexEntry],
+    index: dict[bytes, tables.IndexEntry],
     vanished: list[int],
     roots: Sequence[bytes],
 ) -> MoveDetector:
@@ -255,15 +254,15 @@ def _move_detector(
     if not arriving:
         return MoveDetector(())
     replaced = [track_id for track_id, reason in arriving if reason is _Reason.REPLACED]
-    missing = [tid for tid in catalog.missing_track_ids(conn) if tid not in plan.seen_ids]
+    missing = [tid for tid in tables.missing_track_ids(conn) if tid not in plan.seen_ids]
     elsewhere = [
         entry.id
         for path, entry in index.items()
         if entry.status != "missing" and not any(is_under(path, root) for root in roots)
     ]
     return MoveDetector(
-        catalog.load_tracks_by_id(conn, [*vanished, *missing, *replaced]),
-        catalog.load_tracks_by_id(conn, elsewhere),
+        tables.load_tracks_by_id(conn, [*vanished, *missing, *replaced]),
+        tables.load_tracks_by_id(conn, elsewhere),
     )
 
 
@@ -372,6 +371,6 @@ class _Writer:
             return
         with transaction(self.conn):
             if vacate:
-                catalog.vacate_paths(self.conn, [track_id for track_id, *_ in updates])
-            catalog.update_tracks(self.conn, updates)
-            catalog.insert_tracks(self.conn, inserts)
+                tables.vacate_paths(self.conn, [track_id for track_id, *_ in updates])
+            tables.update_tracks(self.conn, updates)
+            tables.insert_tracks(self.conn, inserts)

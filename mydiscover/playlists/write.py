@@ -31,9 +31,14 @@ import unicodedata
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from mydiscover.paths import display_path
+
+if TYPE_CHECKING:
+    from mydiscover.recommend.library import Library
+    from mydiscover.recommend.weekly import Weekly
 
 FORMATS = ("m3u", "xspf", "jspf", "json")
 #: Who made the playlist, as XSPF/JSPF name it.
@@ -68,6 +73,21 @@ class Entry:
     def explanation(self) -> str:
         """The reasons as one line: "because you play Slowdive; reviews say 'dreamy'"."""
         return "; ".join(self.reasons.values())
+
+
+def weekly_entries(library: Library, weekly: Weekly) -> list[Entry]:
+    """The weekly's picks as playlist entries, in order, from the library rows they point at."""
+    return [
+        Entry(library.paths[p.row], library.roots[p.row], library.artists[p.row],
+              library.titles[p.row] or os.path.basename(library.path_texts[p.row]),
+              library.albums[p.row], _seconds(library.durations[p.row]), p.score, p.lead,
+              p.reasons, library.recording_mbids[p.row], library.mbids[p.row])
+        for p in weekly.picks
+    ]  # fmt: skip
+
+
+def _seconds(value: float) -> float | None:
+    return None if value != value else float(value)  # NaN: unknown
 
 
 @dataclass(frozen=True)

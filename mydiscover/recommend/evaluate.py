@@ -34,6 +34,7 @@ from mydiscover.recommend.blend import (
 from mydiscover.recommend.library import Library
 from mydiscover.recommend.rules import Rules, choose
 from mydiscover.recommend.signals import Signal, cf_known_share, fit_ridge
+from mydiscover.recommend.tables import matched_listen_cutoff
 
 #: The methods compared on HetRec: each a set of signals fused by the weekly's blend.
 HETREC_METHODS: dict[str, tuple[str, ...]] = {
@@ -371,7 +372,7 @@ def temporal_holdout(
     played it within ``horizon_days`` after. The blend is learned from the history before
     the cut-off, as the weekly learns it, unless ``weights`` go over the defaults. Also
     returns where the blend came from."""
-    from mydiscover.db.listens import load_history, tracks_played_between
+    from mydiscover.history.tables import load_history, tracks_played_between
     from mydiscover.recommend.learn import blend_for
     from mydiscover.recommend.library import load_library
     from mydiscover.recommend.rules import candidate_mask, choose
@@ -426,14 +427,7 @@ def _by_novelty(library: Library, picked: list[int], known: set[str]) -> list[li
 
 def default_cutoff(conn: sqlite3.Connection, share: float = 0.8) -> int | None:
     """The time by which ``share`` of the matched listens had happened."""
-    count = conn.execute("SELECT count(*) FROM listens WHERE track_id IS NOT NULL").fetchone()[0]
-    if count < 10:
-        return None
-    row = conn.execute(
-        "SELECT listened_at FROM listens WHERE track_id IS NOT NULL ORDER BY listened_at "
-        "LIMIT 1 OFFSET ?", (int(count * share),),
-    ).fetchone()  # fmt: skip
-    return int(row[0])
+    return matched_listen_cutoff(conn, share)
 
 
 def _popularity(model: object | None, library: object) -> np.ndarray:

@@ -18,8 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from mydiscover.db.listens import histories_before, tracks_played_between
-from mydiscover.db.weekly import weekly_sources
+from mydiscover.history.tables import histories_before, tracks_played_between
 from mydiscover.recommend.blend import (
     SIGNALS,
     Blend,
@@ -32,6 +31,7 @@ from mydiscover.recommend.blend import (
 from mydiscover.recommend.library import Library
 from mydiscover.recommend.rules import Rules, candidate_mask, choose
 from mydiscover.recommend.signals import cf_known_share
+from mydiscover.recommend.tables import weekly_sources
 
 #: Cut-offs, counted back from now in horizons: the earlier ones to fit, the latest to check.
 CUTOFFS = 4

@@ -3,7 +3,6 @@ into arrays (a 100,000-track library is a few hundred MB of SQLite rows, read in
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ import numpy as np
 
 from mydiscover.audio.embed import EMBEDDING_SIZE
 from mydiscover.library.match import artist_key, title_key
+from mydiscover.recommend.tables import library_rows
 
 
 @dataclass
@@ -79,17 +79,7 @@ class Library:
 def load_library(conn: sqlite3.Connection, only: Collection[int] | None = None) -> Library:
     """Every available track with its tags, descriptors and embedding (``only``: just these
     track ids, as a kept weekly needs: 30 rows, not 100,000)."""
-    rows = conn.execute(
-        "SELECT t.id, t.path, t.path_text, t.root, coalesce(t.title, ''), "
-        "coalesce(t.artist, t.album_artist, ''), coalesce(t.album, ''), "
-        "coalesce(t.mb_artist_id, t.mb_album_artist_id, ''), t.duration, a.bpm, a.key, a.scale, "
-        "a.embedding, coalesce(t.mb_recording_id, '') "
-        "FROM tracks t LEFT JOIN track_audio a ON a.track_id = t.id "
-        "WHERE t.status = 'ok'"
-        + ("" if only is None else " AND t.id IN (SELECT value FROM json_each(?))")
-        + " ORDER BY t.id",
-        () if only is None else (json.dumps([int(track) for track in only]),),
-    ).fetchall()
+    rows = library_rows(conn, only)
     count = len(rows)
     embeddings = np.zeros((count, EMBEDDING_SIZE), dtype=np.float32)
     analysed = np.array([record[12] is not None for record in rows], dtype=bool)

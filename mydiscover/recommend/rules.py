@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mydiscover.db.listens import History
+from mydiscover.history.tables import History
 from mydiscover.recommend.library import Library
 
 

@@ -4,19 +4,18 @@ Subsonic push and the beets plugin."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sqlite3
 import time
 from pathlib import Path
 
 from mydiscover.cf.store import fitted_model
 from mydiscover.config import Settings
-from mydiscover.db.listens import load_history
-from mydiscover.db.weekly import DamagedWeekly, banned_tracks, load_weekly
+from mydiscover.db.connection import use_read_cache
 from mydiscover.errors import MydiscoverError
-from mydiscover.playlists.write import Entry
+from mydiscover.history.tables import load_history
 from mydiscover.recommend.library import Library, load_library
 from mydiscover.recommend.rules import Rules
+from mydiscover.recommend.tables import DamagedWeekly, banned_tracks, load_weekly
 from mydiscover.recommend.weekly import (
     Weekly,
     iso_week,
@@ -53,8 +52,9 @@ def weekly_playlist(
     within: set[int] | None = None,
     save: bool = True,
     refresh: bool = False,
-) -> tuple[Weekly, list[Entry]]:
-    """The week's weekly with its playlist entries.
+) -> tuple[Weekly, Library]:
+    """The week's weekly, and the library rows its picks point into (for
+    :func:`mydiscover.playlists.write.weekly_entries`).
 
     The first weekly of an ISO week is stored (unless ``save`` is false) and every later call
     in that week returns exactly it, so a play of a pick counts as its hit and every output
@@ -66,7 +66,7 @@ def weekly_playlist(
     week = week or this_week()
     rules = rules or Rules()
     options = weekly_options(rules, weights)
-    conn.execute(f"PRAGMA cache_size = -{READ_CACHE_KIB}")
+    use_read_cache(conn, READ_CACHE_KIB)
     warnings = []
     if within is None and not refresh:
         try:
@@ -75,7 +75,7 @@ def weekly_playlist(
                 picked = load_library(conn, only=[pick.track_id for pick in stored.picks])
                 kept = kept_weekly(stored, picked, options, banned_tracks(conn))
                 if kept.picks:
-                    return kept, _entries(picked, kept)
+                    return kept, picked
         except DamagedWeekly as error:
             warnings.append(f"the stored weekly of {week} is damaged ({error}): made anew")
     library = load_library(conn)
@@ -91,18 +91,4 @@ def weekly_playlist(
         result.notes.insert(0, f"made anew (--refresh): it replaces any earlier weekly of {week}")
     if save:
         save_weekly(conn, result, now, options)
-    return result, _entries(library, result)
-
-
-def _entries(library: Library, weekly: Weekly) -> list[Entry]:
-    return [
-        Entry(library.paths[p.row], library.roots[p.row], library.artists[p.row],
-              library.titles[p.row] or os.path.basename(library.path_texts[p.row]),
-              library.albums[p.row], _seconds(library.durations[p.row]), p.score, p.lead,
-              p.reasons, library.recording_mbids[p.row], library.mbids[p.row])
-        for p in weekly.picks
-    ]  # fmt: skip
-
-
-def _seconds(value: float) -> float | None:
-    return None if value != value else float(value)  # NaN: unknown
+    return result, library

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from mydiscover.db.cf import similar_lists, similar_to_user_artists
-from mydiscover.db.documents import entity_words, genre_tags, has_documents
-from mydiscover.db.listens import History
+from mydiscover.cf.tables import similar_lists, similar_to_user_artists
+from mydiscover.history.tables import History
 from mydiscover.recommend.library import Library
+from mydiscover.text.tables import entity_words, genre_tags, has_documents
 
 #: The most taste centroids (a listener's distinct "tastes").
 MAX_CENTROIDS = 6

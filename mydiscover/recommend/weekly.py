@@ -11,15 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from mydiscover.db.listens import History
-from mydiscover.db.weekly import (
-    DamagedWeekly,
-    StoredPick,
-    StoredWeekly,
-    banned_tracks,
-    recent_picks,
-    store_weekly,
-)
+from mydiscover.history.tables import History
 from mydiscover.recommend.blend import SIGNALS, Blend, default_blend, fuse, parse_weights
 from mydiscover.recommend.library import Library
 from mydiscover.recommend.order import camelot, flowing_order
@@ -30,6 +22,14 @@ from mydiscover.recommend.signals import (
     cf_known_share,
     cf_signals,
     text_signal,
+)
+from mydiscover.recommend.tables import (
+    DamagedWeekly,
+    StoredPick,
+    StoredWeekly,
+    banned_tracks,
+    recent_picks,
+    store_weekly,
 )
 
 #: A signal gives its reason for a pick it rates this many standard deviations above its

@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from mydiscover.config import Settings, default_cache_dir
-from mydiscover.db.documents import crawled_since, library_entities, store_documents
+from mydiscover.config import Settings, default_cache_dir, missing_api_key_message
 from mydiscover.errors import MydiscoverError
-from mydiscover.history.lastfm import missing_api_key_message
 from mydiscover.text.fetch import FetchError, PoliteFetcher
 from mydiscover.text.sources import Document, Entity
 from mydiscover.text.sources.feeds import EntityFinder, feed_documents
+from mydiscover.text.tables import crawled_since, library_entities, store_documents
 
 log = logging.getLogger(__name__)
 

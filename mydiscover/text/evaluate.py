@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from mydiscover.cf.datasets import DatasetError
+from mydiscover.errors import DatasetError
 from mydiscover.library.match import artist_key
 from mydiscover.text.terms import TOP_TERMS, evidence, keep_top_terms, tfidf_matrix, word_count
 

@@ -33,7 +33,7 @@ from beets.plugins import BeetsPlugin
 
 if TYPE_CHECKING:
     from mydiscover.audio.run import AnalysisRun
-    from mydiscover.db.audio import PendingTrack
+    from mydiscover.audio.tables import PendingTrack
 
 #: Analysis results shown to beets, as flexible attributes of items.
 ATTRIBUTES = {
@@ -107,7 +107,7 @@ class MydiscoverPlugin(BeetsPlugin):
         from mydiscover.config import load_settings
         from mydiscover.files import atomic_write
         from mydiscover.library.external import track_ids
-        from mydiscover.playlists.write import check_options, render
+        from mydiscover.playlists.write import check_options, render, weekly_entries
         from mydiscover.recommend.rules import Rules
         from mydiscover.recommend.service import weekly_playlist, weekly_user
 
@@ -118,10 +118,11 @@ class MydiscoverPlugin(BeetsPlugin):
             raise ui.UserError(str(error)) from None
         # A query's weekly is not stored: it must not replace the week's real one.
         within = set(track_ids(conn, [i.path for i in only]).values()) if only is not None else None
-        weekly, entries = weekly_playlist(
+        weekly, library = weekly_playlist(
             conn, self._database(), week=opts.week, user=weekly_user(load_settings()),
             rules=Rules(size=size), within=within, save=within is None, refresh=opts.refresh,
         )  # fmt: skip
+        entries = weekly_entries(library, weekly)
         for warning in weekly.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         for note in weekly.notes:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from mydiscover.db.connection import transaction
-from mydiscover.db.listens import ArtistPlays, load_history
+from mydiscover.history.tables import ArtistPlays, load_history
 
 
 class LibraryTrack(NamedTuple):
@@ -167,3 +167,9 @@ def similar_lists(conn: sqlite3.Connection) -> dict[str, list[SimilarArtist]]:
     for artist, key, name, mbid, match in rows:
         lists.setdefault(artist, []).append(SimilarArtist(key, name, mbid, match))
     return lists
+
+
+def fold_stale(conn: sqlite3.Connection) -> bool:
+    """Whether the history changed since the user was last folded in (or never was)."""
+    folded = fold_state(conn)
+    return folded is None or folded["history_marker"] != history_marker(conn)

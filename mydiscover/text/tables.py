@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mydiscover.db.cf import user_artist_plays
 from mydiscover.db.connection import transaction
+from mydiscover.history.tables import load_history
 from mydiscover.library.match import artist_key, title_key
 from mydiscover.text.sources import Document, Entity
 
@@ -30,7 +30,7 @@ def library_entities(conn: sqlite3.Connection) -> list[Entity]:
         names.setdefault(key, artist.split("; ")[0])
         if album and title_key(album):
             albums.setdefault((key, title_key(album)), album)
-    plays = {artist.key: artist.plays for artist in user_artist_plays(conn)}
+    plays = {artist.key: artist.plays for artist in load_history(conn).artists}
     covered: dict[tuple[str, str], int] = dict(
         ((a, b), n)
         for a, b, n in conn.execute(
@@ -201,3 +201,9 @@ def text_summary(conn: sqlite3.Connection) -> dict[str, Any]:
         "crawl_errors": errors,
         "terms": {"entities": state[0], "built_at": state[1]} if state else None,
     }
+
+
+def terms_stale(conn: sqlite3.Connection) -> bool:
+    """Whether the stored documents changed since the terms were last built (or never were)."""
+    row = conn.execute("SELECT documents_marker FROM terms_state").fetchone()
+    return row is None or row[0] != documents_marker(conn)

@@ -1,11 +1,15 @@
-"""The ``tracks`` table: the catalog of audio files and what their tags say."""
+"""The library's tables: ``tracks`` (the catalog of audio files and what their tags say), the
+scan log (``scans``), the problems that did not become tracks (``scan_errors``), and what they
+hold in numbers (the data behind ``mydiscover status``)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
 
+from mydiscover.db.schema import schema_version
 from mydiscover.library.tags import Tags
 from mydiscover.paths import display_path
 
@@ -163,3 +167,129 @@ def vacate_paths(conn: sqlite3.Connection, ids: Iterable[int]) -> None:
         "UPDATE tracks SET path = CAST(-id AS BLOB) WHERE id = ?",
         [(track_id,) for track_id in ids],
     )
+
+
+_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+SCAN_COUNTERS = ("new", "changed", "unchanged", "moved", "restored", "missing", "errors")
+
+
+def start_scan(conn: sqlite3.Connection, roots: Iterable[bytes]) -> int:
+    """Log the start of a scan of ``roots``; returns its id."""
+    cursor = conn.execute(
+        f"INSERT INTO scans (started_at, roots) VALUES ({_NOW}, ?)",
+        (json.dumps([display_path(root) for root in roots]),),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def finish_scan(
+    conn: sqlite3.Connection, scan_id: int, outcome: str, counts: Mapping[str, int]
+) -> None:
+    """Record how a scan ended and what it counted."""
+    assignments = ", ".join(f"{name} = :{name}" for name in SCAN_COUNTERS)
+    conn.execute(
+        f"UPDATE scans SET finished_at = {_NOW}, outcome = :outcome, {assignments} WHERE id = :id",
+        {
+            **{name: counts.get(name, 0) for name in SCAN_COUNTERS},
+            "outcome": outcome,
+            "id": scan_id,
+        },
+    )
+
+
+def replace_problems(
+    conn: sqlite3.Connection, roots: Iterable[bytes], problems: Iterable[tuple[bytes, bytes, str]]
+) -> None:
+    """Forget the problems recorded under ``roots`` and store this scan's (root, path, message)."""
+    conn.executemany("DELETE FROM scan_errors WHERE root = ?", [(root,) for root in roots])
+    conn.executemany(
+        "INSERT INTO scan_errors (root, path, path_text, message) VALUES (?, ?, ?, ?)",
+        [(root, path, display_path(path), message) for root, path, message in problems],
+    )
+
+
+def library_summary(conn: sqlite3.Connection) -> dict[str, Any]:
+    """Track counts by status, formats, total duration and size, and the last scan."""
+    by_status = dict(conn.execute("SELECT status, count(*) FROM tracks GROUP BY status"))
+    totals = conn.execute(
+        "SELECT coalesce(sum(duration), 0), coalesce(sum(size), 0) FROM tracks WHERE status = 'ok'"
+    ).fetchone()
+    formats = [
+        {"format": fmt, "tracks": count, "duration_seconds": round(duration, 1), "bytes": size}
+        for fmt, count, duration, size in conn.execute(
+            "SELECT coalesce(format, 'unknown'), count(*), coalesce(sum(duration), 0), "
+            "sum(size) FROM tracks WHERE status = 'ok' GROUP BY 1 ORDER BY 2 DESC, 1"
+        )
+    ]
+    problems = conn.execute("SELECT count(*) FROM scan_errors").fetchone()[0]
+    last = conn.execute(
+        f"SELECT started_at, finished_at, outcome, {', '.join(SCAN_COUNTERS)} FROM scans "
+        "WHERE outcome != 'running' ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    last_scan = None
+    if last is not None:
+        last_scan = dict(
+            zip(("started_at", "finished_at", "outcome", *SCAN_COUNTERS), last, strict=True)
+        )
+    return {
+        "schema_version": schema_version(conn),
+        "tracks": sum(by_status.values()),
+        "available": by_status.get("ok", 0),
+        "missing": by_status.get("missing", 0),
+        "unreadable": by_status.get("error", 0),
+        "scan_problems": problems,
+        "errors": by_status.get("error", 0) + problems,
+        "duration_seconds": round(totals[0], 1),
+        "bytes": totals[1],
+        "formats": formats,
+        "last_scan": last_scan,
+    }
+
+
+def recorded_errors(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """Every error on record as (path, message): unreadable tracks, then other problems."""
+    rows = conn.execute(
+        "SELECT path_text, error FROM tracks WHERE status = 'error' "
+        "UNION ALL SELECT path_text, message FROM scan_errors ORDER BY 1"
+    )
+    return [(path, message) for path, message in rows]
+
+
+def catalog_roots(conn: sqlite3.Connection) -> list[bytes]:
+    """The music folders the catalog's present tracks were found in."""
+    rows = conn.execute("SELECT DISTINCT root FROM tracks WHERE status != 'missing'")
+    return [root for (root,) in rows]
+
+
+def track_id_at(conn: sqlite3.Connection, path: bytes) -> int | None:
+    """The id of the catalogued track at ``path`` (a normalised path), or None."""
+    row = conn.execute("SELECT id FROM tracks WHERE path = ?", (path,)).fetchone()
+    return int(row[0]) if row is not None else None
+
+
+def kept_by_path(conn: sqlite3.Connection) -> dict[bytes, tuple[int | None, int | None]]:
+    """Each catalogued path's rating and play count (what another program's catalog keeps)."""
+    rows = conn.execute("SELECT path, rating, play_count FROM tracks")
+    return {path: (rating, plays) for path, rating, plays in rows}
+
+
+class PresentTrack(NamedTuple):
+    """An available track as matching reads it (the artist: the album artist where none)."""
+
+    id: int
+    artist: str
+    title: str
+    album: str
+    mb_recording_id: str | None
+    duration: float | None
+    track_number: int | None
+
+
+def present_tracks(conn: sqlite3.Connection) -> list[PresentTrack]:
+    """Every available track, for matching another catalog's songs to them."""
+    rows = conn.execute(
+        "SELECT id, coalesce(artist, album_artist, ''), coalesce(title, ''), "
+        "coalesce(album, ''), mb_recording_id, duration, track_number FROM tracks "
+        "WHERE status = 'ok'"
+    )
+    return [PresentTrack(*row) for row in rows]

@@ -90,3 +90,21 @@ def load_embeddings(conn: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
     )
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return ids, (vectors / np.where(norms == 0, 1, norms)).astype(np.float32)
+
+
+def audio_summary(conn: sqlite3.Connection) -> dict[str, int]:
+    """How many available tracks are analysed, and how many could not be decoded."""
+    analysed, undecodable = conn.execute(
+        "SELECT count(track_audio.embedding), count(track_audio.error) FROM track_audio "
+        "JOIN tracks ON tracks.id = track_audio.track_id WHERE tracks.status = 'ok'"
+    ).fetchone()
+    return {"analysed": analysed, "undecodable": undecodable}
+
+
+def tempo_and_key(conn: sqlite3.Connection, ids: list[int]) -> dict[int, tuple]:
+    """Each track's (bpm, key, scale) for the given ids (those analysed)."""
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(
+        f"SELECT track_id, bpm, key, scale FROM track_audio WHERE track_id IN ({marks})", ids
+    )
+    return {row[0]: tuple(row[1:]) for row in rows}

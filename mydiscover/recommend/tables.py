@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any, NamedTuple
 
 from mydiscover.db.connection import transaction
@@ -149,3 +149,32 @@ def weekly_sources(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
             made_from = {}
         sources[week] = made_from if isinstance(made_from, dict) else {}
     return sources
+
+
+def library_rows(conn: sqlite3.Connection, only: Collection[int] | None = None) -> list[tuple]:
+    """Every available track as the weekly reads it, by id: id, path, path text, root, title,
+    artist (the album artist where none), album, artist MBID (the album artist's where none),
+    duration, bpm, key, scale, embedding blob, recording MBID. ``only``: just these ids."""
+    return conn.execute(
+        "SELECT t.id, t.path, t.path_text, t.root, coalesce(t.title, ''), "
+        "coalesce(t.artist, t.album_artist, ''), coalesce(t.album, ''), "
+        "coalesce(t.mb_artist_id, t.mb_album_artist_id, ''), t.duration, a.bpm, a.key, a.scale, "
+        "a.embedding, coalesce(t.mb_recording_id, '') "
+        "FROM tracks t LEFT JOIN track_audio a ON a.track_id = t.id "
+        "WHERE t.status = 'ok'"
+        + ("" if only is None else " AND t.id IN (SELECT value FROM json_each(?))")
+        + " ORDER BY t.id",
+        () if only is None else (json.dumps([int(track) for track in only]),),
+    ).fetchall()
+
+
+def matched_listen_cutoff(conn: sqlite3.Connection, share: float) -> int | None:
+    """The time by which ``share`` of the matched listens had happened (None under 10)."""
+    count = conn.execute("SELECT count(*) FROM listens WHERE track_id IS NOT NULL").fetchone()[0]
+    if count < 10:
+        return None
+    row = conn.execute(
+        "SELECT listened_at FROM listens WHERE track_id IS NOT NULL ORDER BY listened_at "
+        "LIMIT 1 OFFSET ?", (int(count * share),),
+    ).fetchone()  # fmt: skip
+    return int(row[0])

@@ -1,0 +1,47 @@
+"""The one factory for CF engines: every recommender by one set of names, the local ALS and the
+Spark ALS as peers under it (``implicit``'s shape: backends side by side, a thin factory above).
+
+``cf fit`` fits one of the ALS engines (the weekly folds the user into its factors); ``eval cf``
+compares any of them. The defaults live in the engines' own classes, so the CLI, the pipeline
+and the evaluation never retype them.
+"""
+
+from __future__ import annotations
+
+from mydiscover.cf.models import ALS, EASE, ItemKNN, MostPopular, Recommender
+
+#: Every engine, by the name ``eval cf --model`` and ``cf fit --engine`` take.
+ENGINES = ("als", "ease", "itemknn", "popular", "als-spark")
+#: The engines a user can be folded into (``cf fit``).
+FOLDABLE = ("als", "als-spark")
+#: The names ``cf fit --engine`` had before it took the engines' own: still understood.
+ALIASES = {"implicit": "als", "spark": "als-spark"}
+
+
+def engine_name(name: str) -> str:
+    """The engine a name (or a former name) means; ValueError for an unknown one."""
+    name = ALIASES.get(name, name)
+    if name not in ENGINES:
+        raise ValueError(f"unknown model {name!r}: choose from {', '.join(ENGINES)}")
+    return name
+
+
+def build_model(name: str, **options: float | int | str) -> Recommender:
+    """A fresh engine by name, with options overriding its defaults."""
+    name = engine_name(name)
+    if name in FOLDABLE:
+        return build_als(name, **options)
+    others: dict[str, type] = {"ease": EASE, "itemknn": ItemKNN, "popular": MostPopular}
+    return others[name](**options)
+
+
+def build_als(name: str, **options: float | int | str) -> ALS:
+    """A fresh ALS engine (one a user can be folded into); ValueError for another engine."""
+    name = engine_name(name)
+    if name == "als-spark":
+        from mydiscover.cf.spark import SparkALS  # PySpark is an optional dependency
+
+        return SparkALS(**options)  # type: ignore[arg-type]
+    if name == "als":
+        return ALS(**options)  # type: ignore[arg-type]
+    raise ValueError(f"{name} cannot be fitted for the weekly: choose from {', '.join(FOLDABLE)}")

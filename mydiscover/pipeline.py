@@ -1,0 +1,309 @@
+"""The one-way flow as code: each stage asked whether it has work, and its runner run, in the
+data flow's order (scan, history, analysis, CF, reviews, terms), with one settings object and
+one connection.
+
+``mydiscover update`` and ``weekly`` run :func:`refresh`; ``mydiscover scan`` and the CF
+commands run the steps they share with it (:func:`scan_music`, :func:`fold_in`). Each step
+only does what is new; a step that cannot run (no network, no key, no public data) says so in
+one line and the rest goes on; a step another command holds the lock for is skipped with a
+note (or waited for); Ctrl-C stops them all (:class:`StageInterrupted`, with what was kept).
+What the steps show goes through a :class:`PipelineView`: the command line draws it with rich,
+tests may record it.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from mydiscover.audio.run import AnalysisInterrupted, AnalysisProgress, run_analysis
+from mydiscover.config import (
+    Settings,
+    exposed_secret_warning,
+    lastfm_api_key,
+    listenbrainz_token,
+)
+from mydiscover.db.lock import exclusive_lock
+from mydiscover.errors import BusyError, MydiscoverError
+from mydiscover.history.report import ImportProgress, ImportReport
+from mydiscover.history.tables import rematch_unmatched
+from mydiscover.library.scan import ScanProgress, ScanReport, scan_library
+from mydiscover.library.tables import catalog_roots
+
+if TYPE_CHECKING:  # numpy and scipy load only when a step needs them
+    from mydiscover.cf.store import FittedModel
+
+#: Review asks per refresh, at most: a crawl of a whole new library belongs to 'reviews crawl'.
+CRAWL_PER_REFRESH = 25
+
+
+class PipelineView(Protocol):
+    """What the steps show while they work, and the lines they end with."""
+
+    def scan_progress(self) -> AbstractContextManager[ScanProgress]:
+        """The scan's progress display for a block."""
+
+    def import_progress(self, label: str) -> AbstractContextManager[ImportProgress]:
+        """A history import's progress display for a block."""
+
+    def analysis_progress(self) -> AbstractContextManager[AnalysisProgress]:
+        """The analysis's progress display for a block."""
+
+    def bytes_read(self, label: str) -> AbstractContextManager[Callable[[int, int], None]]:
+        """A reader's progress (bytes done, total) for a block."""
+
+    def working(self, label: str) -> AbstractContextManager[None]:
+        """Something that takes a while without counting (a fit, a crawl) for a block."""
+
+    def said(self, line: str) -> None:
+        """A step's outcome."""
+
+    def detail(self, line: str) -> None:
+        """A less important line under an outcome (a file that failed, a listen skipped)."""
+
+    def note(self, line: str) -> None:
+        """A step that did not run, and why."""
+
+    def warned(self, line: str) -> None:
+        """Something the user should fix."""
+
+    def failed(self, line: str) -> None:
+        """A step that failed: the others go on."""
+
+
+class StageInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) in a step: the message says what was kept and how to carry on."""
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    """A scan, and the earlier listens it let match a track."""
+
+    report: ScanReport
+    rematched: int
+
+
+def refresh(settings: Settings, view: PipelineView, *, offline: bool, wait: bool = False) -> None:
+    """Run every step that has work, in the data flow's order, on one connection."""
+    from mydiscover.db import open_database
+
+    conn = open_database(settings.database)
+    try:
+        with _step(view):
+            roots = list(settings.music_roots) or [
+                Path(os.fsdecode(root)) for root in catalog_roots(conn)
+            ]
+            if roots:
+                scan_music(conn, settings.database, roots, view, wait=wait)
+            else:
+                view.note("scan: no music folder known yet: run 'mydiscover scan ~/Music'")
+        if offline:
+            view.note("history: skipped (--offline)")
+        else:
+            _import_history(conn, settings, view)
+        with _step(view):
+            analyze_tracks(conn, settings.database, view, wait=wait)
+        with _step(view):
+            _refresh_cf(conn, settings, view)
+        if not offline:
+            with _step(view):
+                _crawl_new_entities(conn, settings, view)
+        with _step(view):
+            _rebuild_terms_if_stale(conn, view)
+    finally:
+        conn.close()
+
+
+@contextmanager
+def _step(view: PipelineView) -> Iterator[None]:
+    """One step's failure is its own: the next steps go on (Ctrl-C stops them all)."""
+    try:
+        yield
+    except BusyError as busy:
+        view.note(f"note: skipped: {busy}")
+    except MydiscoverError as error:
+        view.failed(str(error))
+
+
+def scan_music(
+    conn: sqlite3.Connection,
+    database: Path,
+    roots: list[Path],
+    view: PipelineView,
+    *,
+    jobs: int | None = None,
+    wait: bool = False,
+) -> ScanOutcome:
+    """Scan the music folders under the scan lock, then match the earlier listens the new
+    files may be (the history's step, right after the library's). StageInterrupted on Ctrl-C."""
+    from mydiscover.library.walk import normalize_root
+
+    with exclusive_lock(database, "a scan", wait=wait):
+        with view.scan_progress() as progress:
+            report = scan_library(conn, [normalize_root(str(root)) for root in roots],
+                                  jobs=jobs, progress=progress)  # fmt: skip
+        rematched = 0
+        if not report.interrupted and (report.new or report.changed or report.moved):
+            rematched = rematch_unmatched(conn)  # new files may be what listens waited for
+    if report.interrupted:
+        raise StageInterrupted(f"Scan interrupted: {report.summary()} so far; run the same "
+                               "scan again to carry on.")  # fmt: skip
+    view.said(f"Scanned: {report.summary()}.")
+    if rematched:
+        view.said(f"{rematched} earlier listens now match a track.")
+    if report.errors:
+        view.note("See what failed with: mydiscover scan --errors")
+    return ScanOutcome(report, rematched)
+
+
+def _import_history(conn: sqlite3.Connection, settings: Settings, view: PipelineView) -> None:
+    """New listens from the configured Last.fm and ListenBrainz users."""
+    from mydiscover.history.lastfm import DEFAULT_API_URL as LASTFM_API
+    from mydiscover.history.lastfm import import_lastfm
+    from mydiscover.history.listenbrainz import DEFAULT_API_URL as LISTENBRAINZ_API
+    from mydiscover.history.listenbrainz import import_listenbrainz
+
+    if user := settings.lastfm.get("user"):
+        api_key = lastfm_api_key(settings)
+        if not api_key:
+            view.note("history: Last.fm skipped: no API key ([lastfm] api_key)")
+        else:
+            url = settings.lastfm.get("api_url", LASTFM_API)
+            with _step(view):
+
+                def scrobbles(progress: ImportProgress) -> ImportReport:
+                    return import_lastfm(conn, user, api_key, api_url=url, progress=progress)
+
+                import_history(conn, f"Last.fm {user}", view, scrobbles)
+    if user := settings.listenbrainz.get("user"):
+        token, from_config = listenbrainz_token(settings)
+        if from_config and (warning := exposed_secret_warning(settings, "a ListenBrainz token")):
+            view.warned(warning)
+        url = settings.listenbrainz.get("api_url", LISTENBRAINZ_API)
+        with _step(view):
+
+            def listens(progress: ImportProgress) -> ImportReport:
+                return import_listenbrainz(conn, user, token, api_url=url, progress=progress)
+
+            import_history(conn, f"ListenBrainz {user}", view, listens)
+
+
+def import_history(
+    conn: sqlite3.Connection,
+    label: str,
+    view: PipelineView,
+    run: Callable[[ImportProgress], ImportReport],
+) -> ImportReport:
+    """Run one import with its progress and its outcome line; StageInterrupted on Ctrl-C (what
+    was saved is kept)."""
+    with view.import_progress(label) as progress:
+        try:
+            report = run(progress)
+        except KeyboardInterrupt:
+            raise StageInterrupted(f"{label}: interrupted; run it again to carry on where it "
+                                   "stopped.") from None  # fmt: skip
+    view.said(f"{label}: {report.summary()}.")
+    for where, reason in report.skipped_examples:
+        view.detail(f"  skipped {where}: {reason}")
+    return report
+
+
+def analyze_tracks(
+    conn: sqlite3.Connection,
+    database: Path,
+    view: PipelineView,
+    *,
+    jobs: int | None = None,
+    limit: int | None = None,
+    timeout: float | None = None,
+    wait: bool = False,
+) -> int:
+    """Analyse the new, changed or outdated tracks; returns how many could not be.
+    StageInterrupted on Ctrl-C (each result is kept as it comes)."""
+    from mydiscover.audio.run import DEFAULT_TIMEOUT_SECONDS
+
+    try:
+        with view.analysis_progress() as progress:
+            run = run_analysis(conn, database, progress, jobs=jobs, limit=limit, wait=wait,
+                               timeout=timeout or DEFAULT_TIMEOUT_SECONDS)  # fmt: skip
+    except AnalysisInterrupted as stopped:
+        raise StageInterrupted(f"Analysis {stopped}; run it again to carry on.") from None
+    view.said(run.summary())
+    for path, reason in run.failed[:5]:
+        view.detail(f"  {path}: {reason}")
+    return len(run.failed)
+
+
+def _refresh_cf(conn: sqlite3.Connection, settings: Settings, view: PipelineView) -> None:
+    """Import the configured dataset if it never was, fit if no model is, and fold the user in
+    again when the history changed."""
+    from mydiscover.cf.fit import fit_model, import_dataset, imported_plays
+    from mydiscover.cf.store import dataset_path, load_model, model_path
+    from mydiscover.cf.tables import fold_stale
+
+    database = settings.database
+    configured = settings.cf.get("dataset")
+    if configured and not dataset_path(database).exists():
+        path = Path(configured)
+        with view.bytes_read(f"reading {path.name}") as progress:
+            view.said(import_dataset(path, "auto", database, progress).summary())
+    if not model_path(database).exists():
+        if not dataset_path(database).exists():
+            view.note("cf: no public co-listening data yet ('mydiscover cf import PATH')")
+            return
+        with view.working(f"fitting ALS (als) on {imported_plays(database):,} play counts"):
+            report = fit_model(database, "als")
+        view.said(report.summary())
+        fold_in(conn, load_model(report.target), view)
+    elif fold_stale(conn):
+        fold_in(conn, load_model(model_path(database)), view)
+
+
+def fold_in(conn: sqlite3.Connection, model: FittedModel, view: PipelineView) -> None:
+    """Fold the user in from the history stored now, store the library's scores, and say how
+    it went (a history the model knows nothing of is said, not raised)."""
+    from mydiscover.cf.score import refresh_scores
+
+    started = time.perf_counter()
+    try:
+        result = refresh_scores(conn, model)
+    except MydiscoverError as error:
+        view.said(f"not folded in: {error}")
+        return
+    view.said(
+        f"folded you in: {result.matched_artists:,} of your {result.user_artists:,} artists are "
+        f"in the public data; {len(result.scores):,} library tracks scored "
+        f"({time.perf_counter() - started:.2f} s)"
+    )
+
+
+def _crawl_new_entities(conn: sqlite3.Connection, settings: Settings, view: PipelineView) -> None:
+    """Ask the review sources about a few entities never asked about; one line of outcome."""
+    from mydiscover.text.crawl import configured_sources, crawl, review_fetcher
+
+    fetcher = review_fetcher(settings, max_retries=1)  # a missing network: one quick try
+    sources, _ = configured_sources(settings, fetcher, [], lastfm_api_key(settings))
+    with view.working("reviews: asking about new artists and albums"):
+        report = crawl(conn, sources, fetcher=fetcher, limit=CRAWL_PER_REFRESH,
+                       feeds=settings.reviews.get("feeds", []),
+                       pages=settings.reviews.get("pages", []))  # fmt: skip
+    if report.errors and not report.documents:
+        view.note(f"reviews: nothing fetched ({report.errors[0]}); no network? --offline skips "
+                  "this")  # fmt: skip
+    elif report.asked:
+        view.said(f"reviews: {report.summary()}")
+
+
+def _rebuild_terms_if_stale(conn: sqlite3.Connection, view: PipelineView) -> None:
+    from mydiscover.text.tables import terms_stale
+    from mydiscover.text.terms import build_terms
+
+    if terms_stale(conn):
+        report = build_terms(conn)
+        view.said(f"terms: {report.entities:,} artists and albums")
