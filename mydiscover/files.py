@@ -24,9 +24,12 @@ import os
 import re
 import secrets
 import stat
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+from mydiscover.errors import MydiscoverError
 
 #: Temporary files are ``.<target name>.<pid>.<random>.partial`` beside the target.
 _SUFFIX = ".partial"
@@ -41,6 +44,20 @@ def atomic_write(
     """Replace the file at ``path`` with ``data`` atomically (see the module's docstring)."""
     with atomic_file(path, mode=mode, private=private) as handle:
         handle.write(data)
+
+
+def write_output(path: Path | None, data: bytes) -> None:
+    """A command's output: to stdout without ``path``, else into the file at ``path``,
+    atomically (a failed or interrupted write leaves the old file whole). MydiscoverError
+    when the file cannot be written."""
+    if path is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        atomic_write(path, data)
+    except OSError as error:
+        raise MydiscoverError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 @contextlib.contextmanager

@@ -118,7 +118,7 @@ def _add_recordings(settings: Settings, found: list[Discovery], per_artist: int)
 
 
 def _write_jspf(output: Path, found: list[Discovery]) -> None:
-    from mydiscover.files import atomic_write
+    from mydiscover.files import write_output
     from mydiscover.playlists.write import RecordingTrack, recordings_jspf
 
     tracks = [
@@ -129,10 +129,8 @@ def _write_jspf(output: Path, found: list[Discovery]) -> None:
         raise fail(f"no recordings to write to {output} (--offline, --recordings 0, or none "
                    "of the artists has recordings on ListenBrainz)")  # fmt: skip
     today = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    try:
-        atomic_write(output, recordings_jspf("Explore, by mydiscover", today, tracks))
-    except OSError as error:
-        raise fail(f"cannot write {output}: {error.strerror or error}") from None
+    with reported_errors():
+        write_output(output, recordings_jspf("Explore, by mydiscover", today, tracks))
     err.print(f"{len(tracks)} recordings of {len(found)} artists -> {escape(str(output))}",
               highlight=False)  # fmt: skip
 

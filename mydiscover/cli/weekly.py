@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -150,7 +149,7 @@ def weekly(
     as its hits; --refresh makes a new one. Next week's is another. Writes an extended M3U to
     stdout, so `mydiscover weekly > discover.m3u` works.
     """
-    from mydiscover.files import atomic_write
+    from mydiscover.files import write_output
     from mydiscover.playlists.write import check_options, render, weekly_entries
     from mydiscover.recommend.blend import parse_weights
     from mydiscover.recommend.rules import Rules
@@ -224,16 +223,10 @@ def weekly(
     if jellyfin is not None:
         with reported_errors():
             _push_to_jellyfin(settings, jellyfin, result.name, entries)
-    if output is None:
-        pushed = mpd_address is not None or listenbrainz or jellyfin is not None
-        if not pushed:  # it went elsewhere: stdout stays empty
-            sys.stdout.buffer.write(playlist.data)
-            sys.stdout.flush()
-    else:
-        try:
-            atomic_write(output, playlist.data)
-        except OSError as error:
-            raise fail(f"cannot write {output}: {error.strerror or error}") from None
+    pushed = mpd_address is not None or listenbrainz or jellyfin is not None
+    if output is not None or not pushed:  # pushed elsewhere: stdout stays empty
+        with reported_errors():
+            write_output(output, playlist.data)
     _report(result, playlist.entries, explain, output)
 
 

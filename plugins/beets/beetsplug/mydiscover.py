@@ -105,7 +105,7 @@ class MydiscoverPlugin(BeetsPlugin):
     def _weekly(self, conn: Any, opts: Values, only: list[Item] | None) -> None:
         """The weekly from the whole catalog, or only from ``only`` (the items of a query)."""
         from mydiscover.config import load_settings
-        from mydiscover.files import atomic_write
+        from mydiscover.files import write_output
         from mydiscover.library.external import track_ids
         from mydiscover.playlists.write import check_options, render, weekly_entries
         from mydiscover.recommend.rules import Rules
@@ -132,14 +132,7 @@ class MydiscoverPlugin(BeetsPlugin):
                           output.parent if output else None, weekly.meta())  # fmt: skip
         for skipped in playlist.skipped:
             print(f"warning: {skipped.message()}", file=sys.stderr)
-        if output is None:
-            sys.stdout.buffer.write(playlist.data)
-            sys.stdout.flush()
-        else:
-            try:
-                atomic_write(output, playlist.data)
-            except OSError as error:
-                raise ui.UserError(f"cannot write {output}: {error.strerror or error}") from None
+        write_output(output, playlist.data)  # a MydiscoverError is beets' UserError above
         self._log.info("{}: {} tracks", weekly.name, len(playlist.entries))
         if opts.explain:
             for number, entry in enumerate(playlist.entries, 1):
