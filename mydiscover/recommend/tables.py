@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from mydiscover.db.connection import transaction
@@ -178,3 +179,38 @@ def matched_listen_cutoff(conn: sqlite3.Connection, share: float) -> int | None:
         "LIMIT 1 OFFSET ?", (int(count * share),),
     ).fetchone()  # fmt: skip
     return int(row[0])
+
+
+@dataclass(frozen=True)
+class WeeklyStats:
+    """How past weeklies did: picks and played picks per week and per lead signal, and each
+    week's blend."""
+
+    weeks: dict[str, tuple[int, int]]
+    signals: dict[str, tuple[int, int]]
+    blends: dict[str, str]
+
+    def to_json(self) -> dict[str, Any]:
+        """As ``weekly --stats --json`` prints it."""
+
+        def rates(totals: dict[str, tuple[int, int]]) -> list[dict[str, Any]]:
+            return [{"key": key, "picks": picks, "played": played, "hit_rate": played / picks}
+                    for key, (picks, played) in totals.items()]  # fmt: skip
+
+        return {"weeks": rates(self.weeks), "signals": rates(self.signals), "blends": self.blends}
+
+
+def weekly_stats(conn: sqlite3.Connection) -> WeeklyStats | None:
+    """The stats of every weekly made (None when none was)."""
+    rows = weekly_feedback(conn)
+    if not rows:
+        return None
+    weeks: dict[str, tuple[int, int]] = {}
+    signals: dict[str, tuple[int, int]] = {}
+    for row in rows:
+        for bucket, key in ((weeks, row["week"]), (signals, row["signal"])):
+            picks, played = bucket.get(key, (0, 0))
+            bucket[key] = (picks + row["picks"], played + row["played"])
+    blends = {week: str(made.get("blend") or "not recorded")
+              for week, made in weekly_sources(conn).items()}  # fmt: skip
+    return WeeklyStats(weeks, signals, blends)
