@@ -204,51 +204,15 @@ def status_command(
     db: DbOption = None, config: ConfigOption = None, json_output: JsonOption = False
 ) -> None:
     """What co-listening data is imported, which model is fitted, and when you were folded in."""
-    from mydiscover.cf.coverage import stored_coverage
-    from mydiscover.cf.matrix import CoListening
-    from mydiscover.cf.store import dataset_path, load_model, model_path
-    from mydiscover.cf.tables import fold_state
-    from mydiscover.errors import MydiscoverError
+    from mydiscover.cf.status import cf_status
 
     with reported_errors():
-        settings = settings_from(db, config)
-        summary: dict[str, Any] = {"dataset": None, "model": None, "fold": None,
-                                   "coverage": None}  # fmt: skip
-        fitted = None
-        try:
-            data = CoListening.load(dataset_path(settings.database))
-            summary["dataset"] = {
-                "source": data.meta.get("source"), "format": data.meta.get("dataset_format"),
-                "listeners": data.plays.shape[0], "artists": data.plays.shape[1],
-                "play_counts": data.plays.nnz, "fingerprint": data.fingerprint,
-            }  # fmt: skip
-        except MydiscoverError:
-            pass
-        try:
-            fitted = load_model(model_path(settings.database))
-            meta = fitted.meta
-            summary["model"] = {
-                key: meta[key] for key in ("engine", "fitted_at", "fit_seconds", "parameters",
-                                           "dataset_fingerprint", "users", "items")
-            }  # fmt: skip
-        except MydiscoverError:
-            pass
-        if settings.database.exists():
-            conn = connect(settings, create=False)
-            try:
-                summary["fold"] = fold_state(conn)
-                if fitted is not None:
-                    summary["coverage"] = stored_coverage(conn, fitted)
-            finally:
-                conn.close()
-    known = summary["coverage"]
-    if known is not None:
-        summary["coverage"] = known.to_json()
+        status = cf_status(settings_from(db, config).database)
     if json_output:
-        print_json(summary)
+        print_json(status.to_json())
         return
     table = overview_table("Collaborative filtering")
-    dataset, model, fold = summary["dataset"], summary["model"], summary["fold"]
+    dataset, model, fold = status.dataset, status.model, status.fold
     table.add_row(
         "Public data",
         f"{dataset['format']}: {dataset['listeners']:,} listeners x {dataset['artists']:,} artists"
@@ -268,8 +232,8 @@ def status_command(
         f"{fold['user_artists']:,} artists known, {fold['scored_tracks']:,} tracks scored"
         if fold else "not folded in yet",
     )  # fmt: skip
-    if known is not None:
-        table.add_row("Coverage", escape(known.line()))
+    if status.coverage is not None:
+        table.add_row("Coverage", escape(status.coverage.line()))
     out.print(table)
 
 

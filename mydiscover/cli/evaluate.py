@@ -110,53 +110,62 @@ def eval_text(
     _print(report, dataset, json_output)
 
 
+HetrecOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Evaluate on HetRec Last.fm 2K made into a library of one track per "
+        "artist (its plays the history, its tags the text) instead of your own "
+        "history.",
+        show_default=False,
+    ),
+]
+CutoffDateOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Your history: the cut-off date (YYYY-MM-DD, UTC). Default: when "
+        "80% of your listens had happened."
+    ),
+]
+HorizonOption = Annotated[
+    int, typer.Option(min=1, help="Your history: a pick played this soon after is a hit.")
+]
+BlendWeightsOption = Annotated[str, typer.Option(help="Blend weights, as 'weekly --weights'.")]
+LearnOption = Annotated[
+    bool,
+    typer.Option(
+        "--learn",
+        help="HetRec: learn the blend on a validation split carved "
+        "from each seed's training part, instead of the defaults.",
+    ),
+]
+UnknownShareOption = Annotated[
+    float,
+    typer.Option(
+        min=0.0,
+        max=0.9,
+        help="HetRec: the share of artists hidden from the CF "
+        "model at random (a modern library is about half unknown to it).",
+    ),
+]
+SeedsOption = Annotated[str, typer.Option(help="HetRec: the seeds of the splits, e.g. 42,7,123.")]
+WeeklySizeOption = Annotated[int, typer.Option("--k", min=1, help="The weekly's size.")]
+EvalMinLengthOption = Annotated[
+    float, typer.Option(min=0, help="Your history: shortest track, in seconds.")
+]
+
+
 @app.command("weekly")
 def eval_weekly(
-    hetrec: Annotated[
-        Path | None,
-        typer.Option(
-            help="Evaluate on HetRec Last.fm 2K made into a library of one track per "
-            "artist (its plays the history, its tags the text) instead of your own "
-            "history.",
-            show_default=False,
-        ),
-    ] = None,
-    cutoff: Annotated[
-        str | None,
-        typer.Option(
-            help="Your history: the cut-off date (YYYY-MM-DD, UTC). Default: when "
-            "80% of your listens had happened."
-        ),
-    ] = None,
-    horizon_days: Annotated[
-        int, typer.Option(min=1, help="Your history: a pick played this soon after is a hit.")
-    ] = 28,
-    weights: Annotated[str, typer.Option(help="Blend weights, as 'weekly --weights'.")] = "",
-    learn: Annotated[
-        bool,
-        typer.Option(
-            "--learn",
-            help="HetRec: learn the blend on a validation split carved "
-            "from each seed's training part, instead of the defaults.",
-        ),
-    ] = False,
-    unknown_share: Annotated[
-        float,
-        typer.Option(
-            min=0.0,
-            max=0.9,
-            help="HetRec: the share of artists hidden from the CF "
-            "model at random (a modern library is about half unknown to it).",
-        ),
-    ] = 0.0,
+    hetrec: HetrecOption = None,
+    cutoff: CutoffDateOption = None,
+    horizon_days: HorizonOption = 28,
+    weights: BlendWeightsOption = "",
+    learn: LearnOption = False,
+    unknown_share: UnknownShareOption = 0.0,
     fraction: FractionOption = 0.2,
-    seeds: Annotated[
-        str, typer.Option(help="HetRec: the seeds of the splits, e.g. 42,7,123.")
-    ] = "42",
-    k: Annotated[int, typer.Option("--k", min=1, help="The weekly's size.")] = 30,
-    min_length: Annotated[
-        float, typer.Option(min=0, help="Your history: shortest track, in seconds.")
-    ] = 30.0,
+    seeds: SeedsOption = "42",
+    k: WeeklySizeOption = 30,
+    min_length: EvalMinLengthOption = 30.0,
     db: DbOption = None,
     config: ConfigOption = None,
     json_output: JsonOption = False,

@@ -28,29 +28,35 @@ if TYPE_CHECKING:
     from mydiscover.config import Settings
 
 
+CountOption = Annotated[int, typer.Option("--count", "-n", min=1, max=500, help="Artists.")]
+RecordingsOption = Annotated[
+    int,
+    typer.Option(
+        "--recordings",
+        min=0,
+        max=25,
+        help="Each artist's most listened recordings to name, from ListenBrainz (0: none).",
+    ),
+]
+JspfOutputOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Also write the recordings as a JSPF playlist of MusicBrainz IDs to FILE "
+        "(for ListenBrainz or troi).",
+    ),
+]
+NoNetworkOption = Annotated[
+    bool, typer.Option("--offline", help="No network: artists only, no recordings.")
+]
+
+
 def explore(
-    count: Annotated[int, typer.Option("--count", "-n", min=1, max=500, help="Artists.")] = 20,
-    recordings: Annotated[
-        int,
-        typer.Option(
-            "--recordings",
-            min=0,
-            max=25,
-            help="Each artist's most listened recordings to name, from ListenBrainz (0: none).",
-        ),
-    ] = 3,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Also write the recordings as a JSPF playlist of MusicBrainz IDs to FILE "
-            "(for ListenBrainz or troi).",
-        ),
-    ] = None,
-    offline: Annotated[
-        bool, typer.Option("--offline", help="No network: artists only, no recordings.")
-    ] = False,
+    count: CountOption = 20,
+    recordings: RecordingsOption = 3,
+    output: JspfOutputOption = None,
+    offline: NoNetworkOption = False,
     json_output: JsonOption = False,
     db: DbOption = None,
     config: ConfigOption = None,

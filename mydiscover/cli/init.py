@@ -45,7 +45,24 @@ def init(
     path = settings.config_file
     if path.exists() and not force:
         raise fail(f"{path} exists: edit it, or run 'mydiscover init --force' to replace it")
-    ask = not yes and sys.stdin.isatty()
+    folders, values = _answers(not yes and sys.stdin.isatty(), music, lastfm_user, lastfm_key,
+                               listenbrainz_user, dataset, playlist)  # fmt: skip
+    flags = [("--music", folder) for folder in folders]
+    _check_text(flags + [(f"--{key.replace('_', '-')}", value) for key, value in values.items()])
+    try:
+        atomic_write(path, _toml(folders, values).encode("utf-8"), private=True)  # may hold a key
+    except OSError as error:
+        raise fail(f"cannot write {path}: {error.strerror or error}") from None
+    err.print(f"wrote {escape(str(path))} (readable by you only). Next: 'mydiscover scan', then "
+              "'mydiscover weekly > discover.m3u'.", highlight=False)  # fmt: skip
+
+
+def _answers(
+    ask: bool, music: list[Path] | None, lastfm_user: str | None, lastfm_key: str | None,
+    listenbrainz_user: str | None, dataset: Path | None, playlist: Path | None,
+) -> tuple[list[str], dict[str, str]]:  # fmt: skip
+    """The music folders and the other settings: the flags, and (when ``ask``) the answers to
+    what they leave out."""
 
     def answer(given: object, question: str, default: str = "") -> str:
         if given is not None or not ask:
@@ -68,14 +85,7 @@ def init(
     }
     if values["lastfm_user"]:
         values["lastfm_key"] = answer(lastfm_key, "Last.fm API key (last.fm/api/account/create)")
-    flags = [("--music", folder) for folder in folders]
-    _check_text(flags + [(f"--{key.replace('_', '-')}", value) for key, value in values.items()])
-    try:
-        atomic_write(path, _toml(folders, values).encode("utf-8"), private=True)  # may hold a key
-    except OSError as error:
-        raise fail(f"cannot write {path}: {error.strerror or error}") from None
-    err.print(f"wrote {escape(str(path))} (readable by you only). Next: 'mydiscover scan', then "
-              "'mydiscover weekly > discover.m3u'.", highlight=False)  # fmt: skip
+    return folders, values
 
 
 def _toml(folders: list[str], values: dict[str, str]) -> str:

@@ -163,15 +163,11 @@ def weekly(
     """This week's 30 tracks from your library that you have not been listening to, chosen by
     collaborative filtering, review text and audio together, in an order that flows.
 
-    First every stale stage is brought up to date (as 'mydiscover update': new files, listens,
-    analysis, CF, reviews), each with its progress on stderr; --offline skips the network,
-    --no-update uses what is stored.
-
-    The first weekly of a week is stored, and every later run in that week (any format, the
-    Navidrome file, the Subsonic push, beets) returns exactly it, so plays of its picks count
-    as its hits; --refresh makes a new one. Next week's is another. Writes an extended M3U to
-    stdout, so `mydiscover weekly > discover.m3u` works.
-    """
+    First every stale stage is brought up to date (as 'mydiscover update'), each with its
+    progress on stderr (--offline: no network; --no-update: what is stored). The first weekly
+    of a week is stored, and every later run in that week (any format or push, beets) returns
+    exactly it, so plays of its picks count as hits; --refresh makes a new one. Writes an
+    extended M3U to stdout, or to -o FILE safely."""
     from mydiscover.playlists.write import render
 
     pushes = _pushes(mpd, listenbrainz, jellyfin)
@@ -185,26 +181,30 @@ def weekly(
         json_output=json_output, wait=wait, no_update=no_update,
     )  # fmt: skip
     _check_choices(week, weights)
-    rules = _rules(size, rest_days, min_length, max_length)
     with reported_errors():
         settings = settings_from(db, config)
         if not no_update:
             refresh_stages(settings, offline=offline, wait=wait)
+        rules = _rules(size, rest_days, min_length, max_length)
         result, entries = _make(settings, week, rules, weights, refresh)
-    playlist = render(entries, fmt, result.name, paths, output.parent if output else None,
-                      result.meta())  # fmt: skip
+    playlist = render(entries, fmt, result.name, paths, output and output.parent, result.meta())
     for skipped in playlist.skipped:
         _warn(skipped.message())
-    for push in pushes:
-        with reported_errors():
-            delivered = push(settings, result.name, entries)
-        for warning in delivered.warnings:
-            _warn(warning)
-        err.print(escape(delivered.summary), highlight=False)
+    _deliver(pushes, settings, result.name, entries)
     if output is not None or not pushes:  # pushed elsewhere: stdout stays empty
         with reported_errors():
             write_output(output, playlist.data)
     _report(result, playlist.entries, explain, output)
+
+
+def _deliver(pushes: list[Push], settings: Settings, name: str, entries: list[Entry]) -> None:
+    """Push the weekly wherever asked, a summary line (and any warnings) each."""
+    for push in pushes:
+        with reported_errors():
+            delivered = push(settings, name, entries)
+        for warning in delivered.warnings:
+            _warn(warning)
+        err.print(escape(delivered.summary), highlight=False)
 
 
 def _pushes(mpd: str | None, listenbrainz: bool, jellyfin: str | None) -> list[Push]:
