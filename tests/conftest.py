@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mydiscover.db import open_database
-from mydiscover.library.scan import ScanReport, scan_library
-from mydiscover.library.walk import normalize_root
 
 
 @pytest.fixture
@@ -38,18 +33,6 @@ def conn(db_path: Path) -> Iterator:
     connection.close()
 
 
-def scan(conn, *roots: Path | bytes, jobs: int | None = None) -> ScanReport:
-    """Scan the given roots into ``conn`` through the library API."""
-    return scan_library(conn, [normalize_root(root) for root in roots], jobs=jobs)
-
-
-def tracks(conn) -> dict[bytes, dict]:
-    """Every track row as a dict, keyed by raw path."""
-    cursor = conn.execute("SELECT * FROM tracks")
-    names = [column[0] for column in cursor.description]
-    return {row[1]: dict(zip(names, row, strict=True)) for row in cursor}
-
-
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
     """An environment whose XDG folders and HOME are inside the test's temp dir."""
@@ -62,35 +45,3 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
         COLUMNS="200",
     )
     return env
-
-
-def run_cli(env: dict[str, str], *args: str | bytes, **kwargs) -> subprocess.CompletedProcess:
-    """Run ``python -m mydiscover ARGS`` and capture its output as text."""
-    return subprocess.run(
-        [sys.executable, "-m", "mydiscover", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        **kwargs,
-    )
-
-
-def interruptible_child() -> None:
-    """``preexec_fn`` for a child a test will Ctrl-C: a shell's background job (``cmd &``)
-    starts with SIGINT ignored, and Python then keeps ignoring it; restore the default, as an
-    interactive terminal would have it."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-class RecordingProgress:
-    """An ImportProgress that remembers every call."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple] = []
-
-    def start(self, total, unit) -> None:
-        self.calls.append(("start", total, unit))
-
-    def advance(self, done, listens) -> None:
-        self.calls.append(("advance", done, listens))

@@ -15,26 +15,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile
 
 pytest.importorskip("essentia")
 
 from mydiscover.audio.analyze import ANALYSIS_VERSION, analyze_file
 from mydiscover.audio.tables import load_embeddings, pending_tracks
-from tests.conftest import interruptible_child, run_cli
-from tests.library_factory import tag, write_audio
-from tests.test_descriptors import click_track, progression
-
-SR = 44_100
-
-
-def write_music(path: Path, audio: np.ndarray, **tags) -> Path:
-    """Write ``audio`` (44.1 kHz mono) in blocks, then tag it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with soundfile.SoundFile(path, "w", SR, 1) as handle:
-        for start in range(0, len(audio), SR):
-            handle.write(audio[start : start + SR])
-    return tag(path, **tags) if tags else path
+from tests.helpers import (
+    SR,
+    click_track,
+    interruptible_child,
+    progression,
+    run_cli,
+    stored_analyses,
+    write_music,
+)
+from tests.library_factory import write_audio
 
 
 def test_a_click_track_is_analysed(tmp_path: Path) -> None:
@@ -184,12 +179,6 @@ def scanned_library(cli_env, library: Path, db_path: Path, count: int, seconds: 
     db = ["--db", str(db_path)]
     assert run_cli(cli_env, "scan", *db, str(library)).returncode == 0
     return db
-
-
-def stored_analyses(db_path: Path) -> int:
-    """How many tracks have an analysis (or a recorded failure) in the database."""
-    with sqlite3.connect(db_path, timeout=5) as reader:
-        return reader.execute("SELECT count(*) FROM track_audio").fetchone()[0]
 
 
 def test_a_track_replaced_by_a_fifo_fails_instead_of_hanging(

@@ -19,9 +19,7 @@ pytest.importorskip("beets", reason="the beets plugin needs beets: pip install '
 
 from beets.test.helper import PluginTestHelper
 
-from tests.conftest import interruptible_child
-from tests.test_analyze import stored_analyses, write_music
-from tests.test_descriptors import click_track
+from tests.helpers import click_track, interruptible_child, stored_analyses, write_music
 
 ALBUMS = {"Slowdive": ("Souvlaki", 92), "Ride": ("Nowhere", 124), "Lush": ("Spooky", 150)}
 

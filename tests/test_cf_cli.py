@@ -9,7 +9,7 @@ import pytest
 
 from mydiscover.cf.store import dataset_path, model_path
 from tests.colistening import planted_plays, write_hetrec, write_lastfm_360k
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 from tests.library_factory import make_track
 
 PLAYED = [f"Shoegaze Artist {n}" for n in range(6)]

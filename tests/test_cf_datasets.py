@@ -11,7 +11,7 @@ from mydiscover.cf.datasets import detect_format, read_dataset
 from mydiscover.cf.matrix import CoListening
 from mydiscover.errors import DatasetError, MydiscoverError
 from tests.colistening import listenbrainz_line, planted_plays, write_hetrec, write_lastfm_360k
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 MBID_A = "a74b1b7f-71a5-4011-9441-d0b5e4122711"
 

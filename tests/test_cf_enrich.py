@@ -13,8 +13,8 @@ from mydiscover.cf.tables import ArtistPlays
 from mydiscover.http import ApiSession, ServiceError
 from tests import fake_services
 from tests.colistening import write_hetrec
-from tests.conftest import run_cli
 from tests.fake_services import FakeServer, Reply
+from tests.helpers import run_cli
 from tests.library_factory import make_track
 
 fake_server = fake_services.fake_server  # the fixture, under its name in this module

@@ -10,7 +10,7 @@ import pytest
 
 from mydiscover.cf.store import load_model, model_path
 from tests.colistening import write_hetrec
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 from tests.library_factory import make_track
 
 pytest.importorskip("pyspark", reason="the Spark engine is optional: pip install '.[spark]'")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mydiscover.db.lock import exclusive_lock
-from tests.conftest import interruptible_child, run_cli
+from tests.helpers import interruptible_child, run_cli
 from tests.library_factory import make_track, write_audio
 
 

@@ -124,3 +124,11 @@ def test_waiting_lock_holder_gets_it_when_released(db_path: Path) -> None:
     thread.join()
 
     assert order == ["first done", "second in"]
+
+
+def test_the_schema_snapshot_is_the_schema_a_new_database_gets(conn):
+    from mydiscover.db.schema import SNAPSHOT, schema_text
+
+    assert SNAPSHOT.read_text(encoding="utf-8") == schema_text(conn), (
+        "mydiscover/db/schema.sql is out of date: run python tools/schema_snapshot.py"
+    )

@@ -8,51 +8,11 @@ import pytest
 
 from mydiscover.audio.descriptors import (
     PITCH_CLASSES,
-    SAMPLE_RATE,
     bs1770_loudness,
     describe,
     pitch_class,
 )
-
-SR = SAMPLE_RATE
-
-
-def click_track(bpm: float, seconds: float = 30.0) -> np.ndarray:
-    """A drum-like hit on every beat, the first of each bar louder."""
-    audio = np.zeros(int(seconds * SR), np.float32)
-    length = int(0.05 * SR)
-    t = np.arange(length) / SR
-    hit = np.exp(-t / 0.01) * (np.sin(2 * np.pi * 150 * t) + 0.5 * np.sin(2 * np.pi * 1200 * t))
-    beat, moment = 0, 0.0
-    while moment < seconds - 0.1:
-        start = int(moment * SR)
-        audio[start : start + length] += hit * (1.0 if beat % 4 == 0 else 0.8)
-        moment += 60.0 / bpm
-        beat += 1
-    return audio * 0.5
-
-
-def chord(root: int, quality: str, seconds: float = 2.0) -> np.ndarray:
-    """A triad with harmonics and a bass note an octave below its root."""
-    intervals = {"maj": (0, 4, 7), "min": (0, 3, 7)}[quality]
-    base = 261.63 * 2 ** (root / 12)
-    t = np.arange(int(seconds * SR)) / SR
-    audio = np.zeros_like(t)
-    for frequency in [base * 2 ** (i / 12) for i in intervals] + [base / 2]:
-        for harmonic, weight in ((1, 1.0), (2, 0.5), (3, 0.3), (4, 0.2)):
-            audio += weight * np.sin(2 * np.pi * frequency * harmonic * t)
-    envelope = np.minimum(1, np.minimum(t / 0.02, (seconds - t) / 0.05))
-    return (0.1 * audio * envelope).astype(np.float32)
-
-
-def progression(tonic: int, scale: str) -> np.ndarray:
-    """I-vi-IV-V in major, i-iv-V-i in minor, three times."""
-    steps = (
-        [(0, "maj"), (9, "min"), (5, "maj"), (7, "maj")]
-        if scale == "major"
-        else [(0, "min"), (5, "min"), (7, "maj"), (0, "min")]
-    )
-    return np.concatenate([chord((tonic + s) % 12, q) for _ in range(3) for s, q in steps])
+from tests.helpers import SR, click_track, progression
 
 
 @pytest.fixture(params=["essentia", "librosa"])

@@ -17,8 +17,8 @@ from mydiscover.db.connection import open_database
 from mydiscover.library.match import artist_key
 from tests import fake_services
 from tests.colistening import GROUPS, planted_plays, write_lastfm_360k
-from tests.conftest import run_cli
 from tests.fake_services import Reply, Request
+from tests.helpers import run_cli
 from tests.library_factory import make_track
 
 fake_server = fake_services.fake_server

@@ -5,7 +5,7 @@ from __future__ import annotations
 from mydiscover.history.tables import load_history
 from mydiscover.library.external import ExternalTrack, catalog_external
 from mydiscover.library.tags import Tags
-from tests.conftest import scan, tracks
+from tests.helpers import scan, tracks
 from tests.library_factory import make_track
 
 

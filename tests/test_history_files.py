@@ -13,7 +13,7 @@ from mydiscover.history.files import UnknownFormat, detect_format, read_export
 from mydiscover.history.importer import import_files
 from mydiscover.history.listen import Listen, SkippedRow
 from mydiscover.history.tables import history_summary
-from tests.conftest import run_cli, scan
+from tests.helpers import run_cli, scan
 from tests.library_factory import make_track
 
 ALISON = 1699990000  # 2023-11-14T19:26:40Z

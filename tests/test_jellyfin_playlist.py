@@ -10,8 +10,8 @@ import uuid
 from pathlib import Path
 
 from tests import fake_services
-from tests.conftest import run_cli
 from tests.fake_services import Reply, Request
+from tests.helpers import run_cli
 from tests.library_factory import make_track
 
 fake_server = fake_services.fake_server

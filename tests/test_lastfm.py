@@ -13,7 +13,6 @@ from mydiscover.history.runs import LATE_LISTENS
 from mydiscover.history.tables import import_state
 from mydiscover.http import USER_AGENT, ApiSession, ServiceError, retry_after
 from tests import fake_services
-from tests.conftest import RecordingProgress as Recorder
 from tests.fake_services import (
     FakeLastfm,
     FakeListen,
@@ -22,6 +21,7 @@ from tests.fake_services import (
     Request,
     make_listens,
 )
+from tests.helpers import RecordingProgress as Recorder
 
 fake_server = fake_services.fake_server  # the fixture, under its name in this module
 
@@ -341,7 +341,7 @@ def test_a_timeout_is_retried(fake_server):
 def test_cli_imports_from_the_configured_api_and_keeps_the_key_secret(
     cli_env, fake_server, lastfm, db_path, tmp_path
 ):
-    from tests.conftest import run_cli
+    from tests.helpers import run_cli
 
     config = tmp_path / "config.toml"
     config.write_text(f'[lastfm]\nuser = "rj"\napi_url = "{fake_server.url}/2.0/"\n')
@@ -372,7 +372,7 @@ def test_a_server_asking_for_hours_gets_a_clear_refusal_not_a_hang(fake_server, 
 
 @pytest.mark.parametrize("service", ["lastfm", "listenbrainz"])
 def test_offline_history_imports_fail_at_once_in_one_line(cli_env, db_path, tmp_path, service):
-    from tests.conftest import run_cli
+    from tests.helpers import run_cli
 
     config = tmp_path / "config.toml"
     config.write_text(f'[{service}]\nuser = "rj"\napi_url = "http://127.0.0.1:9/"\n')

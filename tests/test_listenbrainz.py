@@ -9,8 +9,8 @@ from mydiscover.history.runs import LATE_LISTENS
 from mydiscover.history.tables import import_state
 from mydiscover.http import ApiSession, ServiceError
 from tests import fake_services
-from tests.conftest import RecordingProgress as Recorder
 from tests.fake_services import FakeListen, FakeListenBrainz, FakeServer, Reply, make_listens
+from tests.helpers import RecordingProgress as Recorder
 
 fake_server = fake_services.fake_server  # the fixture, under its name in this module
 
@@ -215,7 +215,7 @@ def test_listens_sharing_a_second_across_a_page_boundary_are_all_kept(
 
 def test_update_imports_the_configured_listenbrainz_user(fake_server, listenbrainz, tmp_path,
                                                           cli_env):  # fmt: skip
-    from tests.conftest import run_cli
+    from tests.helpers import run_cli
 
     config = tmp_path / "config.toml"
     config.write_text(f'[listenbrainz]\nuser = "RJ"\napi_url = "{fake_server.url}"\n[reviews]\n'

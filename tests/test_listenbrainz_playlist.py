@@ -7,8 +7,8 @@ import json
 import uuid
 
 from tests import fake_services
-from tests.conftest import run_cli
 from tests.fake_services import Reply, Request
+from tests.helpers import run_cli
 from tests.library_factory import make_track
 
 fake_server = fake_services.fake_server

@@ -10,7 +10,7 @@ import soundfile
 
 from mydiscover.audio.decode import load_excerpts
 from mydiscover.audio.descriptors import bs1770_loudness
-from tests.test_descriptors import progression
+from tests.helpers import progression
 
 pyloudnorm = pytest.importorskip("pyloudnorm")
 

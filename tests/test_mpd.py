@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 from tests.library_factory import make_track
 
 pytestmark = pytest.mark.skipif(shutil.which("mpd") is None, reason="needs mpd: apt install mpd")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mydiscover.files import atomic_file, atomic_write, temporary_files
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 from tests.library_factory import make_track
 
 ROOT = os.geteuid() == 0  # root writes into read-only folders

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests import fake_services
-from tests.conftest import run_cli
 from tests.fake_services import FakeServer, Reply
 from tests.fake_web import API_KEY, serve_web
+from tests.helpers import run_cli
 from tests.library_factory import make_track
 
 fake_server = fake_services.fake_server

@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from tests.conftest import scan, tracks
+from tests.helpers import scan, tracks
 from tests.library_factory import FORMATS, make_track, tag, write_audio
 
 

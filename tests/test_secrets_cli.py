@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 
 from tests import fake_services
-from tests.conftest import run_cli
 from tests.fake_services import FakeLastfm, FakeListenBrainz, make_listens
+from tests.helpers import run_cli
 
 fake_server = fake_services.fake_server  # the fixture, under its name in this module
 

@@ -8,8 +8,8 @@ import stat
 
 from mydiscover.config import tomllib
 from tests import fake_services
-from tests.conftest import run_cli
 from tests.fake_services import FakeServer, Reply
+from tests.helpers import run_cli
 
 fake_server = fake_services.fake_server
 

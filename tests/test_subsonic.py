@@ -16,8 +16,8 @@ from mydiscover.history.subsonic import sync_server
 from mydiscover.history.tables import load_history
 from mydiscover.subsonic import SubsonicClient, SubsonicError
 from tests import fake_services
-from tests.conftest import run_cli
 from tests.fake_services import Reply, Request
+from tests.helpers import run_cli
 from tests.library_factory import make_track
 from tests.supysonic_server import PASSWORD, USER, start_supysonic
 

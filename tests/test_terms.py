@@ -14,7 +14,7 @@ from mydiscover.cf.models import MostPopular
 from mydiscover.text.evaluate import TextProfile, hetrec_tag_documents, tag_documents
 from mydiscover.text.terms import evidence, keep_top_terms, strip_names, tfidf_top_terms
 from tests.colistening import write_hetrec, write_hetrec_tags
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 
 def test_an_entity_loses_its_own_name():

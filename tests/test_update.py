@@ -11,9 +11,7 @@ import sys
 from pathlib import Path
 
 from tests.colistening import write_hetrec
-from tests.conftest import run_cli
-from tests.test_analyze import write_music
-from tests.test_descriptors import click_track
+from tests.helpers import click_track, run_cli, write_music
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

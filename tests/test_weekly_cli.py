@@ -15,7 +15,7 @@ import pytest
 
 from mydiscover.history.tables import histories_before, load_history
 from tests.colistening import write_hetrec
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 from tests.library_factory import make_track
 
 #: (artist, album, genre, tone in Hz): two scenes that sound apart.

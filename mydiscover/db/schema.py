@@ -376,3 +376,22 @@ def _statements(script: str) -> list[str]:
     if pending.strip():
         statements.append(pending.strip())
     return statements
+
+
+#: The readable snapshot of a new database's schema (tools/schema_snapshot.py writes it).
+SNAPSHOT = Path(__file__).with_name("schema.sql")
+
+
+def schema_text(conn: sqlite3.Connection) -> str:
+    """Every table, index and trigger of the database, in name order, as SQL."""
+    rows = conn.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL "
+        "AND name NOT LIKE 'sqlite_%' ORDER BY CASE type WHEN 'table' THEN 0 "
+        "WHEN 'index' THEN 1 ELSE 2 END, name"
+    )
+    statements = [f"{sql.strip()};" for _, _, sql in rows]
+    header = (
+        f"-- The schema of a new mydiscover database (version {SCHEMA_VERSION}), written by\n"
+        "-- tools/schema_snapshot.py from the migrations in mydiscover/db/schema.py.\n"
+    )
+    return header + "\n\n".join(statements) + "\n"
