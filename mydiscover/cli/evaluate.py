@@ -28,7 +28,9 @@ from mydiscover.cli.render import read_public_data
 if TYPE_CHECKING:
     from mydiscover.cf.matrix import CoListening
     from mydiscover.cf.models import Recommender
+    from mydiscover.recommend.blend import Blend
     from mydiscover.recommend.rules import Rules
+    from mydiscover.text.evaluate import HetrecTags
 
 app = typer.Typer(help="Measure recommendation quality offline.", no_args_is_help=True)
 
@@ -203,7 +205,7 @@ def eval_weekly(
                         json_output)  # fmt: skip
 
 
-def _hetrec_tags(folder: Path, data: CoListening) -> object:
+def _hetrec_tags(folder: Path, data: CoListening) -> HetrecTags:
     from mydiscover.text.evaluate import HetrecTags, hetrec_tag_applications, hetrec_user_rows
 
     return HetrecTags(hetrec_tag_applications(folder), hetrec_user_rows(folder), data.plays)
@@ -215,20 +217,17 @@ def _eval_hetrec_weekly(
     fraction: float,
     unknown_share: float,
     rules: Rules,
-    blend: object,
+    blend: Blend | None,
     json_output: bool,
 ) -> None:
     """The weekly on HetRec, one report per seed (see eval_weekly)."""
-    from mydiscover.recommend.blend import Blend
     from mydiscover.recommend.evaluate import evaluate_hetrec_seed
-    from mydiscover.text.evaluate import HetrecTags, TextProfile
+    from mydiscover.text.evaluate import TextProfile
 
-    assert blend is None or isinstance(blend, Blend)
     reports = []
     with reported_errors():
         data = read_public_data(folder, "hetrec-2k")
         tags = _hetrec_tags(folder, data)
-        assert isinstance(tags, HetrecTags)
         for seed in seeds:
             with err.status(f"seed {seed}", spinner="dots") as status:
                 reports.append(evaluate_hetrec_seed(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,6 +36,9 @@ from mydiscover.recommend.library import Library
 from mydiscover.recommend.rules import Rules, choose
 from mydiscover.recommend.signals import Signal, cf_known_share, fit_ridge
 from mydiscover.recommend.tables import matched_listen_cutoff
+
+if TYPE_CHECKING:
+    from mydiscover.cf.store import FittedModel
 
 #: The methods compared on HetRec: each a set of signals fused by the weekly's blend.
 HETREC_METHODS: dict[str, tuple[str, ...]] = {
@@ -361,7 +365,7 @@ class TemporalResult:
 
 def temporal_holdout(
     conn: sqlite3.Connection,
-    model: object | None,
+    model: FittedModel | None,
     cutoff: int,
     horizon_days: int,
     rules: Rules,
@@ -430,14 +434,10 @@ def default_cutoff(conn: sqlite3.Connection, share: float = 0.8) -> int | None:
     return matched_listen_cutoff(conn, share)
 
 
-def _popularity(model: object | None, library: object) -> np.ndarray:
+def _popularity(model: FittedModel | None, library: Library) -> np.ndarray:
     """Each track's artist's listeners in the public data (NaN where unknown)."""
-    from mydiscover.cf.store import FittedModel
-    from mydiscover.recommend.library import Library
-
-    assert isinstance(library, Library)
     scores = np.full(len(library), np.nan)
-    if isinstance(model, FittedModel) and len(model.popularity):
+    if model is not None and len(model.popularity):
         items, _ = model.lookup(library.mbids, library.artist_keys)
         scores[items >= 0] = model.popularity[items[items >= 0]]
     return scores

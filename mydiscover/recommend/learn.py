@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from mydiscover.recommend.library import Library
 from mydiscover.recommend.rules import Rules, candidate_mask, choose
 from mydiscover.recommend.signals import cf_known_share
 from mydiscover.recommend.tables import weekly_sources
+
+if TYPE_CHECKING:
+    from mydiscover.cf.store import FittedModel
 
 #: Cut-offs, counted back from now in horizons: the earlier ones to fit, the latest to check.
 CUTOFFS = 4
@@ -90,7 +93,7 @@ def _kept(conn: sqlite3.Connection, now: int) -> LearnedBlend | None:
 def blend_for(
     conn: sqlite3.Connection,
     library: Library,
-    model: object | None,
+    model: FittedModel | None,
     *,
     now: int,
     rules: Rules,

@@ -21,6 +21,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,6 +30,9 @@ from mydiscover.cf.tables import similar_lists, similar_to_user_artists
 from mydiscover.history.tables import History
 from mydiscover.recommend.library import Library
 from mydiscover.text.tables import entity_words, genre_tags, has_documents
+
+if TYPE_CHECKING:
+    from mydiscover.cf.store import FittedModel
 
 #: The most taste centroids (a listener's distinct "tastes").
 MAX_CENTROIDS = 6
@@ -48,7 +52,7 @@ class Signal:
 
 
 def cf_signals(
-    conn: sqlite3.Connection, model: object | None, history: History, library: Library
+    conn: sqlite3.Connection, model: FittedModel | None, history: History, library: Library
 ) -> list[Signal]:
     """The CF signal and, from it, the audio-to-CF cold start; none without a model.
 
@@ -56,10 +60,9 @@ def cf_signals(
     which the weekly cannot afford on 100,000 tracks); reasons are made for the picks only.
     """
     from mydiscover.cf.score import because_of, fold_in_user, listed_scores
-    from mydiscover.cf.store import FittedModel
     from mydiscover.errors import MydiscoverError
 
-    if not isinstance(model, FittedModel) or not history.artists:
+    if model is None or not history.artists:
         return []
     assert model.als.item_factors is not None
     try:
@@ -112,7 +115,7 @@ class ModelView:
     audio-to-CF map (fitted at need). It depends on neither the history nor the cut-off, so
     the weekly and the cut-offs its blend learns from (five calls) compute it once."""
 
-    model: object
+    model: FittedModel
     library: Library
     items: np.ndarray
     audio_to_cf: Callable[[np.ndarray], np.ndarray] | None = None
@@ -122,10 +125,7 @@ class ModelView:
 _LAST_VIEW: list[ModelView] = []
 
 
-def _view(model: object, library: Library) -> ModelView:
-    from mydiscover.cf.store import FittedModel
-
-    assert isinstance(model, FittedModel)
+def _view(model: FittedModel, library: Library) -> ModelView:
     if _LAST_VIEW and _LAST_VIEW[0].model is model and _LAST_VIEW[0].library is library:
         return _LAST_VIEW[0]
     items, _ = model.lookup(library.mbids, library.artist_keys)
@@ -133,11 +133,9 @@ def _view(model: object, library: Library) -> ModelView:
     return _LAST_VIEW[0]
 
 
-def cf_known_share(model: object | None, library: Library) -> float | None:
+def cf_known_share(model: FittedModel | None, library: Library) -> float | None:
     """The share of the library's tracks whose artist the CF model knows (None: no model)."""
-    from mydiscover.cf.store import FittedModel
-
-    if not isinstance(model, FittedModel) or not len(library):
+    if model is None or not len(library):
         return None
     return float(np.mean(_view(model, library).items >= 0))
 
@@ -150,10 +148,8 @@ def cold_start(view: ModelView, user_factors: np.ndarray, known_rows: np.ndarray
     needs a few dozen), times the user's factors: the same linear map as regressing the
     user's CF scores themselves, so the prediction is on CF's scale.
     """
-    from mydiscover.cf.store import FittedModel
-
     model, library, items = view.model, view.library, view.items
-    assert isinstance(model, FittedModel) and model.als.item_factors is not None
+    assert model.als.item_factors is not None
     trainable = np.flatnonzero((items >= 0) & library.analysed)
     unknown = np.setdiff1d(np.flatnonzero(library.analysed), known_rows)
     if len(trainable) < 30 or not len(unknown):

@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from mydiscover.recommend.tables import (
     recent_picks,
     store_weekly,
 )
+
+if TYPE_CHECKING:
+    from mydiscover.cf.store import FittedModel
 
 #: A signal gives its reason for a pick it rates this many standard deviations above its
 #: average (about its top sixth), or that it leads: a track it barely likes is not "because"
@@ -97,7 +100,7 @@ def compute_signals(
     conn: sqlite3.Connection,
     library: Library,
     history: History,
-    model: object | None,
+    model: FittedModel | None,
     seed: int,
     use: frozenset[str] = frozenset(SIGNALS),
 ) -> list[Signal]:
@@ -116,7 +119,7 @@ def make_weekly(
     conn: sqlite3.Connection,
     library: Library,
     history: History,
-    model: object | None,
+    model: FittedModel | None,
     *,
     week: str,
     user: str = "",
