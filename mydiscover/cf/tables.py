@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 from mydiscover.db.connection import transaction
 from mydiscover.history.tables import ArtistPlays, load_history
+from mydiscover.library.tags import first_value
 
 
 class LibraryTrack(NamedTuple):
@@ -50,7 +51,7 @@ def library_tracks(conn: sqlite3.Connection) -> list[LibraryTrack]:
         "SELECT id, coalesce(artist, album_artist, ''), "
         "coalesce(mb_artist_id, mb_album_artist_id, '') FROM tracks WHERE status = 'ok'"
     )
-    return [LibraryTrack(track_id, artist, mbid.split("; ")[0]) for track_id, artist, mbid in rows]
+    return [LibraryTrack(track_id, artist, first_value(mbid)) for track_id, artist, mbid in rows]
 
 
 def replace_scores(

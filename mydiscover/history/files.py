@@ -33,6 +33,7 @@ from typing import IO, Any
 
 from mydiscover.errors import MydiscoverError
 from mydiscover.history.listen import Listen, SkippedRow, clean, clean_mbid
+from mydiscover.library.tags import MULTI_VALUE_SEPARATOR
 
 Record = Listen | SkippedRow
 
@@ -355,7 +356,9 @@ def _read_maloja(path: Path) -> Iterator[Record]:
         artists = track.get("artists") or []
         album = track.get("album") or {}
         if isinstance(artists, list):
-            artists = "; ".join(str(artist) for artist in artists if artist is not None)
+            artists = MULTI_VALUE_SEPARATOR.join(
+                str(artist) for artist in artists if artist is not None
+            )
         yield _listen(
             where,
             scrobble.get("time"),

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from mydiscover.db.connection import transaction
 from mydiscover.history.listen import Listen
 from mydiscover.library.match import CatalogEntry, Match, TrackMatcher, artist_key, title_key
+from mydiscover.library.tags import first_value
 
 #: Listens written per transaction.
 BATCH_SIZE = 5000
@@ -246,7 +247,7 @@ def load_history(conn: sqlite3.Connection, before: int | None = None) -> History
         + " GROUP BY artist_key",
         params,
     ):
-        totals[key] = [name, mbid.split("; ")[0], plays]
+        totals[key] = [name, first_value(mbid), plays]
     if before is None:  # undated plays (tags, servers, stars) count only for "now"
         for track, name, mbid, plays in conn.execute(UNDATED_PLAYS_SQL):
             # A track scrobbled once but played 40 times on the server has played 40 times:
@@ -257,7 +258,7 @@ def load_history(conn: sqlite3.Connection, before: int | None = None) -> History
             track_plays[track] = plays
             key = artist_key(name)
             if key:
-                entry = totals.setdefault(key, [name, mbid.split("; ")[0], 0])
+                entry = totals.setdefault(key, [name, first_value(mbid), 0])
                 entry[2] += extra
     artists = [ArtistPlays(key, name, mbid, plays) for key, (name, mbid, plays) in totals.items()]
     return History(track_plays, last_played, artists)
@@ -307,7 +308,7 @@ def histories_before(conn: sqlite3.Connection, cutoffs: list[int]) -> list[Histo
                     entry[0] = name
                 entry[1] = max(entry[1], mbid)
                 entry[2] += plays
-        artist_plays = [ArtistPlays(key, name, mbid.split("; ")[0], plays)
+        artist_plays = [ArtistPlays(key, name, first_value(mbid), plays)
                         for key, (name, mbid, plays) in totals.items()]  # fmt: skip
         histories.append(History(track_plays, last_played, artist_plays))
     return histories

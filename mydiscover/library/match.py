@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
+from mydiscover.library.tags import first_value
+
 #: How close two titles by the same artist must be for a fuzzy match (difflib's ratio).
 FUZZY_THRESHOLD = 0.9
 
@@ -71,7 +73,7 @@ def artist_key(artist: str | None) -> str:
     """The matching key of an artist credit: its first artist, without featured guests."""
     if not artist:
         return ""
-    first = artist.split("; ")[0]  # the catalog joins several artists with "; "
+    first = first_value(artist)  # the catalog joins several artists
     first = _FEATURING.sub("", first).strip() or first
     key = _fold(first)
     if not key:  # a name of punctuation only ("!!!") is its own key

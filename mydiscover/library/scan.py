@@ -26,7 +26,7 @@ from mydiscover.db import transaction
 from mydiscover.library import tables
 from mydiscover.library.identity import MoveDetector
 from mydiscover.library.reader import ReadResult, TagReader, tag_reader
-from mydiscover.library.tables import FileState
+from mydiscover.library.tables import FileState, TrackStatus
 from mydiscover.library.tags import Tags
 from mydiscover.library.walk import FoundFile, WalkProblem, is_under, walk_root
 
@@ -204,9 +204,9 @@ def _walk(
                 continue
             plan.seen_ids.add(entry.id)
             same_content = entry.size == item.size and entry.mtime_ns == item.mtime_ns
-            if same_content and entry.status == "ok":
+            if same_content and entry.status == TrackStatus.OK:
                 report.unchanged += 1
-            elif same_content and entry.status == "missing":
+            elif same_content and entry.status == TrackStatus.MISSING:
                 plan.restored.append(entry.id)
                 report.errors += entry.unreadable
             else:
@@ -227,7 +227,7 @@ def _vanished(
         entry.id
         for path, entry in index.items()
         if entry.id not in plan.seen_ids
-        and entry.status != "missing"
+        and entry.status != TrackStatus.MISSING
         and any(is_under(path, root) for root in roots)
         and not any(is_under(path, folder) for folder in plan.blocked_folders)
     ]
@@ -258,7 +258,7 @@ def _move_detector(
     elsewhere = [
         entry.id
         for path, entry in index.items()
-        if entry.status != "missing" and not any(is_under(path, root) for root in roots)
+        if entry.status != TrackStatus.MISSING and not any(is_under(path, root) for root in roots)
     ]
     return MoveDetector(
         tables.load_tracks_by_id(conn, [*vanished, *missing, *replaced]),

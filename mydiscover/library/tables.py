@@ -7,11 +7,21 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 from mydiscover.db.schema import schema_version
 from mydiscover.library.tags import Tags
 from mydiscover.paths import display_path
+
+
+class TrackStatus(StrEnum):
+    """A catalogued track's state (the ``tracks.status`` column)."""
+
+    OK = "ok"  # read, and there
+    MISSING = "missing"  # gone from the disk: kept, with its history, until it comes back
+    ERROR = "error"  # there, but its last read failed
+
 
 TAG_COLUMNS: tuple[str, ...] = Tags._fields
 _FILE_COLUMNS = ("size", "mtime_ns", "device", "inode")
@@ -100,7 +110,7 @@ def insert_tracks(
                 display_path(state.path),
                 state.root,
                 *state[2:],
-                "error" if error else "ok",
+                TrackStatus.ERROR if error else TrackStatus.OK,
                 error,
                 *(tags if tags is not None else _NO_TAGS),
             )
@@ -127,9 +137,9 @@ def update_tracks(
     for track_id, state, tags, error in rows:
         file_values = (state.path, display_path(state.path), state.root, *state[2:])
         if tags is None:
-            unreadable.append((*file_values, "error", error, track_id))
+            unreadable.append((*file_values, TrackStatus.ERROR, error, track_id))
         else:
-            readable.append((*file_values, "ok", None, *tags, track_id))
+            readable.append((*file_values, TrackStatus.OK, None, *tags, track_id))
     if readable:
         conn.executemany(
             f"UPDATE tracks SET {with_tags}, updated_at = {_NOW} WHERE id = ?", readable
@@ -234,11 +244,11 @@ def library_summary(conn: sqlite3.Connection) -> dict[str, Any]:
     return {
         "schema_version": schema_version(conn),
         "tracks": sum(by_status.values()),
-        "available": by_status.get("ok", 0),
-        "missing": by_status.get("missing", 0),
-        "unreadable": by_status.get("error", 0),
+        "available": by_status.get(TrackStatus.OK, 0),
+        "missing": by_status.get(TrackStatus.MISSING, 0),
+        "unreadable": by_status.get(TrackStatus.ERROR, 0),
         "scan_problems": problems,
-        "errors": by_status.get("error", 0) + problems,
+        "errors": by_status.get(TrackStatus.ERROR, 0) + problems,
         "duration_seconds": round(totals[0], 1),
         "bytes": totals[1],
         "formats": formats,

@@ -89,6 +89,16 @@ _FORMAT_BY_CLASS = {
 MULTI_VALUE_SEPARATOR = "; "
 
 
+def first_value(text: str) -> str:
+    """The first of a tag's values (``"A; B"`` -> ``"A"``): a track's main artist or MBID."""
+    return text.split(MULTI_VALUE_SEPARATOR)[0]
+
+
+def tag_values(text: str) -> list[str]:
+    """A tag's values, stripped, the empty ones left out (``"Rock; Pop"`` -> both)."""
+    return [value.strip() for value in text.split(MULTI_VALUE_SEPARATOR) if value.strip()]
+
+
 class Tags(NamedTuple):
     """What the catalog stores about one file's content; ``None`` where the file does not say."""
 

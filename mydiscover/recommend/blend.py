@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mydiscover.recommend.signals import Signal
+from mydiscover.recommend.signals import Signal, SignalName
 
 #: The signals a blend knows, in the order reasons are given.
-SIGNALS = ("cf", "cold", "text", "audio")
+SIGNALS: tuple[str, ...] = tuple(SignalName)
+CF, COLD, TEXT, AUDIO = SignalName.CF, SignalName.COLD, SignalName.TEXT, SignalName.AUDIO
 
 
 @dataclass(frozen=True)
@@ -52,15 +53,15 @@ class Blend:
 #: regresses tags onto CF, as the weekly regresses sound. Audio cannot be measured on HetRec
 #: (no sound): it gets the cold start's weight (both read the sound) and no offset.
 DEFAULT_BLEND = Blend(
-    weights={"cf": 0.63, "cold": 0.48, "text": 0.77, "audio": 0.48},
-    offsets={"cf": -1.63, "cold": -1.19, "text": 1.19, "audio": 0.0},
+    weights={CF: 0.63, COLD: 0.48, TEXT: 0.77, AUDIO: 0.48},
+    offsets={CF: -1.63, COLD: -1.19, TEXT: 1.19, AUDIO: 0.0},
     source="defaults learned on HetRec 2K, half its artists hidden",
 )
 #: The same, learned with every artist known to CF ('--unknown-share 0 --learn --seeds 42'):
 #: text then adds little to CF, and the half-hidden defaults cost 5% of CF alone's precision.
 KNOWN_BLEND = Blend(
-    weights={"cf": 0.74, "cold": 0.60, "text": 0.31, "audio": 0.60},
-    offsets={"cf": -2.02, "cold": -1.44, "text": 1.13, "audio": 0.0},
+    weights={CF: 0.74, COLD: 0.60, TEXT: 0.31, AUDIO: 0.60},
+    offsets={CF: -2.02, COLD: -1.44, TEXT: 1.13, AUDIO: 0.0},
     source="defaults learned on HetRec 2K, every artist known",
 )
 #: The CF model knows at least this share of the library's tracks' artists: KNOWN_BLEND.

@@ -21,6 +21,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,6 +39,15 @@ if TYPE_CHECKING:
 MAX_CENTROIDS = 6
 #: Played, analysed tracks per centroid, at least.
 TRACKS_PER_CENTROID = 8
+
+
+class SignalName(StrEnum):
+    """The weekly's signals, by the names blends, reasons and stats use."""
+
+    CF = "cf"
+    COLD = "cold"
+    TEXT = "text"
+    AUDIO = "audio"
 
 
 @dataclass
@@ -96,7 +106,7 @@ def cf_signals(
 
     rows = np.concatenate([known, np.array(listed_rows, dtype=np.int64)])
     values = np.concatenate([scores, [listed[library.artist_keys[r]].score for r in listed_rows]])
-    signals = [Signal("cf", rows, values.astype(float), explain)]
+    signals = [Signal(SignalName.CF, rows, values.astype(float), explain)]
     cold = cold_start(view, user_factors, rows)
     if cold is not None:
         signals.append(cold)
@@ -174,7 +184,7 @@ def cold_start(view: ModelView, user_factors: np.ndarray, known_rows: np.ndarray
             "like you play"
         )
 
-    return Signal("cold", unknown, predicted.astype(float), explain)
+    return Signal(SignalName.COLD, unknown, predicted.astype(float), explain)
 
 
 def text_signal(conn: sqlite3.Connection, history: History, library: Library) -> Signal | None:
@@ -222,7 +232,7 @@ def text_signal(conn: sqlite3.Connection, history: History, library: Library) ->
 
     if not rows:
         return None
-    return Signal("text", np.array(rows, dtype=np.int64), np.array(scores), explain)
+    return Signal(SignalName.TEXT, np.array(rows, dtype=np.int64), np.array(scores), explain)
 
 
 def _shared_terms(vector: sp.csr_matrix, profile: np.ndarray, vocabulary: list[str]) -> list[str]:
@@ -278,7 +288,7 @@ def audio_signal(history: History, library: Library, seed: int) -> Signal | None
         nearest = _fresh(rows[np.argsort(-(vectors @ centred[row]))], named)
         return f"sounds like {library.artists[nearest]} - {library.titles[nearest]}, which you play"
 
-    return Signal("audio", candidates, similarity.max(axis=1).astype(float), explain)
+    return Signal(SignalName.AUDIO, candidates, similarity.max(axis=1).astype(float), explain)
 
 
 #: How often one track may be named in a weekly's "sounds like" reasons before the next

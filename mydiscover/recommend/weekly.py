@@ -18,6 +18,7 @@ from mydiscover.recommend.order import camelot, flowing_order
 from mydiscover.recommend.rules import Rules, candidate_mask, choose
 from mydiscover.recommend.signals import (
     Signal,
+    SignalName,
     audio_signal,
     cf_known_share,
     cf_signals,
@@ -41,9 +42,10 @@ if TYPE_CHECKING:
 REASON_Z = 1.0
 #: Why a signal could not be computed, for the one line that says it was left out.
 MISSING = {
-    "cf": "no CF model, or none of your artists in it ('mydiscover cf fit')",
-    "text": "no terms, or none for your artists ('mydiscover reviews crawl', 'mydiscover terms')",
-    "audio": "no analysed track that you play ('mydiscover analyze')",
+    SignalName.CF: "no CF model, or none of your artists in it ('mydiscover cf fit')",
+    SignalName.TEXT: "no terms, or none for your artists ('mydiscover reviews crawl', "
+    "'mydiscover terms')",
+    SignalName.AUDIO: "no analysed track that you play ('mydiscover analyze')",
 }
 
 
@@ -106,11 +108,11 @@ def compute_signals(
 ) -> list[Signal]:
     """Every signal that can be computed now (and is in ``use``)."""
     signals: list[Signal] = []
-    if use & {"cf", "cold"}:
+    if use & {SignalName.CF, SignalName.COLD}:
         signals += [s for s in cf_signals(conn, model, history, library) if s.name in use]
-    if "text" in use and (text := text_signal(conn, history, library)) is not None:
+    if SignalName.TEXT in use and (text := text_signal(conn, history, library)) is not None:
         signals.append(text)
-    if "audio" in use and (audio := audio_signal(history, library, seed)) is not None:
+    if SignalName.AUDIO in use and (audio := audio_signal(history, library, seed)) is not None:
         signals.append(audio)
     return signals
 

@@ -12,6 +12,7 @@ from typing import Any
 from mydiscover.db.connection import transaction
 from mydiscover.history.tables import load_history
 from mydiscover.library.match import artist_key, title_key
+from mydiscover.library.tags import first_value, tag_values
 from mydiscover.text.sources import Document, Entity
 
 
@@ -27,7 +28,7 @@ def library_entities(conn: sqlite3.Connection) -> list[Entity]:
         key = artist_key(artist)
         if not key:
             continue
-        names.setdefault(key, artist.split("; ")[0])
+        names.setdefault(key, first_value(artist))
         if album and title_key(album):
             albums.setdefault((key, title_key(album)), album)
     plays = {artist.key: artist.plays for artist in load_history(conn).artists}
@@ -113,7 +114,7 @@ def genre_tags(conn: sqlite3.Connection) -> dict[tuple[str, str], list[str]]:
         key = artist_key(artist)
         if not key:
             continue
-        genres = [g.strip() for g in genre.split("; ") if g.strip()]
+        genres = tag_values(genre)
         tags[(key, "")].extend(genres)
         if album and title_key(album):
             tags[(key, title_key(album))].extend(genres)
