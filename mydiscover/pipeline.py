@@ -164,10 +164,10 @@ def scan_music(
 
 def _import_history(conn: sqlite3.Connection, settings: Settings, view: PipelineView) -> None:
     """New listens from the configured Last.fm and ListenBrainz users."""
-    from mydiscover.history.lastfm import DEFAULT_API_URL as LASTFM_API
     from mydiscover.history.lastfm import import_lastfm
     from mydiscover.history.listenbrainz import DEFAULT_API_URL as LISTENBRAINZ_API
     from mydiscover.history.listenbrainz import import_listenbrainz
+    from mydiscover.lastfm import DEFAULT_API_URL as LASTFM_API
 
     if user := settings.lastfm.get("user"):
         api_key = lastfm_api_key(settings)

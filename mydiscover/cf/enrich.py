@@ -25,11 +25,12 @@ from mydiscover.cf.tables import (
 )
 from mydiscover.config import Settings, missing_api_key_message
 from mydiscover.errors import MydiscoverError
-from mydiscover.http import ApiSession, ServiceError
+from mydiscover.http import ApiSession
+from mydiscover.lastfm import DEFAULT_API_URL, NOT_FOUND, LastfmApi, LastfmError
+from mydiscover.lastfm import MIN_INTERVAL as LASTFM_INTERVAL
 from mydiscover.library.match import artist_key
 
 SOURCES = ("lastfm", "listenbrainz")
-LASTFM_API_URL = "https://ws.audioscrobbler.com/2.0/"
 LISTENBRAINZ_LABS_URL = "https://labs.api.listenbrainz.org"
 #: ListenBrainz's session-based artist similarity, the one its own radio uses.
 LISTENBRAINZ_ALGORITHM = (
@@ -39,7 +40,6 @@ LISTENBRAINZ_ALGORITHM = (
 CACHE_DAYS = 30
 #: How many similar artists to keep per artist.
 SIMILAR_PER_ARTIST = 100
-_LASTFM_NOT_FOUND = 6
 
 
 @dataclass
@@ -72,7 +72,8 @@ def configured_fetchers(
     notes: list[str] = []
     if source in ("lastfm", "all"):
         if lastfm_api_key:
-            session = ApiSession(settings.lastfm.get("api_url", LASTFM_API_URL), min_interval=0.25)
+            api_url = settings.lastfm.get("api_url", DEFAULT_API_URL)
+            session = ApiSession(api_url, min_interval=LASTFM_INTERVAL)
             fetchers["lastfm"] = partial(lastfm_similar, session, lastfm_api_key)
         elif source == "lastfm":
             raise MydiscoverError(missing_api_key_message(settings.config_file))
@@ -89,18 +90,15 @@ def configured_fetchers(
 def lastfm_similar(session: ApiSession, api_key: str, artist: ArtistPlays) -> list[SimilarArtist]:
     """Last.fm's similar artists for ``artist``, asked by name (Last.fm's own artist MBIDs are
     often missing or stale, while its name autocorrection is good)."""
-    params: dict[str, Any] = {
-        "method": "artist.getsimilar", "api_key": api_key, "format": "json",
-        "limit": SIMILAR_PER_ARTIST, "autocorrect": 1, "artist": artist.name,
-    }  # fmt: skip
-    body, _ = session.get_json(params=params, retry_when=_lastfm_temporary)
-    if isinstance(body, dict) and "error" in body:
-        if body.get("error") == _LASTFM_NOT_FOUND:
+    api = LastfmApi(api_key, session=session)
+    try:
+        body = api.call("artist.getsimilar", {"limit": SIMILAR_PER_ARTIST, "autocorrect": 1,
+                                              "artist": artist.name})  # fmt: skip
+    except LastfmError as refused:
+        if refused.code == NOT_FOUND:
             return []
-        raise ServiceError(
-            f"Last.fm refused artist.getSimilar: {body.get('message', body['error'])}"
-        )
-    listed = body.get("similarartists", {}).get("artist", []) if isinstance(body, dict) else []
+        raise
+    listed = body.get("similarartists", {}).get("artist", [])
     listed = [listed] if isinstance(listed, dict) else listed
     similar = []
     for entry in listed if isinstance(listed, list) else []:
@@ -169,12 +167,6 @@ def enrich(
         if progress:
             progress(done, len(plan))
     return report
-
-
-def _lastfm_temporary(body: Any) -> str | None:
-    if isinstance(body, dict) and body.get("error") in (8, 11, 16, 29):
-        return f"Last.fm error {body['error']}"
-    return None
 
 
 def _number(value: Any) -> float:

@@ -14,10 +14,11 @@ from rich.table import Table
 
 from mydiscover.cli.common import ConfigOption, DbOption, JsonOption, out, print_json, settings_from
 from mydiscover.config import Settings, lastfm_api_key, readable_by_others
+from mydiscover.lastfm import DEFAULT_API_URL as LASTFM_API
 
 #: Each service: the config section whose presence means it is used, and its default URL.
 _SERVICES = {
-    "Last.fm": ("lastfm", "api_url", "https://ws.audioscrobbler.com/2.0/"),
+    "Last.fm": ("lastfm", "api_url", LASTFM_API),
     "ListenBrainz": ("listenbrainz", "api_url", "https://api.listenbrainz.org/1/"),
     "Subsonic server": ("subsonic", "url", None),
 }

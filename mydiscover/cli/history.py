@@ -116,7 +116,8 @@ def lastfm_command(
     Needs an API key: [lastfm] api_key in the config file, or MYDISCOVER_LASTFM_API_KEY.
     """
     from mydiscover.config import missing_api_key_message
-    from mydiscover.history.lastfm import DEFAULT_API_URL, import_lastfm
+    from mydiscover.history.lastfm import import_lastfm
+    from mydiscover.lastfm import DEFAULT_API_URL
 
     with reported_errors():
         settings = settings_from(db, config)

@@ -12,27 +12,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mydiscover.config import LASTFM_KEY_PAGE
 from mydiscover.history.files import lastfm_page_listens
 from mydiscover.history.importer import take_records
 from mydiscover.history.report import ImportProgress, ImportReport, SilentProgress
 from mydiscover.history.runs import RunWindow, run_window, saved_state
 from mydiscover.history.tables import SAVE_STATE_SQL, ListenWriter, import_state, load_matcher
 from mydiscover.http import ApiSession, ServiceError
+from mydiscover.lastfm import DEFAULT_API_URL, NOT_FOUND, LastfmApi
 
-DEFAULT_API_URL = "https://ws.audioscrobbler.com/2.0/"
 SOURCE = "lastfm"
 #: The most tracks Last.fm sends in one page.
 PAGE_SIZE = 200
-#: Last.fm allows about 5 requests a second per key, averaged; stay below it.
-MIN_INTERVAL = 0.25
-#: Last.fm error codes that mean "try again later", with what they mean.
-_TEMPORARY = {
-    8: "operation failed",
-    11: "service offline",
-    16: "temporarily unavailable",
-    29: "rate limit exceeded",
-}
 
 
 def import_lastfm(
@@ -52,7 +42,7 @@ def import_lastfm(
     :class:`ServiceError` for a refusal (private profile, unknown user, bad key) or when
     Last.fm keeps failing; the pages imported until then are kept.
     """
-    session = session or ApiSession(api_url, min_interval=MIN_INTERVAL)
+    api = LastfmApi(api_key, api_url, session=session)
     progress = progress or SilentProgress()
     account = user.lower()
     state = import_state(conn, SOURCE, account)
@@ -62,7 +52,7 @@ def import_lastfm(
     first = page = window.cursor or 1
     done = False
     while not done:
-        body = _fetch_page(session, user, api_key, window, page)
+        body = _fetch_page(api, user, window, page)
         # Re-read every page: a scrobble deleted or sent late inside the window moves pages.
         total = _total_pages(body)
         if page == first:
@@ -78,23 +68,17 @@ def import_lastfm(
     return report
 
 
-def _fetch_page(
-    session: ApiSession, user: str, api_key: str, window: RunWindow, page: int
-) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "method": "user.getrecenttracks",
-        "user": user,
-        "api_key": api_key,
-        "format": "json",
-        "limit": PAGE_SIZE,
-        "page": page,
-        "to": window.end,
-    }
+def _fetch_page(api: LastfmApi, user: str, window: RunWindow, page: int) -> dict[str, Any]:
+    params: dict[str, Any] = {"user": user, "limit": PAGE_SIZE, "page": page, "to": window.end}
     if window.start is not None:
         params["from"] = window.start
-    body, _headers = session.get_json(params=params, retry_when=_temporary_error)
-    _raise_for_error(body, user, api_key)
-    if not isinstance(body, dict) or not isinstance(body.get("recenttracks"), dict):
+    refusals = {
+        17: f"Last.fm profile '{user}' is private: make 'recent listening' public in Last.fm's "
+        "privacy settings",
+        NOT_FOUND: f"no Last.fm user '{user}'",
+    }
+    body = api.call("user.getrecenttracks", params, refusals)
+    if not isinstance(body.get("recenttracks"), dict):
         raise ServiceError("Last.fm sent an answer without recent tracks")
     return body
 
@@ -105,40 +89,3 @@ def _total_pages(body: dict[str, Any]) -> int:
         return int(attributes.get("totalPages", 0) if isinstance(attributes, dict) else 0)
     except (TypeError, ValueError, OverflowError):
         raise ServiceError("Last.fm sent an unreadable page count") from None
-
-
-def _error_code(body: Any) -> int | None:
-    if not isinstance(body, dict) or "error" not in body:
-        return None
-    try:
-        return int(body["error"])
-    except (TypeError, ValueError, OverflowError):
-        return 0
-
-
-def _temporary_error(body: Any) -> str | None:
-    code = _error_code(body)
-    return f"Last.fm error {code} ({_TEMPORARY[code]})" if code in _TEMPORARY else None
-
-
-def _raise_for_error(body: Any, user: str, api_key: str) -> None:
-    code = _error_code(body)
-    if code is None:
-        return
-    if code == 17:
-        raise ServiceError(
-            f"Last.fm profile '{user}' is private: make 'recent listening' public in "
-            "Last.fm's privacy settings"
-        )
-    if code == 6:
-        raise ServiceError(f"no Last.fm user '{user}'")
-    if code in (10, 26):
-        raise ServiceError(
-            "the Last.fm API key was refused (invalid or suspended): check it, or create a "
-            f"new one at {LASTFM_KEY_PAGE}"
-        )
-    # Last.fm's own words, one line, and never the key even if it were to echo it.
-    # The key is removed before the cut, so no part of it can survive at the edge.
-    said = " ".join(str(body.get("message", "")).replace(api_key, "<api key>").split())[:200]
-    detail = f" ({said})" if said else ""
-    raise ServiceError(f"Last.fm refused the request: error {code}{detail}")

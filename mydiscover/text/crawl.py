@@ -135,7 +135,7 @@ def configured_sources(
 ) -> tuple[list[Source], list[str]]:
     """The per-entity sources to crawl (``only``: their names, empty for all usable) and notes
     on the ones left out."""
-    from mydiscover.text.sources.lastfm import DEFAULT_API_URL as LASTFM_API_URL
+    from mydiscover.lastfm import DEFAULT_API_URL as LASTFM_API_URL
     from mydiscover.text.sources.lastfm import LastfmWiki
     from mydiscover.text.sources.wikipedia import DEFAULT_API_URL as WIKIPEDIA_API_URL
     from mydiscover.text.sources.wikipedia import Wikipedia

@@ -10,14 +10,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mydiscover.lastfm import DEFAULT_API_URL, NOT_FOUND, LastfmError, checked
 from mydiscover.text.extract import html_to_text
 from mydiscover.text.fetch import FetchError, PoliteFetcher
 from mydiscover.text.sources import Document, Entity
 
-DEFAULT_API_URL = "https://ws.audioscrobbler.com/2.0/"
 NAME = "lastfm"
 TAGS = "lastfm-tags"
-_NOT_FOUND = 6
 #: The link and licence line Last.fm appends to every text.
 _TRAILER = re.compile(r"\s*(Read more on Last\.fm|User-contributed text is available).*$", re.S)
 
@@ -42,14 +41,14 @@ class LastfmWiki:
         if entity.kind == "album":
             params["album"] = entity.album
         try:
-            body = self.fetcher.get(self.api_url, params).json()
+            body = checked(self.fetcher.get(self.api_url, params).json(), self.api_key, method)
         except FetchError as error:  # the key must never reach a message
             raise FetchError(str(error).replace(self.api_key, "***")) from None
-        if isinstance(body, dict) and "error" in body:
-            if body["error"] == _NOT_FOUND:
+        except LastfmError as refused:
+            if refused.code == NOT_FOUND:
                 return []
-            raise FetchError(f"Last.fm: {body.get('message', 'error ' + str(body['error']))}")
-        info = body.get(entity.kind) if isinstance(body, dict) else None
+            raise FetchError(str(refused)) from None
+        info = body.get(entity.kind)
         if not isinstance(info, dict):
             return []
         url = str(info.get("url") or "")
