@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -40,16 +40,6 @@ _KNOWN_KEYS: dict[str, type] = {
     "cf": dict,
     "weekly": dict,
 }
-#: The [reviews] settings, with the type each must have.
-_REVIEW_KEYS: dict[str, type | tuple[type, ...]] = {
-    "contact": str,
-    "feeds": list,
-    "pages": list,
-    "wikipedia_api_url": str,
-    "request_interval": (int, float),  # seconds between two requests to one host
-}
-#: The [subsonic] settings that are true or false (every other one is text).
-_SUBSONIC_FLAGS = frozenset({"allow_plain_password"})
 
 
 def default_config_path() -> Path:
@@ -67,6 +57,85 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir(APP_NAME))
 
 
+#: The public services' addresses, unless the config names others (a mirror, a test server).
+LASTFM_API_URL = "https://ws.audioscrobbler.com/2.0/"
+LISTENBRAINZ_API_URL = "https://api.listenbrainz.org"
+LISTENBRAINZ_LABS_URL = "https://labs.api.listenbrainz.org"
+
+
+@dataclass(frozen=True)
+class LastfmSettings:
+    """[lastfm]: whose scrobbles to import, the API key (MYDISCOVER_LASTFM_API_KEY wins)."""
+
+    user: str = ""
+    api_key: str = ""
+    api_url: str = LASTFM_API_URL
+
+
+@dataclass(frozen=True)
+class ListenBrainzSettings:
+    """[listenbrainz]: whose listens to import and whose playlist to fill, the user token
+    (MYDISCOVER_LISTENBRAINZ_TOKEN wins), the API's and the labs API's roots."""
+
+    user: str = ""
+    token: str = ""
+    api_url: str = LISTENBRAINZ_API_URL
+    labs_url: str = LISTENBRAINZ_LABS_URL
+
+
+@dataclass(frozen=True)
+class ReviewsSettings:
+    """[reviews]: the crawler's contact (in its User-Agent), extra feeds and pages, the
+    Wikipedia API, and the seconds between two requests to one host."""
+
+    contact: str = ""
+    feeds: tuple[str, ...] = ()
+    pages: tuple[str, ...] = ()
+    wikipedia_api_url: str = ""
+    request_interval: float | None = None
+
+
+@dataclass(frozen=True)
+class SubsonicSettings:
+    """[subsonic]: the server, the user and password (MYDISCOVER_SUBSONIC_PASSWORD wins), and
+    whether the password may go over plain http to a server that refuses tokens."""
+
+    url: str = ""
+    user: str = ""
+    password: str = ""
+    allow_plain_password: bool = False
+
+
+@dataclass(frozen=True)
+class JellyfinSettings:
+    """[jellyfin]: the user (their password in MYDISCOVER_JELLYFIN_PASSWORD), or a token."""
+
+    user: str = ""
+    token: str = ""
+
+
+@dataclass(frozen=True)
+class CfSettings:
+    """[cf]: the public dataset 'update' imports when none is."""
+
+    dataset: str = ""
+
+
+@dataclass(frozen=True)
+class WeeklySettings:
+    """[weekly]: the playlist file the timer writes ('weekly --to-playlist')."""
+
+    playlist: str = ""
+
+
+#: Each section of the config file, with its record.
+_SECTIONS: dict[str, type] = {
+    "lastfm": LastfmSettings, "listenbrainz": ListenBrainzSettings, "reviews": ReviewsSettings,
+    "subsonic": SubsonicSettings, "jellyfin": JellyfinSettings, "cf": CfSettings,
+    "weekly": WeeklySettings,
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a command needs to know about where things are and who the user is."""
@@ -75,13 +144,18 @@ class Settings:
     config_file: Path
     config_file_found: bool
     music_roots: tuple[Path, ...] = ()
-    lastfm: dict[str, Any] = field(default_factory=dict)
-    listenbrainz: dict[str, Any] = field(default_factory=dict)
-    reviews: dict[str, Any] = field(default_factory=dict)
-    subsonic: dict[str, Any] = field(default_factory=dict)
-    jellyfin: dict[str, Any] = field(default_factory=dict)
-    cf: dict[str, Any] = field(default_factory=dict)
-    weekly: dict[str, Any] = field(default_factory=dict)
+    lastfm: LastfmSettings = LastfmSettings()
+    listenbrainz: ListenBrainzSettings = ListenBrainzSettings()
+    reviews: ReviewsSettings = ReviewsSettings()
+    subsonic: SubsonicSettings = SubsonicSettings()
+    jellyfin: JellyfinSettings = JellyfinSettings()
+    cf: CfSettings = CfSettings()
+    weekly: WeeklySettings = WeeklySettings()
+
+    def holds_secrets(self) -> bool:
+        """Whether the config file holds an API key, token or password."""
+        return any((self.lastfm.api_key, self.listenbrainz.token, self.subsonic.password,
+                    self.jellyfin.token))  # fmt: skip
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -136,28 +210,6 @@ def load_settings(database: Path | None = None, config_file: Path | None = None)
     else:
         db_path = default_database_path()
 
-    for section in ("lastfm", "listenbrainz", "subsonic", "jellyfin", "cf", "weekly"):
-        for key, value in data.get(section, {}).items():
-            if section == "subsonic" and key in _SUBSONIC_FLAGS:
-                if not isinstance(value, bool):
-                    raise ConfigError(
-                        f"config file {config_path}: [subsonic] {key} must be true or false "
-                        f"(no quotes), not {type(value).__name__}"
-                    )
-                continue
-            if not isinstance(value, str):
-                raise ConfigError(
-                    f"config file {config_path}: [{section}] {key} must be text in quotes, "
-                    f"not {type(value).__name__}"
-                )
-    for key, value in data.get("reviews", {}).items():
-        expected = _REVIEW_KEYS.get(key)
-        if expected is None or not isinstance(value, expected):
-            known = ", ".join(_REVIEW_KEYS)
-            raise ConfigError(
-                f"config file {config_path}: [reviews] {key}: not a known setting of the "
-                f"right type (known: {known})"
-            )
     roots = data.get("music_roots", [])
     if not all(isinstance(root, str) for root in roots):
         raise ConfigError(f"config file {config_path}: 'music_roots' must be a list of paths")
@@ -166,19 +218,49 @@ def load_settings(database: Path | None = None, config_file: Path | None = None)
         config_file=config_path,
         config_file_found=config_path.exists(),
         music_roots=tuple(_expand(root, config_path.parent) for root in roots),
-        lastfm=dict(data.get("lastfm", {})),
-        listenbrainz=dict(data.get("listenbrainz", {})),
-        reviews=dict(data.get("reviews", {})),
-        subsonic=dict(data.get("subsonic", {})),
-        jellyfin=dict(data.get("jellyfin", {})),
-        cf={k: os.path.expanduser(v) for k, v in data.get("cf", {}).items()},
-        weekly={k: os.path.expanduser(v) for k, v in data.get("weekly", {}).items()},
+        **{name: _section(name, data.get(name, {}), config_path) for name in _SECTIONS},
     )
+
+
+def _section(name: str, values: dict[str, Any], path: Path) -> Any:
+    """A config section as its record, each key checked against the record's fields and their
+    types; paths (the dataset, the playlist) get ``~`` expanded."""
+    record = _SECTIONS[name]
+    kinds = {f.name: f.type for f in fields(record)}
+    given: dict[str, Any] = {}
+    for key, value in values.items():
+        kind = kinds.get(key)
+        if kind is None:
+            raise ConfigError(f"config file {path}: [{name}] {key}: not a known setting "
+                              f"(known: {', '.join(kinds)})")  # fmt: skip
+        given[key] = _checked_value(name, key, value, str(kind), path)
+    return record(**given)
+
+
+def _checked_value(section: str, key: str, value: Any, kind: str, path: Path) -> Any:
+    """``value`` if it has the type the field's annotation ``kind`` names (as text)."""
+    where = f"config file {path}: [{section}] {key}"
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false (no quotes), "
+                              f"not {type(value).__name__}")  # fmt: skip
+        return value
+    if kind.startswith("tuple"):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where} must be a list of text in quotes")
+        return tuple(value)
+    if kind.startswith("float"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where} must be a number, not {type(value).__name__}")
+        return float(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"{where} must be text in quotes, not {type(value).__name__}")
+    return os.path.expanduser(value) if section in ("cf", "weekly") else value
 
 
 def lastfm_api_key(settings: Settings) -> str | None:
     """The Last.fm API key: MYDISCOVER_LASTFM_API_KEY, else the config's [lastfm] api_key."""
-    return os.environ.get(ENV_LASTFM_KEY) or settings.lastfm.get("api_key") or None
+    return os.environ.get(ENV_LASTFM_KEY) or settings.lastfm.api_key or None
 
 
 def missing_api_key_message(config_file: Path | None = None) -> str:
@@ -204,8 +286,8 @@ def listenbrainz_token(settings: Settings) -> tuple[str | None, bool]:
     came from the config file; (None, False) without one."""
     if os.environ.get(ENV_LISTENBRAINZ_TOKEN):
         return os.environ[ENV_LISTENBRAINZ_TOKEN], False
-    token = settings.listenbrainz.get("token")
-    return (str(token), True) if token else (None, False)
+    token = settings.listenbrainz.token
+    return (token, True) if token else (None, False)
 
 
 def readable_by_others(path: Path) -> bool:

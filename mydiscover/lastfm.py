@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from mydiscover.config import LASTFM_API_URL as DEFAULT_API_URL
 from mydiscover.config import LASTFM_KEY_PAGE
 from mydiscover.http import ApiSession, ServiceError
 
-DEFAULT_API_URL = "https://ws.audioscrobbler.com/2.0/"
 #: Last.fm allows about 5 requests a second per key, averaged; stay below it.
 MIN_INTERVAL = 0.25
 #: "Invalid parameters": what Last.fm answers for an artist, album or user it does not know.

@@ -165,27 +165,25 @@ def scan_music(
 def _import_history(conn: sqlite3.Connection, settings: Settings, view: PipelineView) -> None:
     """New listens from the configured Last.fm and ListenBrainz users."""
     from mydiscover.history.lastfm import import_lastfm
-    from mydiscover.history.listenbrainz import DEFAULT_API_URL as LISTENBRAINZ_API
     from mydiscover.history.listenbrainz import import_listenbrainz
-    from mydiscover.lastfm import DEFAULT_API_URL as LASTFM_API
 
-    if user := settings.lastfm.get("user"):
+    if user := settings.lastfm.user:
         api_key = lastfm_api_key(settings)
         if not api_key:
             view.note("history: Last.fm skipped: no API key ([lastfm] api_key)")
         else:
-            url = settings.lastfm.get("api_url", LASTFM_API)
+            url = settings.lastfm.api_url
             with _step(view):
 
                 def scrobbles(progress: ImportProgress) -> ImportReport:
                     return import_lastfm(conn, user, api_key, api_url=url, progress=progress)
 
                 import_history(conn, f"Last.fm {user}", view, scrobbles)
-    if user := settings.listenbrainz.get("user"):
+    if user := settings.listenbrainz.user:
         token, from_config = listenbrainz_token(settings)
         if from_config and (warning := exposed_secret_warning(settings, "a ListenBrainz token")):
             view.warned(warning)
-        url = settings.listenbrainz.get("api_url", LISTENBRAINZ_API)
+        url = settings.listenbrainz.api_url
         with _step(view):
 
             def listens(progress: ImportProgress) -> ImportReport:
@@ -248,7 +246,7 @@ def _refresh_cf(conn: sqlite3.Connection, settings: Settings, view: PipelineView
     from mydiscover.cf.tables import fold_stale
 
     database = settings.database
-    configured = settings.cf.get("dataset")
+    configured = settings.cf.dataset
     if configured and not dataset_path(database).exists():
         path = Path(configured)
         with view.bytes_read(f"reading {path.name}") as progress:
@@ -291,8 +289,8 @@ def _crawl_new_entities(conn: sqlite3.Connection, settings: Settings, view: Pipe
     sources, _ = configured_sources(settings, fetcher, [], lastfm_api_key(settings))
     with view.working("reviews: asking about new artists and albums"):
         report = crawl(conn, sources, fetcher=fetcher, limit=CRAWL_PER_REFRESH,
-                       feeds=settings.reviews.get("feeds", []),
-                       pages=settings.reviews.get("pages", []))  # fmt: skip
+                       feeds=settings.reviews.feeds,
+                       pages=settings.reviews.pages)  # fmt: skip
     if report.errors and not report.documents:
         view.note(f"reviews: nothing fetched ({report.errors[0]}); no network? --offline skips "
                   "this")  # fmt: skip

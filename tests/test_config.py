@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mydiscover.config import load_settings
+from mydiscover.config import LastfmSettings, load_settings
 from mydiscover.errors import ConfigError
 
 
@@ -48,7 +48,7 @@ def test_config_file_sets_roots_database_and_services(tmp_path: Path) -> None:
     assert settings.config_file_found
     assert settings.database == tmp_path / "config" / "mydiscover" / "db" / "library.db"
     assert settings.music_roots == (Path("~/Music").expanduser(), Path("/srv/music"))
-    assert settings.lastfm == {"user": "rj"}
+    assert settings.lastfm == LastfmSettings(user="rj")  # the section, typed
 
 
 def test_environment_beats_config_and_flag_beats_environment(
@@ -85,3 +85,21 @@ def test_bad_config_is_reported_with_its_path(tmp_path: Path, text: str, message
     with pytest.raises(ConfigError, match=message) as caught:
         load_settings()
     assert str(path) in str(caught.value)
+
+
+def test_a_section_takes_only_its_known_settings_with_their_types(tmp_path: Path) -> None:
+    from mydiscover.errors import ConfigError
+
+    for text, message in (
+        ('[lastfm]\nusr = "rj"\n', r"\[lastfm\] usr: not a known setting \(known: user, api_key"),
+        ("[subsonic]\nallow_plain_password = 'yes'\n", "must be true or false"),
+        ("[reviews]\nfeeds = 'one'\n", r"\[reviews\] feeds must be a list"),
+        ("[reviews]\nrequest_interval = 'slow'\n", "must be a number"),
+    ):
+        write_config(tmp_path, text)
+        with pytest.raises(ConfigError, match=message):
+            load_settings()
+    write_config(tmp_path, '[weekly]\nplaylist = "~/Music/Weekly.m3u"\n[reviews]\nfeeds = ["a"]\n')
+    settings = load_settings()
+    assert settings.weekly.playlist == str(Path("~/Music/Weekly.m3u").expanduser())
+    assert settings.reviews.feeds == ("a",) and settings.listenbrainz.api_url.startswith("https")

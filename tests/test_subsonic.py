@@ -107,7 +107,7 @@ def test_the_sync_command_refuses_the_password_over_http_in_one_line(fake_server
 def test_allow_plain_password_must_be_true_or_false(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text("[subsonic]\nallow_plain_password = true\n")
-    assert load_settings(config_file=config).subsonic["allow_plain_password"] is True
+    assert load_settings(config_file=config).subsonic.allow_plain_password is True
     config.write_text('[subsonic]\nallow_plain_password = "yes"\n')
     with pytest.raises(ConfigError, match="must be true or false"):
         load_settings(config_file=config)

@@ -26,12 +26,11 @@ from mydiscover.cf.tables import (
 from mydiscover.config import Settings, missing_api_key_message
 from mydiscover.errors import MydiscoverError
 from mydiscover.http import ApiSession
-from mydiscover.lastfm import DEFAULT_API_URL, NOT_FOUND, LastfmApi, LastfmError
 from mydiscover.lastfm import MIN_INTERVAL as LASTFM_INTERVAL
+from mydiscover.lastfm import NOT_FOUND, LastfmApi, LastfmError
 from mydiscover.library.match import artist_key
 
 SOURCES = ("lastfm", "listenbrainz")
-LISTENBRAINZ_LABS_URL = "https://labs.api.listenbrainz.org"
 #: ListenBrainz's session-based artist similarity, the one its own radio uses.
 LISTENBRAINZ_ALGORITHM = (
     "session_based_days_7500_session_300_contribution_5_threshold_10_limit_100_filter_True_skip_30"
@@ -72,7 +71,7 @@ def configured_fetchers(
     notes: list[str] = []
     if source in ("lastfm", "all"):
         if lastfm_api_key:
-            api_url = settings.lastfm.get("api_url", DEFAULT_API_URL)
+            api_url = settings.lastfm.api_url
             session = ApiSession(api_url, min_interval=LASTFM_INTERVAL)
             fetchers["lastfm"] = partial(lastfm_similar, session, lastfm_api_key)
         elif source == "lastfm":
@@ -80,9 +79,7 @@ def configured_fetchers(
         else:
             notes.append("Last.fm skipped: no API key ([lastfm] api_key in the config file)")
     if source in ("listenbrainz", "all"):
-        labs = ApiSession(
-            settings.listenbrainz.get("labs_url", LISTENBRAINZ_LABS_URL), min_interval=1.0
-        )
+        labs = ApiSession(settings.listenbrainz.labs_url, min_interval=1.0)
         fetchers["listenbrainz"] = partial(listenbrainz_similar, labs)
     return fetchers, notes
 

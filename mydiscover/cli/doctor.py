@@ -14,14 +14,19 @@ from rich.table import Table
 
 from mydiscover.cli.common import ConfigOption, DbOption, JsonOption, out, print_json, settings_from
 from mydiscover.config import Settings, lastfm_api_key, readable_by_others
-from mydiscover.lastfm import DEFAULT_API_URL as LASTFM_API
 
-#: Each service: the config section whose presence means it is used, and its default URL.
-_SERVICES = {
-    "Last.fm": ("lastfm", "api_url", LASTFM_API),
-    "ListenBrainz": ("listenbrainz", "api_url", "https://api.listenbrainz.org/1/"),
-    "Subsonic server": ("subsonic", "url", None),
-}
+
+def _used_services(settings: Settings) -> list[tuple[str, str, str]]:
+    """The web services the config uses: name, the address to try, and where it is set."""
+    used = []
+    if settings.lastfm.user:
+        used.append(("Last.fm", settings.lastfm.api_url, "api_url in [lastfm]"))
+    if settings.listenbrainz.user:  # the API's root, as the importer and the push take it
+        used.append(("ListenBrainz", f"{settings.listenbrainz.api_url.rstrip('/')}/1/",
+                     "api_url in [listenbrainz]"))  # fmt: skip
+    if settings.subsonic.url or settings.subsonic.user:
+        used.append(("Subsonic server", settings.subsonic.url, "url in [subsonic]"))
+    return used
 
 
 class Check(NamedTuple):
@@ -165,8 +170,7 @@ def _config(settings: Settings) -> Check:
     path = settings.config_file
     if not settings.config_file_found:
         return Check("Config file", "warning", f"none at {path}: 'mydiscover init' writes one")
-    secrets = any(key in section for section in (settings.lastfm, settings.listenbrainz,
-                  settings.subsonic) for key in ("api_key", "token", "password"))  # fmt: skip
+    secrets = settings.holds_secrets()
     if secrets and readable_by_others(path):
         return Check("Config file", "problem", f"{path} holds secrets and others can read it: "
                      f"chmod 600 {path}")  # fmt: skip
@@ -175,13 +179,9 @@ def _config(settings: Settings) -> Check:
 
 def _services(settings: Settings) -> list[Check]:
     checks = []
-    for name, (section, key, default) in _SERVICES.items():
-        values = getattr(settings, section)
-        if not values.get("user") and not values.get("url"):
-            continue
-        url = values.get(key) or default
+    for name, url, where in _used_services(settings):
         if not url:
-            checks.append(Check(name, "problem", f"no {key} in [{section}]"))
+            checks.append(Check(name, "problem", f"no {where}"))
             continue
         try:
             requests.get(url, timeout=5, headers={"User-Agent": "mydiscover doctor"})
@@ -189,7 +189,7 @@ def _services(settings: Settings) -> list[Check]:
         except requests.RequestException:
             checks.append(Check(name, "problem", f"{url} cannot be reached: check the address "
                                 "and the network (or use --offline)"))  # fmt: skip
-    if settings.lastfm.get("user") and not lastfm_api_key(settings):
+    if settings.lastfm.user and not lastfm_api_key(settings):
         checks.append(Check("Last.fm key", "problem", "[lastfm] user is set but no api_key: "
                             "create one at https://www.last.fm/api/account/create"))  # fmt: skip
     return checks

@@ -107,9 +107,8 @@ def explore(
 def _add_recordings(settings: Settings, found: list[Discovery], per_artist: int) -> None:
     from mydiscover.cf.explore import POPULARITY_INTERVAL, add_recordings
     from mydiscover.http import ApiSession
-    from mydiscover.playlists.listenbrainz import DEFAULT_API_URL
 
-    api_url = str(settings.listenbrainz.get("api_url", DEFAULT_API_URL))
+    api_url = settings.listenbrainz.api_url
     session = ApiSession(api_url, min_interval=POPULARITY_INTERVAL, max_retries=1)
     with err.status("explore: asking ListenBrainz for recordings", spinner="dots") as status:
         problems = add_recordings(

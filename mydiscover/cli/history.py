@@ -54,9 +54,8 @@ def _run_import(settings: Settings, label: str, run: Callable[..., ImportReport]
         conn.close()
 
 
-def _account(given: str | None, section: dict[str, str], service: str, key: str) -> str:
-    """The account to import: the one given, or the config file's."""
-    user = given or section.get("user")
+def _account(user: str | None, service: str, key: str) -> str:
+    """The account to import (the one given, else the config file's), or one line why none."""
     if not user:
         raise fail(f"no {service} user given, and none in the config file ([{key}] user)")
     return user
@@ -117,17 +116,16 @@ def lastfm_command(
     """
     from mydiscover.config import missing_api_key_message
     from mydiscover.history.lastfm import import_lastfm
-    from mydiscover.lastfm import DEFAULT_API_URL
 
     with reported_errors():
         settings = settings_from(db, config)
-        user = _account(user, settings.lastfm, "Last.fm", "lastfm")
+        user = _account(user or settings.lastfm.user, "Last.fm", "lastfm")
         api_key = lastfm_api_key(settings)
         if not api_key:
             raise fail(missing_api_key_message(settings.config_file))
         if not os.environ.get(ENV_LASTFM_KEY):
             warn_if_config_exposed(settings, "a Last.fm API key")
-        api_url = settings.lastfm.get("api_url", DEFAULT_API_URL)
+        api_url = settings.lastfm.api_url
         _run_import(
             settings,
             f"Last.fm {user}",
@@ -159,13 +157,13 @@ def listenbrainz_command(
     config: ConfigOption = None,
 ) -> None:
     """Import listens from ListenBrainz (incremental: a second run fetches only new ones)."""
-    from mydiscover.history.listenbrainz import DEFAULT_API_URL, import_listenbrainz
+    from mydiscover.history.listenbrainz import import_listenbrainz
 
     with reported_errors():
         settings = settings_from(db, config)
-        user = _account(user, settings.listenbrainz, "ListenBrainz", "listenbrainz")
+        user = _account(user or settings.listenbrainz.user, "ListenBrainz", "listenbrainz")
         token = listenbrainz_token(settings, ask_token)
-        api_url = settings.listenbrainz.get("api_url", DEFAULT_API_URL)
+        api_url = settings.listenbrainz.api_url
         _run_import(
             settings,
             f"ListenBrainz {user}",

@@ -78,8 +78,8 @@ def crawl_command(
                 task = bar.add_task("crawling", total=None)
                 report = crawl(
                     conn, sources, fetcher=fetcher, limit=limit, refresh_days=refresh_days,
-                    feeds=settings.reviews.get("feeds", []) if with_feeds else [],
-                    pages=settings.reviews.get("pages", []) if with_feeds else [],
+                    feeds=settings.reviews.feeds if with_feeds else (),
+                    pages=settings.reviews.pages if with_feeds else (),
                     progress=lambda done, total, _: bar.update(task, completed=done, total=total),
                 )  # fmt: skip
             for problem in report.errors[:5]:

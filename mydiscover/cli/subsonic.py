@@ -60,10 +60,9 @@ def sync_command(
 
     with reported_errors(), interruptible("subsonic sync: interrupted; the previous sync is kept."):
         settings = settings_from(db, config)
-        section = settings.subsonic
-        url = url or section.get("url")
-        user = user or section.get("user")
-        password = os.environ.get(ENV_PASSWORD) or section.get("password")
+        url = url or settings.subsonic.url
+        user = user or settings.subsonic.user
+        password = os.environ.get(ENV_PASSWORD) or settings.subsonic.password
         if not url or not user:
             raise fail("no server: give --url and --user, or [subsonic] url and user in the config")
         if not password:
@@ -74,7 +73,7 @@ def sync_command(
         # A server that refuses tokens gets the password over http only where the config
         # says so: it travels as hex, which anyone on the way can read.
         client = SubsonicClient(
-            url, user, password, allow_plain_password=section.get("allow_plain_password") is True
+            url, user, password, allow_plain_password=settings.subsonic.allow_plain_password
         )
         conn = connect(settings)
         try:

@@ -247,7 +247,7 @@ def _target(
     if wait and no_update:
         raise fail("--wait is for the stages --no-update skips: give one or the other")
     if to_playlist:
-        configured = settings_from(db, config).weekly.get("playlist")
+        configured = settings_from(db, config).weekly.playlist
         if not configured:
             raise fail("no [weekly] playlist in the config file: 'mydiscover init' sets it")
         output, paths = Path(configured), "relative"

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 from urllib.parse import quote
 
+from mydiscover.config import LISTENBRAINZ_API_URL as DEFAULT_API_URL
 from mydiscover.history.files import listenbrainz_listen
 from mydiscover.history.importer import take_records
 from mydiscover.history.report import ImportProgress, ImportReport, SilentProgress
@@ -23,7 +24,6 @@ from mydiscover.history.runs import run_window, saved_state
 from mydiscover.history.tables import SAVE_STATE_SQL, ListenWriter, import_state, load_matcher
 from mydiscover.http import ApiSession, ServiceError
 
-DEFAULT_API_URL = "https://api.listenbrainz.org"
 SOURCE = "listenbrainz"
 #: The most listens ListenBrainz sends in one page.
 PAGE_SIZE = 1000

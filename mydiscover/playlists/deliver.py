@@ -54,9 +54,9 @@ def to_mpd(address: tuple[str, int]) -> Push:
 def to_listenbrainz(settings: Settings, name: str, entries: list[Entry]) -> Delivered:
     """Push to the configured ListenBrainz user's playlist (the token from the environment,
     else the config file)."""
-    from mydiscover.playlists.listenbrainz import DEFAULT_API_URL, push_to_listenbrainz
+    from mydiscover.playlists.listenbrainz import push_to_listenbrainz
 
-    user = settings.listenbrainz.get("user")
+    user = settings.listenbrainz.user
     token, from_config = listenbrainz_token(settings)
     if not user or not token:
         raise MydiscoverError("--listenbrainz needs [listenbrainz] user in the config and a user "
@@ -65,7 +65,7 @@ def to_listenbrainz(settings: Settings, name: str, entries: list[Entry]) -> Deli
     warnings = _exposed(settings, from_config, "a ListenBrainz token")
     pushed = push_to_listenbrainz(
         str(user), token, PLAYLIST, entries, f"{name}, by mydiscover",
-        api_url=str(settings.listenbrainz.get("api_url", DEFAULT_API_URL)),
+        api_url=settings.listenbrainz.api_url,
     )  # fmt: skip
     how = "created" if pushed.created else "replaced"
     left = left_out(pushed.untagged, "without a MusicBrainz recording ID")
@@ -80,12 +80,10 @@ def to_jellyfin(url: str) -> Push:
     def push(settings: Settings, name: str, entries: list[Entry]) -> Delivered:
         from mydiscover.playlists.jellyfin import JellyfinClient, push_to_jellyfin
 
-        from_config = not os.environ.get(ENV_JELLYFIN_TOKEN) and bool(
-            settings.jellyfin.get("token")
-        )
-        token = os.environ.get(ENV_JELLYFIN_TOKEN) or settings.jellyfin.get("token")
+        token = os.environ.get(ENV_JELLYFIN_TOKEN) or settings.jellyfin.token
+        from_config = not os.environ.get(ENV_JELLYFIN_TOKEN) and bool(settings.jellyfin.token)
         warnings = _exposed(settings, from_config, "a Jellyfin token")
-        client = JellyfinClient(url, user=settings.jellyfin.get("user"), token=token,
+        client = JellyfinClient(url, user=settings.jellyfin.user or None, token=token or None,
                                 password=os.environ.get(ENV_JELLYFIN_PASSWORD))  # fmt: skip
         pushed = push_to_jellyfin(client, PLAYLIST, entries)
         how = "created" if pushed.created else "replaced"

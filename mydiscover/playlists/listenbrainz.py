@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mydiscover.config import LISTENBRAINZ_API_URL as DEFAULT_API_URL
 from mydiscover.errors import MydiscoverError
 from mydiscover.http import ApiSession, ServiceError
 from mydiscover.playlists.write import JSPF_PLAYLIST, MUSICBRAINZ, Entry
 
-#: The API's root, as [listenbrainz] api_url names it for the listens importer too.
-DEFAULT_API_URL = "https://api.listenbrainz.org"
 PLAYLIST_PREFIX = "https://listenbrainz.org/playlist/"
 #: The most recordings ListenBrainz takes in one item/add call.
 PER_ADD = 100

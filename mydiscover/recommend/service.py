@@ -33,7 +33,7 @@ READ_CACHE_KIB = 16 * 1024
 def weekly_user(settings: Settings) -> str:
     """Who the weekly is for (it seeds the week's choices): the same for every caller, so the
     CLI, the Subsonic push and beets make the same weekly."""
-    return str(settings.lastfm.get("user") or settings.listenbrainz.get("user") or "")
+    return settings.lastfm.user or settings.listenbrainz.user
 
 
 def this_week() -> str:

@@ -115,8 +115,9 @@ def review_fetcher(settings: Settings, *, max_retries: int = 3) -> PoliteFetcher
     user's contact in the User-Agent, the pace between two requests to one host."""
     _remove_old_cache(settings.database)
     return PoliteFetcher(
-        http_cache_folder(), contact=settings.reviews.get("contact"),
-        min_interval=float(settings.reviews.get("request_interval", 1.0)),
+        http_cache_folder(), contact=settings.reviews.contact or None,
+        min_interval=1.0 if settings.reviews.request_interval is None
+        else settings.reviews.request_interval,
         max_retries=max_retries,
     )  # fmt: skip
 
@@ -135,7 +136,6 @@ def configured_sources(
 ) -> tuple[list[Source], list[str]]:
     """The per-entity sources to crawl (``only``: their names, empty for all usable) and notes
     on the ones left out."""
-    from mydiscover.lastfm import DEFAULT_API_URL as LASTFM_API_URL
     from mydiscover.text.sources.lastfm import LastfmWiki
     from mydiscover.text.sources.wikipedia import DEFAULT_API_URL as WIKIPEDIA_API_URL
     from mydiscover.text.sources.wikipedia import Wikipedia
@@ -149,11 +149,11 @@ def configured_sources(
     sources: list[Source] = []
     notes: list[str] = []
     if "wikipedia" in wanted:
-        api = settings.reviews.get("wikipedia_api_url", WIKIPEDIA_API_URL)
+        api = settings.reviews.wikipedia_api_url or WIKIPEDIA_API_URL
         sources.append(Wikipedia(fetcher, api))
     if "lastfm" in wanted:
         if lastfm_api_key:
-            api = settings.lastfm.get("api_url", LASTFM_API_URL)
+            api = settings.lastfm.api_url
             sources.append(LastfmWiki(fetcher, lastfm_api_key, api))
         elif only:
             raise MydiscoverError(missing_api_key_message(settings.config_file))
