@@ -11,7 +11,6 @@ from typing import NamedTuple
 
 from mydiscover.db.connection import transaction
 from mydiscover.library.tables import (
-    FileState,
     insert_tracks,
     kept_by_path,
     load_index,
@@ -19,6 +18,7 @@ from mydiscover.library.tables import (
     update_tracks,
 )
 from mydiscover.library.tags import Tags
+from mydiscover.library.walk import FoundFile
 
 
 class ExternalTrack(NamedTuple):
@@ -52,7 +52,7 @@ def catalog_external(conn: sqlite3.Connection, tracks: Iterable[ExternalTrack]) 
             if track.path in index:
                 gone.append(index[track.path].id)
             continue
-        state = FileState(track.path, track.root, stat.st_size, stat.st_mtime_ns, stat.st_dev,
+        state = FoundFile(track.path, track.root, stat.st_size, stat.st_mtime_ns, stat.st_dev,
                           stat.st_ino)  # fmt: skip
         known = index.get(track.path)
         if known is None:

@@ -24,8 +24,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 
 from mydiscover.library.match import normalize_name
-from mydiscover.library.tables import FileState, StoredTrack
+from mydiscover.library.tables import StoredTrack
 from mydiscover.library.tags import Tags
+from mydiscover.library.walk import FoundFile
 
 _Key = tuple[object, ...]
 
@@ -75,7 +76,7 @@ def _keys_of_track(track: StoredTrack) -> Iterator[_Key]:
     )
 
 
-def _keys_of_arrival(state: FileState, tags: Tags | None) -> dict[str, _Key]:
+def _keys_of_arrival(state: FoundFile, tags: Tags | None) -> dict[str, _Key]:
     file_state = (state.device, state.inode, state.size, state.mtime_ns)
     if tags is None:
         keys = _keys(file_state, *(None,) * 8)
@@ -113,7 +114,7 @@ class MoveDetector:
     def __bool__(self) -> bool:
         return bool(self._by_key)
 
-    def resolve(self, arrivals: Sequence[tuple[FileState, Tags | None]]) -> list[int | None]:
+    def resolve(self, arrivals: Sequence[tuple[FoundFile, Tags | None]]) -> list[int | None]:
         """For each arrival, the id of the vanished track it is, or ``None`` for a new track.
 
         All inode matches are taken before any MusicBrainz match, and those before any tag

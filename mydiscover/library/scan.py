@@ -26,7 +26,7 @@ from mydiscover.db import transaction
 from mydiscover.library import tables
 from mydiscover.library.identity import MoveDetector
 from mydiscover.library.reader import ReadResult, TagReader, tag_reader
-from mydiscover.library.tables import FileState, TrackStatus
+from mydiscover.library.tables import TrackStatus
 from mydiscover.library.tags import Tags
 from mydiscover.library.walk import FoundFile, WalkProblem, is_under, walk_root
 
@@ -276,8 +276,8 @@ class _Writer:
         self.report = report
         self.progress = progress
         self.stored = 0
-        self._inserts: list[tuple[FileState, Tags | None, str | None]] = []
-        self._updates: list[tuple[int, FileState, Tags | None, str | None]] = []
+        self._inserts: list[tuple[FoundFile, Tags | None, str | None]] = []
+        self._updates: list[tuple[int, FoundFile, Tags | None, str | None]] = []
         self._last_flush = time.monotonic()
         self._settling = False
 
@@ -293,15 +293,14 @@ class _Writer:
         are simply read again next time, which is better than giving a moved file a new
         identity.
         """
-        arrivals: list[tuple[FileState, Tags | None, str | None, int | None]] = []
+        arrivals: list[tuple[FoundFile, Tags | None, str | None, int | None]] = []
         try:
             for path, tags, error in results:
                 found, track_id, reason = to_read[path]
-                state = FileState(*found)
                 if moves and reason in (_Reason.NEW, _Reason.REPLACED):
-                    arrivals.append((state, tags, error, track_id))
+                    arrivals.append((found, tags, error, track_id))
                     continue
-                self._keep(state, tags, error, track_id, reason)
+                self._keep(found, tags, error, track_id, reason)
             if arrivals:
                 self._settle(arrivals, moves)
         finally:
@@ -310,7 +309,7 @@ class _Writer:
 
     def _keep(
         self,
-        state: FileState,
+        state: FoundFile,
         tags: Tags | None,
         error: str | None,
         track_id: int | None,
@@ -330,7 +329,7 @@ class _Writer:
 
     def _settle(
         self,
-        arrivals: list[tuple[FileState, Tags | None, str | None, int | None]],
+        arrivals: list[tuple[FoundFile, Tags | None, str | None, int | None]],
         moves: MoveDetector | None,
     ) -> None:
         """Resolve the held-back arrivals against the vanished tracks, then store them."""

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from mydiscover.db.schema import schema_version
 from mydiscover.library.tags import Tags
+from mydiscover.library.walk import FoundFile
 from mydiscover.paths import display_path
 
 
@@ -38,17 +39,6 @@ class IndexEntry(NamedTuple):
     inode: int | None
     status: str
     unreadable: bool  # the last read failed (kept through 'missing')
-
-
-class FileState(NamedTuple):
-    """A file's location and ``stat`` fields, as found on disk by this scan."""
-
-    path: bytes
-    root: bytes
-    size: int
-    mtime_ns: int
-    device: int
-    inode: int
 
 
 class StoredTrack(NamedTuple):
@@ -97,7 +87,7 @@ def missing_track_ids(conn: sqlite3.Connection) -> list[int]:
 
 
 def insert_tracks(
-    conn: sqlite3.Connection, rows: Sequence[tuple[FileState, Tags | None, str | None]]
+    conn: sqlite3.Connection, rows: Sequence[tuple[FoundFile, Tags | None, str | None]]
 ) -> None:
     """Add new tracks: each a file, its tags (``None`` when unreadable) and the error, if any."""
     columns = ("path", "path_text", "root", *_FILE_COLUMNS, "status", "error", *TAG_COLUMNS)
@@ -123,7 +113,7 @@ _NO_TAGS = (None,) * len(TAG_COLUMNS)
 
 
 def update_tracks(
-    conn: sqlite3.Connection, rows: Sequence[tuple[int, FileState, Tags | None, str | None]]
+    conn: sqlite3.Connection, rows: Sequence[tuple[int, FoundFile, Tags | None, str | None]]
 ) -> None:
     """Re-point existing tracks at a file (changed in place, or moved) and refresh their tags.
 
