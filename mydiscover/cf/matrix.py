@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 from array import array
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,32 +66,34 @@ class CoListening:
     @classmethod
     def load(cls, path: Path) -> CoListening:
         """Read a matrix written by :meth:`save`."""
-        try:
-            with np.load(path, allow_pickle=False) as arrays:
-                meta = json.loads(str(arrays["meta"]))
-                if meta.get("format") != MATRIX_FORMAT:
-                    raise MydiscoverError(
-                        f"{path} is from another mydiscover version: import the dataset again"
-                    )
-                shape = tuple(int(n) for n in arrays["shape"])
-                plays = sp.csr_matrix(
-                    (arrays["data"], arrays["indices"], arrays["indptr"]), shape=shape
+        with stored_arrays(path, MATRIX_FORMAT, "co-listening data", "co-listening matrix",
+                           "mydiscover cf import") as (arrays, meta):  # fmt: skip
+            shape = tuple(int(n) for n in arrays["shape"])
+            plays = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]),
+                                  shape=shape)  # fmt: skip
+            return cls(plays, arrays["keys"].tolist(), arrays["names"].tolist(),
+                       arrays["mbids"].tolist(), meta)  # fmt: skip
+
+
+@contextmanager
+def stored_arrays(
+    path: Path, fmt: int, what: str, kind: str, command: str
+) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """The arrays and header of an ``.npz`` file this version wrote (``fmt``), for the block;
+    one-line MydiscoverErrors for a file that is missing (``no {what}``: run ``command``),
+    from another version, or damaged (``not a readable {kind}``)."""
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            meta = json.loads(str(arrays["meta"]))
+            if meta.get("format") != fmt:
+                raise MydiscoverError(
+                    f"{path} is from another mydiscover version: run '{command}' again"
                 )
-                return cls(
-                    plays,
-                    arrays["keys"].tolist(),
-                    arrays["names"].tolist(),
-                    arrays["mbids"].tolist(),
-                    meta,
-                )
-        except FileNotFoundError:
-            raise MydiscoverError(
-                f"no co-listening data at {path}: run 'mydiscover cf import' first"
-            ) from None
-        except (OSError, ValueError, KeyError) as error:
-            raise MydiscoverError(
-                f"{path} is not a readable co-listening matrix: {error}"
-            ) from None
+            yield arrays, meta
+    except FileNotFoundError:
+        raise MydiscoverError(f"no {what} at {path}: run '{command}' first") from None
+    except (OSError, ValueError, KeyError) as error:
+        raise MydiscoverError(f"{path} is not a readable {kind}: {error}") from None
 
 
 class MatrixBuilder:

@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from mydiscover.cf.matrix import CoListening
+from mydiscover.cf.matrix import CoListening, stored_arrays
 from mydiscover.cf.models import ALS
 from mydiscover.cf.weighting import Weighting
-from mydiscover.errors import MydiscoverError
 from mydiscover.files import atomic_file
 
 MODEL_FORMAT = 1
@@ -140,31 +139,22 @@ def save_model(path: Path, als: ALS, data: CoListening, meta: dict[str, Any]) ->
 
 def load_model(path: Path) -> FittedModel:
     """Read a model written by :func:`save_model`."""
-    try:
-        with np.load(path, allow_pickle=False) as arrays:
-            meta = json.loads(str(arrays["meta"]))
-            if meta.get("format") != MODEL_FORMAT:
-                raise MydiscoverError(
-                    f"{path} is from another mydiscover version: run 'cf fit' again"
-                )
-            scheme = meta["weighting"]
-            weighting = Weighting(
-                scheme["scheme"], arrays["idf"], scheme["average_length"], scheme["k1"], scheme["b"]
-            )
-            als = ALS(**meta["parameters"])
-            als.item_factors = arrays["item_factors"]
-            als.learned_weighting = weighting
-            als.use_gram(arrays["gram"])
-            lookups = ArtistLookup(
-                arrays["keys"], arrays["key_items"], arrays["mbids"], arrays["mbid_items"]
-            )
-            model = FittedModel(als, arrays["names"].tolist(), meta, lookups)
-            model.popularity = arrays["popularity"]
-            return model
-    except FileNotFoundError:
-        raise MydiscoverError(f"no fitted model at {path}: run 'mydiscover cf fit' first") from None
-    except (OSError, ValueError, KeyError) as error:
-        raise MydiscoverError(f"{path} is not a readable model: {error}") from None
+    with stored_arrays(path, MODEL_FORMAT, "fitted model", "model",
+                       "mydiscover cf fit") as (arrays, meta):  # fmt: skip
+        scheme = meta["weighting"]
+        weighting = Weighting(
+            scheme["scheme"], arrays["idf"], scheme["average_length"], scheme["k1"], scheme["b"]
+        )
+        als = ALS(**meta["parameters"])
+        als.item_factors = arrays["item_factors"]
+        als.learned_weighting = weighting
+        als.use_gram(arrays["gram"])
+        lookups = ArtistLookup(
+            arrays["keys"], arrays["key_items"], arrays["mbids"], arrays["mbid_items"]
+        )
+        model = FittedModel(als, arrays["names"].tolist(), meta, lookups)
+        model.popularity = arrays["popularity"]
+        return model
 
 
 def fitted_model(database: Path) -> FittedModel | None:
