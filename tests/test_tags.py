@@ -234,3 +234,10 @@ def test_absurd_numbers_are_dropped_not_stored(tmp_path: Path) -> None:
     read = read_tags(path)
 
     assert (read.rating, read.play_count) == (1.0, None)
+
+
+def test_the_walk_and_the_tag_reader_know_the_same_audio_files():
+    from mydiscover.library import tags
+    from mydiscover.library.walk import AUDIO_EXTENSIONS
+
+    assert set(tags._KINDS_BY_EXTENSION) == AUDIO_EXTENSIONS

@@ -12,13 +12,13 @@ import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from mydiscover.audio.analyze import ANALYSIS_VERSION, analyze_many, timed_out
-from mydiscover.audio.tables import PendingTrack, pending_tracks, store_analysis
 from mydiscover.db.connection import transaction
 from mydiscover.db.lock import exclusive_lock
-from mydiscover.workers import WorkerPool
+
+if TYPE_CHECKING:  # numpy and the network load only when a run starts: faster start-up
+    from mydiscover.audio.tables import PendingTrack
 
 #: Seconds one track may take before its worker is stopped and the track recorded as failed:
 #: a track takes seconds; a decoder stuck on a damaged or swapped file would take forever.
@@ -81,6 +81,10 @@ def run_analysis(
     as soon as it is ready, and a worker stuck longer than ``timeout`` on a track is stopped
     (the track recorded as failed). Raises :class:`AnalysisInterrupted` on Ctrl-C.
     """
+    from mydiscover.audio.analyze import ANALYSIS_VERSION, analyze_many, timed_out
+    from mydiscover.audio.tables import pending_tracks, store_analysis
+    from mydiscover.workers import WorkerPool
+
     with exclusive_lock(database, holder, wait=wait):
         pending = pending_tracks(conn, ANALYSIS_VERSION)
         if only is not None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import numpy as np
+if TYPE_CHECKING:  # numpy loads when embeddings are read or written, not for a count
+    import numpy as np
 
-from mydiscover.audio.analyze import TrackAnalysis
-from mydiscover.audio.embed import EMBEDDING_SIZE
+    from mydiscover.audio.analyze import TrackAnalysis
 
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
@@ -71,11 +71,17 @@ def store_analysis(
 
 
 def _blob(vector: np.ndarray) -> bytes:
+    import numpy as np
+
     return np.asarray(vector, dtype="<f4").tobytes()
 
 
 def load_embeddings(conn: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
     """Ids [n] and unit-length embeddings [n, 200] of every available analysed track."""
+    import numpy as np
+
+    from mydiscover.audio.embed import EMBEDDING_SIZE
+
     rows = conn.execute(
         "SELECT track_audio.track_id, track_audio.embedding FROM track_audio "
         "JOIN tracks ON tracks.id = track_audio.track_id "

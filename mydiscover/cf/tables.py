@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 from mydiscover.db.connection import transaction
 from mydiscover.history.tables import ArtistPlays, load_history
-from mydiscover.library.tags import first_value
+from mydiscover.library.values import first_value
 
 
 class LibraryTrack(NamedTuple):

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from mydiscover.audio.run import DEFAULT_TIMEOUT_SECONDS
+from mydiscover.audio.run import DEFAULT_TIMEOUT_SECONDS  # a light module: no numpy
 from mydiscover.cli.common import (
     ConfigOption,
     DbOption,

@@ -28,9 +28,6 @@ from rich.text import Text
 from mydiscover.config import ENV_CONFIG, ENV_DB, Settings, exposed_secret_warning, load_settings
 from mydiscover.db import open_database
 from mydiscover.errors import MydiscoverError
-from mydiscover.history.tables import load_matcher
-from mydiscover.library.tables import track_id_at
-from mydiscover.library.walk import normalize_root
 
 #: Data goes to stdout, so it pipes cleanly; progress, logs and errors go to stderr.
 out = Console(soft_wrap=True)
@@ -210,6 +207,10 @@ def connect(settings: Settings, *, create: bool = True) -> sqlite3.Connection:
 
 def find_track(conn: sqlite3.Connection, query: str) -> int:
     """The id of the track a path or an "Artist - Title" names."""
+    from mydiscover.history.tables import load_matcher
+    from mydiscover.library.tables import track_id_at
+    from mydiscover.library.walk import normalize_root
+
     if os.path.lexists(query):
         track_id = track_id_at(conn, normalize_root(query))
         if track_id is None:

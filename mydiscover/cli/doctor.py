@@ -7,7 +7,6 @@ import sqlite3
 import sys
 from typing import Annotated, NamedTuple
 
-import requests
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -178,6 +177,8 @@ def _config(settings: Settings) -> Check:
 
 
 def _services(settings: Settings) -> list[Check]:
+    import requests  # here: every other command starts faster without it
+
     checks = []
     for name, url, where in _used_services(settings):
         if not url:

@@ -32,8 +32,6 @@ from mydiscover.cli.render import EXIT_INTERRUPTED, ConsoleView
 from mydiscover.config import ENV_LASTFM_KEY, Settings, lastfm_api_key
 from mydiscover.config import listenbrainz_token as config_listenbrainz_token
 from mydiscover.history.report import ImportProgress, ImportReport
-from mydiscover.history.tables import history_summary
-from mydiscover.pipeline import StageInterrupted, import_history
 
 app = typer.Typer(
     help="Bring in your listening history (Last.fm, ListenBrainz, export files) and see it.",
@@ -44,6 +42,8 @@ app = typer.Typer(
 def _run_import(settings: Settings, label: str, run: Callable[..., ImportReport]) -> ImportReport:
     """Run an import with a progress bar and its outcome line; Ctrl-C ends it with what was
     saved."""
+    from mydiscover.pipeline import StageInterrupted, import_history
+
     conn = connect(settings)
     try:
         return import_history(conn, label, ConsoleView(), lambda progress: run(conn, progress))
@@ -195,6 +195,8 @@ def status_command(
     db: DbOption = None, config: ConfigOption = None, json_output: JsonOption = False
 ) -> None:
     """Show the listening history: listens, sources, dates, match rate, unmatched artists."""
+    from mydiscover.history.tables import history_summary
+
     summary = read_summary(db, config, history_summary)
     if json_output:
         print_json(summary)

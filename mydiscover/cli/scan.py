@@ -23,8 +23,6 @@ from mydiscover.cli.common import (
 from mydiscover.cli.render import EXIT_INTERRUPTED, ConsoleView
 from mydiscover.config import Settings
 from mydiscover.db.connection import check_database_path
-from mydiscover.library.tables import recorded_errors
-from mydiscover.pipeline import StageInterrupted, scan_music
 
 
 def scan(
@@ -69,6 +67,8 @@ def scan(
                 "no folders given, and the config file has no music_roots "
                 f"({settings.config_file}); try: mydiscover scan ~/Music"
             )
+        from mydiscover.pipeline import StageInterrupted, scan_music
+
         check_database_path(settings.database)
         conn = connect(settings)
         try:
@@ -91,6 +91,8 @@ def _one_field(text: str) -> str:
 
 
 def _print_errors(settings: Settings) -> None:
+    from mydiscover.library.tables import recorded_errors
+
     conn = connect(settings, create=False)
     try:
         rows = recorded_errors(conn)

@@ -10,7 +10,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from mydiscover.audio.tables import tempo_and_key
 from mydiscover.cli.common import (
     ConfigOption,
     DbOption,
@@ -23,7 +22,6 @@ from mydiscover.cli.common import (
     reported_errors,
     settings_from,
 )
-from mydiscover.library.tables import load_tracks_by_id
 from mydiscover.paths import display_path
 
 
@@ -76,6 +74,9 @@ def similar(
 def _describe(
     conn: sqlite3.Connection, ids: list[int], scores: list[float]
 ) -> list[dict[str, Any]]:
+    from mydiscover.audio.tables import tempo_and_key
+    from mydiscover.library.tables import load_tracks_by_id
+
     known = {track.id: track for track in load_tracks_by_id(conn, ids)}
     audio = tempo_and_key(conn, ids)
     return [

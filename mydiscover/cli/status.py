@@ -8,7 +8,6 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from mydiscover.audio.tables import audio_summary
 from mydiscover.cli.common import (
     ConfigOption,
     DbOption,
@@ -19,16 +18,13 @@ from mydiscover.cli.common import (
     read_summary,
 )
 from mydiscover.display import format_bytes, format_duration
-from mydiscover.library.tables import library_summary
 
 
 def status(
     db: DbOption = None, config: ConfigOption = None, json_output: JsonOption = False
 ) -> None:
     """Show what is in the database: tracks, missing, errors, formats and total duration."""
-    summary = read_summary(
-        db, config, lambda conn: {**library_summary(conn), **audio_summary(conn)}
-    )
+    summary = read_summary(db, config, _summary)
     if json_output:
         print_json(summary)
         return
@@ -67,4 +63,7 @@ def status(
 
 def _summary(conn: sqlite3.Connection) -> dict[str, Any]:
     """The library's numbers with the analysis's."""
+    from mydiscover.audio.tables import audio_summary
+    from mydiscover.library.tables import library_summary
+
     return {**library_summary(conn), **audio_summary(conn)}

@@ -33,7 +33,7 @@ from typing import IO, Any
 
 from mydiscover.errors import MydiscoverError
 from mydiscover.history.listen import Listen, SkippedRow, clean, clean_mbid
-from mydiscover.library.tags import MULTI_VALUE_SEPARATOR
+from mydiscover.library.values import MULTI_VALUE_SEPARATOR
 
 Record = Listen | SkippedRow
 

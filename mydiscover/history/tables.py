@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from mydiscover.db.connection import transaction
 from mydiscover.history.listen import Listen
 from mydiscover.library.match import CatalogEntry, Match, TrackMatcher, artist_key, title_key
-from mydiscover.library.tags import first_value
+from mydiscover.library.values import first_value
 
 #: Listens written per transaction.
 BATCH_SIZE = 5000

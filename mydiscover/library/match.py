@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
-from mydiscover.library.tags import first_value
+from mydiscover.library.values import first_value
 
 #: How close two titles by the same artist must be for a fuzzy match (difflib's ratio).
 FUZZY_THRESHOLD = 0.9

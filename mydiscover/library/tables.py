@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from mydiscover.db.schema import schema_version
-from mydiscover.library.tags import Tags
+from mydiscover.library.values import Tags
 from mydiscover.library.walk import FoundFile
 from mydiscover.paths import display_path
 

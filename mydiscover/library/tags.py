@@ -11,7 +11,7 @@ import contextlib
 import os
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO
 
 import mutagen
 from mutagen.aac import AAC
@@ -35,6 +35,7 @@ from mutagen.wave import WAVE
 from mutagen.wavpack import WavPack
 
 from mydiscover.files import open_regular_file
+from mydiscover.library.values import MULTI_VALUE_SEPARATOR, Tags
 
 _OGG = (OggVorbis, OggOpus, OggFLAC, OggSpeex)
 #: The mutagen classes a file with this ending is expected to be, most likely first.
@@ -61,8 +62,6 @@ _KINDS_BY_EXTENSION: dict[str, tuple[type, ...]] = {
 
 _ALL_KINDS = tuple(dict.fromkeys(kind for kinds in _KINDS_BY_EXTENSION.values() for kind in kinds))
 
-#: File name endings scanned as audio (lower case, with the dot).
-AUDIO_EXTENSIONS = frozenset(_KINDS_BY_EXTENSION)
 
 #: mutagen's class name -> the format name stored in the catalog.
 _FORMAT_BY_CLASS = {
@@ -84,48 +83,6 @@ _FORMAT_BY_CLASS = {
     "DSF": "dsf",
     "DSDIFF": "dsdiff",
 }
-
-#: Values joined when a tag holds several (two artists, two genres).
-MULTI_VALUE_SEPARATOR = "; "
-
-
-def first_value(text: str) -> str:
-    """The first of a tag's values (``"A; B"`` -> ``"A"``): a track's main artist or MBID."""
-    return text.split(MULTI_VALUE_SEPARATOR)[0]
-
-
-def tag_values(text: str) -> list[str]:
-    """A tag's values, stripped, the empty ones left out (``"Rock; Pop"`` -> both)."""
-    return [value.strip() for value in text.split(MULTI_VALUE_SEPARATOR) if value.strip()]
-
-
-class Tags(NamedTuple):
-    """What the catalog stores about one file's content; ``None`` where the file does not say."""
-
-    format: str
-    duration: float | None = None
-    bitrate: int | None = None
-    sample_rate: int | None = None
-    channels: int | None = None
-    bits_per_sample: int | None = None
-    title: str | None = None
-    artist: str | None = None
-    album: str | None = None
-    album_artist: str | None = None
-    track_number: int | None = None
-    track_total: int | None = None
-    disc_number: int | None = None
-    disc_total: int | None = None
-    date: str | None = None
-    year: int | None = None
-    genre: str | None = None
-    mb_recording_id: str | None = None
-    mb_release_id: str | None = None
-    mb_artist_id: str | None = None
-    mb_album_artist_id: str | None = None
-    isrc: str | None = None
-    rating: float | None = None
-    play_count: int | None = None
 
 
 class UnreadableAudio(Exception):

@@ -12,9 +12,14 @@ import stat
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from mydiscover.library.tags import AUDIO_EXTENSIONS
 from mydiscover.paths import display_path
 
+#: File name endings scanned as audio (lower case, with the dot); library.tags knows how to
+#: read each (a test keeps the two lists the same). Here, not there: walking needs no mutagen.
+AUDIO_EXTENSIONS = frozenset({
+    ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".m4b", ".mp4", ".alac", ".aac", ".wav",
+    ".aif", ".aiff", ".aifc", ".wma", ".asf", ".wv", ".ape",
+})  # fmt: skip
 _AUDIO_EXTENSIONS_BYTES = frozenset(os.fsencode(ext) for ext in AUDIO_EXTENSIONS)
 
 

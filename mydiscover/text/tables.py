@@ -12,7 +12,7 @@ from typing import Any
 from mydiscover.db.connection import transaction
 from mydiscover.history.tables import load_history
 from mydiscover.library.match import artist_key, title_key
-from mydiscover.library.tags import first_value, tag_values
+from mydiscover.library.values import first_value, tag_values
 from mydiscover.text.sources import Document, Entity
 
 
