@@ -33,8 +33,9 @@ from mydiscover.db.lock import exclusive_lock
 from mydiscover.errors import BusyError, MydiscoverError
 from mydiscover.history.report import ImportProgress, ImportReport
 from mydiscover.history.tables import rematch_unmatched
+from mydiscover.library.match import TrackMatcher
 from mydiscover.library.scan import ScanProgress, ScanReport, scan_library
-from mydiscover.library.tables import catalog_roots
+from mydiscover.library.tables import catalog_roots, entries_updated_since, now_stamp
 
 if TYPE_CHECKING:  # numpy and scipy load only when a step needs them
     from mydiscover.cf.store import FittedModel
@@ -145,12 +146,16 @@ def scan_music(
     from mydiscover.library.walk import normalize_root
 
     with exclusive_lock(database, "a scan", wait=wait):
+        started = now_stamp(conn)
         with view.scan_progress() as progress:
             report = scan_library(conn, [normalize_root(str(root)) for root in roots],
                                   jobs=jobs, progress=progress)  # fmt: skip
         rematched = 0
         if not report.interrupted and (report.new or report.changed or report.moved):
-            rematched = rematch_unmatched(conn)  # new files may be what listens waited for
+            # New files may be what earlier listens waited for; only they can be: a listen
+            # unmatched so far matched none of the others (O(new), not O(catalog)).
+            arrived = TrackMatcher(entries_updated_since(conn, started))
+            rematched = rematch_unmatched(conn, arrived)
     if report.interrupted:
         raise StageInterrupted(f"Scan interrupted: {report.summary()} so far; run the same "
                                "scan again to carry on.")  # fmt: skip

@@ -4,6 +4,7 @@ encodings; duplicates; matching to the library; the CLI end to end."""
 from __future__ import annotations
 
 import json
+import time
 import zipfile
 from pathlib import Path
 
@@ -317,3 +318,33 @@ def test_damaged_zip_is_a_failure_for_that_file_only(conn, tmp_path: Path) -> No
 
     assert [path for path, _ in failures] == [archive]
     assert report.added >= 2
+
+
+def test_a_scans_new_tracks_match_only_the_listens_they_can(conn, library: Path, tmp_path: Path):
+    """After a scan, earlier listens are tried against just the tracks it brought (found by
+    artist key, or by recording ID under another spelling); the others are not touched."""
+    from mydiscover.history.tables import rematch_unmatched
+    from mydiscover.library.match import TrackMatcher
+    from mydiscover.library.tables import entries_updated_since, now_stamp
+
+    recording = "5cbef01b-cc35-4f52-af7b-d0df0c4f61b9"
+    export = tmp_path / "mine.csv"
+    export.write_text(
+        "listened_at,artist,title,album,mb_recording_id\n"
+        "1700000000,Slowdive,Alison,Souvlaki,\n"
+        f"1700000100,Rachel Goswell,Something Else,,{recording.upper()}\n"
+        "1700000200,Ride,Vapour Trail,Nowhere,\n"
+    )
+    make_track(library / "old" / "ride.flac", title="Other Song", artist="Ride")
+    scan(conn, library / "old")
+    import_files(conn, [export])
+    time.sleep(1.05)  # the stamp is to the second: the old track's second is past
+    stamp = now_stamp(conn)
+    make_track(library / "new" / "alison.flac", title="Alison", artist="Slowdive",
+               mb_recording_id=recording)  # fmt: skip
+    scan(conn, library / "new")
+    arrived = TrackMatcher(entries_updated_since(conn, stamp))
+    assert len(arrived) == 1  # the old track is not among them
+    assert rematch_unmatched(conn, arrived) == 2
+    matched = dict(conn.execute("SELECT title, matched_by FROM listens WHERE track_id IS NOT NULL"))
+    assert matched == {"Alison": "name", "Something Else": "mbid"}

@@ -96,16 +96,19 @@ class ListenWriter:
         self.matched += sum(1 for row in batch if row[10] is not None)
 
 
+#: A matcher over at most this many artists has its listens selected by key (an index), not
+#: every unmatched listen read: what one scan brings is a handful.
+TARGETED_ARTISTS = 500
+
+
 def rematch_unmatched(conn: sqlite3.Connection, matcher: TrackMatcher | None = None) -> int:
-    """Try the listens no track matched yet against the catalog as it is now; returns how many
-    found their track (new files were scanned, tags were fixed)."""
+    """Try the listens no track matched yet against ``matcher`` (default: the whole catalog as
+    it is now); returns how many found their track (new files were scanned, tags were fixed).
+    A small matcher (a scan's new tracks) reads only the listens it could match."""
     matcher = matcher or load_matcher(conn)
     found: list[tuple[int, str, int]] = []
     cache: dict[tuple[Any, ...], Match | None] = {}
-    rows = conn.execute(
-        "SELECT id, artist, title, album, mb_recording_id FROM listens WHERE track_id IS NULL"
-    )
-    for listen_id, *key in rows:
+    for listen_id, *key in _unmatched_listens(conn, matcher):
         cache_key = tuple(key)
         if cache_key not in cache:
             cache[cache_key] = matcher.match(*key)
@@ -115,6 +118,29 @@ def rematch_unmatched(conn: sqlite3.Connection, matcher: TrackMatcher | None = N
     with transaction(conn):
         conn.executemany("UPDATE listens SET track_id = ?, matched_by = ? WHERE id = ?", found)
     return len(found)
+
+
+def _unmatched_listens(conn: sqlite3.Connection, matcher: TrackMatcher) -> Iterable[tuple]:
+    """The unmatched listens ``matcher`` might match: by its artists' keys and its recording
+    IDs when it is small, else all of them."""
+    columns = "id, artist, title, album, mb_recording_id"
+    artists = matcher.artist_keys()
+    if len(artists) > TARGETED_ARTISTS:
+        yield from conn.execute(f"SELECT {columns} FROM listens WHERE track_id IS NULL")
+        return
+    seen: set[int] = set()
+    wanted = [("artist_key", sorted(artists)), ("lower(mb_recording_id)",
+                                                sorted(matcher.recording_ids()))]  # fmt: skip
+    for column, values in wanted:
+        for start in range(0, len(values), 500):  # under SQLite's limit of bound parameters
+            chunk = values[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = conn.execute(f"SELECT {columns} FROM listens WHERE track_id IS NULL AND "
+                                f"{column} IN ({marks})", chunk)  # fmt: skip
+            for row in rows:
+                if row[0] not in seen:
+                    seen.add(row[0])
+                    yield row
 
 
 class ImportState(NamedTuple):

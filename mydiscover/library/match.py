@@ -147,6 +147,14 @@ class TrackMatcher:
     def __len__(self) -> int:
         return sum(len(ids) for ids in self._by_name.values())
 
+    def artist_keys(self) -> set[str]:
+        """The artist keys of the tracks here: only a listen by one of them can match by name."""
+        return set(self._titles_by_artist)
+
+    def recording_ids(self) -> set[str]:
+        """The tracks' MusicBrainz recording IDs (lower case)."""
+        return set(self._by_mbid)
+
     def match(
         self,
         artist: str | None,

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from mydiscover.db.schema import schema_version
+from mydiscover.library.match import CatalogEntry
 from mydiscover.library.values import Tags
 from mydiscover.library.walk import FoundFile
 from mydiscover.paths import display_path
@@ -169,7 +170,6 @@ def vacate_paths(conn: sqlite3.Connection, ids: Iterable[int]) -> None:
     )
 
 
-_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 SCAN_COUNTERS = ("new", "changed", "unchanged", "moved", "restored", "missing", "errors")
 
 
@@ -293,3 +293,18 @@ def present_tracks(conn: sqlite3.Connection) -> list[PresentTrack]:
         "WHERE status = 'ok'"
     )
     return [PresentTrack(*row) for row in rows]
+
+
+def now_stamp(conn: sqlite3.Connection) -> str:
+    """The database's clock as the ``updated_at`` columns record it (to the second)."""
+    return str(conn.execute(f"SELECT {_NOW}").fetchone()[0])
+
+
+def entries_updated_since(conn: sqlite3.Connection, stamp: str) -> list[CatalogEntry]:
+    """The tracks added or changed since ``stamp`` (see :func:`now_stamp`), as matching reads
+    them: what a scan brought that earlier listens may be."""
+    rows = conn.execute(
+        "SELECT id, artist, title, album, mb_recording_id FROM tracks WHERE updated_at >= ?",
+        (stamp,),
+    )
+    return [CatalogEntry(*row) for row in rows]
