@@ -16,7 +16,6 @@ import os
 import statistics
 import sys
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 from common import add_common_arguments, add_repo_to_path, cache_folder, print_table, verdict
@@ -27,27 +26,10 @@ from bench_scan import ensure_library  # noqa: E402
 
 from mydiscover.db import open_database  # noqa: E402
 from mydiscover.history.importer import import_files  # noqa: E402
-from mydiscover.pipeline import scan_music  # noqa: E402
+from mydiscover.pipeline import SilentView, scan_music  # noqa: E402
 from tests.library_factory import make_track  # noqa: E402
 
 TARGET_RATIO = 1.3
-
-
-class QuietView:
-    """The pipeline's view, showing nothing (the figures are the point)."""
-
-    @contextmanager
-    def scan_progress(self):
-        """A progress that draws nothing."""
-        from mydiscover.library.scan import _Silent
-
-        yield _Silent()
-
-    def said(self, line: str) -> None:
-        """Nothing."""
-
-    def note(self, line: str) -> None:
-        """Nothing."""
 
 
 def cpu() -> float:
@@ -79,7 +61,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         database = Path(scratch) / "db.sqlite"
         conn = open_database(database)
-        view = QuietView()
+        view = SilentView()
         scan_music(conn, database, [library], view)
         history = Path(scratch) / "history.csv"
         write_history(history, args.listens, 0.3)

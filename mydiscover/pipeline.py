@@ -17,13 +17,19 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from mydiscover.audio.run import AnalysisInterrupted, AnalysisProgress, run_analysis
+from mydiscover.audio.run import (
+    AnalysisInterrupted,
+    AnalysisProgress,
+    AnalysisRun,
+    run_analysis,
+)
 from mydiscover.config import (
+    ENV_LASTFM_KEY,
     Settings,
     exposed_secret_warning,
     lastfm_api_key,
@@ -35,9 +41,16 @@ from mydiscover.history.report import ImportProgress, ImportReport
 from mydiscover.history.tables import rematch_unmatched
 from mydiscover.library.match import TrackMatcher
 from mydiscover.library.scan import ScanProgress, ScanReport, scan_library
-from mydiscover.library.tables import catalog_roots, entries_updated_since, now_stamp
+from mydiscover.library.tables import (
+    catalog_roots,
+    entries_updated_since,
+    now_stamp,
+    rematched_until,
+    set_rematched_until,
+)
 
 if TYPE_CHECKING:  # numpy and scipy load only when a step needs them
+    from mydiscover.audio.tables import PendingTrack
     from mydiscover.cf.store import FittedModel
 
 #: Review asks per refresh, at most: a crawl of a whole new library belongs to 'reviews crawl'.
@@ -76,6 +89,57 @@ class PipelineView(Protocol):
 
     def failed(self, line: str) -> None:
         """A step that failed: the others go on."""
+
+
+class SilentView:
+    """A :class:`PipelineView` that shows nothing: for scripts, benchmarks and tests."""
+
+    def scan_progress(self) -> AbstractContextManager[ScanProgress]:
+        """No progress."""
+        from mydiscover.library.scan import SilentScanProgress
+
+        return nullcontext(SilentScanProgress())
+
+    def import_progress(self, label: str) -> AbstractContextManager[ImportProgress]:
+        """No progress."""
+        from mydiscover.history.report import SilentProgress
+
+        return nullcontext(SilentProgress())
+
+    def analysis_progress(self) -> AbstractContextManager[AnalysisProgress]:
+        """No progress."""
+        return nullcontext(_SilentAnalysis())
+
+    def bytes_read(self, label: str) -> AbstractContextManager[Callable[[int, int], None]]:
+        """No progress."""
+        return nullcontext(lambda done, total: None)
+
+    def working(self, label: str) -> AbstractContextManager[None]:
+        """No spinner."""
+        return nullcontext()
+
+    def said(self, line: str) -> None:
+        """Nothing shown."""
+
+    def detail(self, line: str) -> None:
+        """Nothing shown."""
+
+    def note(self, line: str) -> None:
+        """Nothing shown."""
+
+    def warned(self, line: str) -> None:
+        """Nothing shown."""
+
+    def failed(self, line: str) -> None:
+        """Nothing shown."""
+
+
+class _SilentAnalysis:
+    def started(self, pending: int) -> None:
+        """Nothing shown."""
+
+    def stored(self, run: AnalysisRun, track: PendingTrack, error: str | None) -> None:
+        """Nothing shown."""
 
 
 class StageInterrupted(KeyboardInterrupt):
@@ -150,12 +214,7 @@ def scan_music(
         with view.scan_progress() as progress:
             report = scan_library(conn, [normalize_root(str(root)) for root in roots],
                                   jobs=jobs, progress=progress)  # fmt: skip
-        rematched = 0
-        if not report.interrupted and (report.new or report.changed or report.moved):
-            # New files may be what earlier listens waited for; only they can be: a listen
-            # unmatched so far matched none of the others (O(new), not O(catalog)).
-            arrived = TrackMatcher(entries_updated_since(conn, started))
-            rematched = rematch_unmatched(conn, arrived)
+        rematched = 0 if report.interrupted else _rematch(conn, started)
     if report.interrupted:
         raise StageInterrupted(f"Scan interrupted: {report.summary()} so far; run the same "
                                "scan again to carry on.")  # fmt: skip
@@ -165,6 +224,20 @@ def scan_music(
     if report.errors:
         view.note("See what failed with: mydiscover scan --errors")
     return ScanOutcome(report, rematched)
+
+
+def _rematch(conn: sqlite3.Connection, started: str) -> int:
+    """Try the unmatched listens against the tracks updated since they were last tried (all
+    of them the first time): new files may be what earlier listens waited for, and only they
+    can be, as a listen unmatched so far matched none of the others: O(new), not O(catalog).
+    Tracks an interrupted scan stored, or one killed before this step, are tried next time."""
+    since = rematched_until(conn)
+    arrived = None if since is None else entries_updated_since(conn, since)
+    if arrived == []:
+        return 0  # nothing changed since they were last tried: nothing to do, nothing to write
+    found = rematch_unmatched(conn, None if arrived is None else TrackMatcher(arrived))
+    set_rematched_until(conn, started)
+    return found
 
 
 def _import_history(conn: sqlite3.Connection, settings: Settings, view: PipelineView) -> None:
@@ -177,6 +250,9 @@ def _import_history(conn: sqlite3.Connection, settings: Settings, view: Pipeline
         if not api_key:
             view.note("history: Last.fm skipped: no API key ([lastfm] api_key)")
         else:
+            from_config = not os.environ.get(ENV_LASTFM_KEY)
+            if from_config and (warning := exposed_secret_warning(settings, "a Last.fm API key")):
+                view.warned(warning)
             url = settings.lastfm.api_url
             with _step(view):
 
@@ -254,18 +330,40 @@ def _refresh_cf(conn: sqlite3.Connection, settings: Settings, view: PipelineView
     configured = settings.cf.dataset
     if configured and not dataset_path(database).exists():
         path = Path(configured)
-        with view.bytes_read(f"reading {path.name}") as progress:
+        with (
+            _interrupted("cf import: interrupted; nothing was changed."),
+            view.bytes_read(f"reading {path.name}") as progress,
+        ):
             view.said(import_dataset(path, "auto", database, progress).summary())
     if not model_path(database).exists():
         if not dataset_path(database).exists():
             view.note("cf: no public co-listening data yet ('mydiscover cf import PATH')")
             return
-        with view.working(f"fitting ALS (als) on {imported_plays(database):,} play counts"):
+        plays = imported_plays(database)
+        with (
+            _interrupted("cf fit: interrupted; the previous model is kept."),
+            view.working(f"fitting ALS (als) on {plays:,} play counts"),
+        ):
             report = fit_model(database, "als")
         view.said(report.summary())
-        fold_in(conn, load_model(report.target), view)
+        model = load_model(report.target)
     elif fold_stale(conn):
-        fold_in(conn, load_model(model_path(database)), view)
+        model = load_model(model_path(database))
+    else:
+        return
+    with _interrupted("cf score: interrupted; the previous scores are kept."):
+        fold_in(conn, model, view)
+
+
+@contextmanager
+def _interrupted(message: str) -> Iterator[None]:
+    """Ctrl-C in the block ends the refresh with ``message`` (what was kept)."""
+    try:
+        yield
+    except StageInterrupted:
+        raise
+    except KeyboardInterrupt:
+        raise StageInterrupted(message) from None
 
 
 def fold_in(conn: sqlite3.Connection, model: FittedModel, view: PipelineView) -> None:

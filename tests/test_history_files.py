@@ -320,6 +320,24 @@ def test_damaged_zip_is_a_failure_for_that_file_only(conn, tmp_path: Path) -> No
     assert report.added >= 2
 
 
+def test_tracks_a_scan_stored_but_never_matched_are_tried_by_the_next(conn, library, tmp_path):
+    """A scan interrupted (or killed) after storing tracks, before matching earlier listens to
+    them: the next scan still matches those listens, not only its own new tracks'."""
+    from mydiscover.pipeline import SilentView, scan_music
+
+    export = tmp_path / "mine.csv"
+    export.write_text("listened_at,artist,title\n1700000000,Slowdive,Alison\n"
+                      "1700000100,Ride,Vapour Trail\n")  # fmt: skip
+    import_files(conn, [export])
+    database = Path(conn.execute("PRAGMA database_list").fetchone()[2])
+    make_track(library / "old" / "ride.flac", title="Other", artist="Lush")
+    scan_music(conn, database, [library], SilentView())  # listens tried against the catalog
+    make_track(library / "a" / "alison.flac", title="Alison", artist="Slowdive")
+    scan(conn, library)  # stored, never matched: what an interrupted scan leaves
+    make_track(library / "b" / "vapour.flac", title="Vapour Trail", artist="Ride")
+    assert scan_music(conn, database, [library], SilentView()).rematched == 2
+
+
 def test_a_scans_new_tracks_match_only_the_listens_they_can(conn, library: Path, tmp_path: Path):
     """After a scan, earlier listens are tried against just the tracks it brought (found by
     artist key, or by recording ID under another spelling); the others are not touched."""

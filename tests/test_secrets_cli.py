@@ -104,3 +104,17 @@ def test_reviews_crawl_warns_about_a_readable_lastfm_key(cli_env, fake_server, t
 
     assert result.returncode == 0, result.stderr
     assert f"{config} holds a Last.fm API key and others can read it" in result.stderr
+
+
+def test_update_warns_about_a_readable_lastfm_key_too(cli_env, fake_server, tmp_path):
+    app = FakeLastfm(make_listens(3, end=NOW - 60), api_key=API_KEY)
+    fake_server.mount(app.path, app)
+    text = f'[lastfm]\nuser = "rj"\napi_key = "{API_KEY}"\napi_url = "{fake_server.url}/2.0/"\n'
+    # Every request stays on the loopback: the reviews step has no library to ask about, and
+    # its Wikipedia source is pointed at the fake server all the same.
+    text += f'[reviews]\nwikipedia_api_url = "{fake_server.url}/w/api.php"\n'
+    readable = _config(tmp_path, text, 0o644)
+    env = {**cli_env, "MYDISCOVER_CONFIG": str(readable), "MYDISCOVER_DB": str(tmp_path / "d.db")}
+    result = run_cli(env, "update")
+    assert f"{readable} holds a Last.fm API key and others can read it" in result.stderr
+    assert "Last.fm rj: 3 listens added" in result.stderr and API_KEY not in result.stderr

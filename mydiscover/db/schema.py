@@ -315,6 +315,16 @@ CREATE TABLE server_songs (
 CREATE INDEX server_songs_track ON server_songs (track_id);
 """
 
+_V9_REMATCH = """
+-- How far the unmatched listens have been tried against the catalog: every track updated
+-- before this moment (updated_at's format). A scan tries them against the tracks updated
+-- since, then moves it to when that scan began; none yet means against every track.
+CREATE TABLE rematch_state (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    tried_until TEXT NOT NULL
+);
+"""
+
 #: MIGRATIONS[n] upgrades version n to n + 1. Append; never edit a released entry.
 MIGRATIONS: tuple[str, ...] = (
     _V1_CATALOG,
@@ -325,6 +335,7 @@ MIGRATIONS: tuple[str, ...] = (
     _V6_TEXT,
     _V7_WEEKLY,
     _V8_SERVERS,
+    _V9_REMATCH,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

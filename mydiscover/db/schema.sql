@@ -1,4 +1,4 @@
--- The schema of a new mydiscover database (version 8), written by
+-- The schema of a new mydiscover database (version 9), written by
 -- tools/schema_snapshot.py from the migrations in mydiscover/db/schema.py.
 CREATE TABLE bans (
     track_id    INTEGER PRIMARY KEY REFERENCES tracks (id),
@@ -75,6 +75,11 @@ CREATE TABLE listens (
     track_id        INTEGER REFERENCES tracks (id),
     matched_by      TEXT CHECK (matched_by IN ('mbid', 'name', 'album', 'fuzzy')),
     UNIQUE (artist_key, title_key, listened_at)
+);
+
+CREATE TABLE rematch_state (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    tried_until TEXT NOT NULL
 );
 
 CREATE TABLE scan_errors (

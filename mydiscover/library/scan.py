@@ -97,15 +97,17 @@ class _Plan:
     blocked_folders: list[bytes] = field(default_factory=list)
 
 
-class _Silent:
+class SilentScanProgress:
+    """A :class:`ScanProgress` that shows nothing."""
+
     def walking(self, files_found: int) -> None:
-        pass
+        """Nothing shown."""
 
     def reading(self, total: int) -> None:
-        pass
+        """Nothing shown."""
 
     def advance(self, count: int) -> None:
-        pass
+        """Nothing shown."""
 
 
 def scan_library(
@@ -121,7 +123,7 @@ def scan_library(
     missing, and the report says ``interrupted``; the next scan carries on from there. Any other
     error is logged as a failed scan and raised.
     """
-    progress = progress or _Silent()
+    progress = progress or SilentScanProgress()
     roots = _outermost(roots)
     report = ScanReport()
     scan_id = tables.start_scan(conn, roots)

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from mydiscover.db.connection import transaction
 from mydiscover.db.schema import schema_version
 from mydiscover.library.match import CatalogEntry
 from mydiscover.library.values import Tags
@@ -298,6 +299,21 @@ def present_tracks(conn: sqlite3.Connection) -> list[PresentTrack]:
 def now_stamp(conn: sqlite3.Connection) -> str:
     """The database's clock as the ``updated_at`` columns record it (to the second)."""
     return str(conn.execute(f"SELECT {_NOW}").fetchone()[0])
+
+
+def rematched_until(conn: sqlite3.Connection) -> str | None:
+    """Until when (``updated_at``'s time) the catalog's tracks have all been tried against the
+    unmatched listens; None when they never were."""
+    row = conn.execute("SELECT tried_until FROM rematch_state").fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_rematched_until(conn: sqlite3.Connection, stamp: str) -> None:
+    """Record that every track updated before ``stamp`` has been tried (see above)."""
+    with transaction(conn):
+        conn.execute("INSERT INTO rematch_state (id, tried_until) VALUES (1, ?) "
+                     "ON CONFLICT (id) DO UPDATE SET tried_until = excluded.tried_until",
+                     (stamp,))  # fmt: skip
 
 
 def entries_updated_since(conn: sqlite3.Connection, stamp: str) -> list[CatalogEntry]:
