@@ -92,14 +92,16 @@ def fit_command(
 ) -> None:
     """Fit the ALS model on the imported co-listening data, then fold you in and score your
     library. The defaults are the ones 'mydiscover eval cf' chose on HetRec Last.fm 2K."""
-    from mydiscover.cf.engines import engine_name
+    from mydiscover.cf.engines import FOLDABLE, engine_name
     from mydiscover.cf.fit import fit_model, imported_plays
     from mydiscover.cf.store import load_model
 
     try:
         name = engine_name(engine)
     except ValueError:
-        raise fail(f"unknown engine {engine!r}: choose als or als-spark") from None
+        name = ""
+    if name not in FOLDABLE:  # the others can be compared ('eval cf'), not folded into
+        raise fail(f"unknown engine {engine!r}: choose als or als-spark")
     options: dict[str, Any] = {
         "factors": factors, "iterations": iterations, "alpha": alpha, "weighting": weighting,
     }  # fmt: skip
