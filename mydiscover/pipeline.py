@@ -322,7 +322,7 @@ def analyze_tracks(
 def _refresh_cf(conn: sqlite3.Connection, settings: Settings, view: PipelineView) -> None:
     """Import the configured dataset if it never was, fit if no model is, and fold the user in
     again when the history changed."""
-    from mydiscover.cf.fit import fit_model, import_dataset, imported_plays
+    from mydiscover.cf.fit import fit_model, import_dataset, imported_data
     from mydiscover.cf.store import dataset_path, load_model, model_path
     from mydiscover.cf.tables import fold_stale
 
@@ -339,12 +339,12 @@ def _refresh_cf(conn: sqlite3.Connection, settings: Settings, view: PipelineView
         if not dataset_path(database).exists():
             view.note("cf: no public co-listening data yet ('mydiscover cf import PATH')")
             return
-        plays = imported_plays(database)
+        data = imported_data(database)  # read once: for the label and the fit
         with (
             _interrupted("cf fit: interrupted; the previous model is kept."),
-            view.working(f"fitting ALS (als) on {plays:,} play counts"),
+            view.working(f"fitting ALS (als) on {data.plays.nnz:,} play counts"),
         ):
-            report = fit_model(database, "als")
+            report = fit_model(database, "als", data)
         view.said(report.summary())
         model = load_model(report.target)
     elif fold_stale(conn):

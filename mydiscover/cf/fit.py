@@ -74,19 +74,23 @@ def import_dataset(
     return ImportedData(data, target, time.perf_counter() - started)
 
 
-def imported_plays(database: Path) -> int:
-    """How many play counts the imported dataset holds (MydiscoverError when none is)."""
-    return CoListening.load(dataset_path(database)).plays.nnz
+def imported_data(database: Path) -> CoListening:
+    """The dataset imported beside ``database`` (MydiscoverError when none is)."""
+    return CoListening.load(dataset_path(database))
 
 
-def fit_model(database: Path, engine: str = "als", **options: float | int | str) -> FitReport:
-    """Fit ``engine`` (``als``, or ``als-spark`` with a ``master``) on the imported dataset
-    with ``options`` over its defaults, and save it as the model the weekly uses."""
+def fit_model(
+    database: Path, engine: str = "als", data: CoListening | None = None,
+    **options: float | int | str,
+) -> FitReport:  # fmt: skip
+    """Fit ``engine`` (``als``, or ``als-spark`` with a ``master``) on ``data`` (default: the
+    imported dataset) with ``options`` over its defaults, and save it as the model the weekly
+    uses."""
     try:
         als = build_als(engine, **options)
     except ValueError as error:
         raise MydiscoverError(str(error)) from None
-    data = CoListening.load(dataset_path(database))
+    data = data or imported_data(database)
     started = time.perf_counter()
     try:
         als.fit(data.plays)

@@ -93,7 +93,7 @@ def fit_command(
     """Fit the ALS model on the imported co-listening data, then fold you in and score your
     library. The defaults are the ones 'mydiscover eval cf' chose on HetRec Last.fm 2K."""
     from mydiscover.cf.engines import FOLDABLE, engine_name
-    from mydiscover.cf.fit import fit_model, imported_plays
+    from mydiscover.cf.fit import fit_model, imported_data
     from mydiscover.cf.store import load_model
 
     try:
@@ -111,9 +111,10 @@ def fit_command(
         options["master"] = spark_master
     with reported_errors(), interruptible("cf fit: interrupted; the previous model is kept."):
         settings = settings_from(db, config)
-        plays = imported_plays(settings.database)
-        with err.status(f"fitting ALS ({name}) on {plays:,} play counts", spinner="dots"):
-            report = fit_model(settings.database, name, **options)
+        data = imported_data(settings.database)  # read once: for the label and the fit
+        label = f"fitting ALS ({name}) on {data.plays.nnz:,} play counts"
+        with err.status(label, spinner="dots"):
+            report = fit_model(settings.database, name, data, **options)
         err.print(escape(report.summary()), highlight=False)
         _fold_and_report(load_model(report.target), settings)
 

@@ -323,6 +323,8 @@ CREATE TABLE rematch_state (
     id          INTEGER PRIMARY KEY CHECK (id = 1),
     tried_until TEXT NOT NULL
 );
+-- Every scan asks which tracks changed since then: by this index, not a read of the catalog.
+CREATE INDEX tracks_updated ON tracks (updated_at);
 """
 
 #: MIGRATIONS[n] upgrades version n to n + 1. Append; never edit a released entry.

@@ -248,6 +248,8 @@ CREATE INDEX scan_errors_root ON scan_errors (root);
 
 CREATE INDEX server_songs_track ON server_songs (track_id);
 
+CREATE INDEX tracks_updated ON tracks (updated_at);
+
 CREATE INDEX weekly_tracks_track ON weekly_tracks (track_id);
 
 CREATE VIEW track_history AS

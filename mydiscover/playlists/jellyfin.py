@@ -78,6 +78,13 @@ class JellyfinClient:
         self.user = user
         self._token = token or ""
         self._user_id = ""
+        # The one header form every Jellyfin version accepts (the X-Emby-* ones are legacy,
+        # off by default in newer servers). The device id stays the same run after run, so
+        # the server's device list does not grow a line per push.
+        device = socket.gethostname()
+        device_id = hashlib.sha256(f"mydiscover {device} {user or ''}".encode()).hexdigest()
+        self._device = {"Client": "mydiscover", "Device": device, "DeviceId": device_id[:32],
+                        "Version": __version__}  # fmt: skip
         #: Whether the token turned out to be a server API key (it has no user of its own).
         self.api_key = False
         if not token and user and password:
@@ -165,13 +172,7 @@ class JellyfinClient:
         self._user_id = str(user_record.get("Id") or "") if isinstance(user_record, dict) else ""
 
     def _authorization(self) -> dict[str, str]:
-        # The one form every Jellyfin version accepts (the X-Emby-* headers are legacy, off by
-        # default in newer servers). The device id stays the same run after run, so the
-        # server's device list does not grow a line per push.
-        device = socket.gethostname()
-        device_id = hashlib.sha256(f"mydiscover {device} {self.user or ''}".encode()).hexdigest()
-        fields = {"Client": "mydiscover", "Device": device, "DeviceId": device_id[:32],
-                  "Version": __version__}  # fmt: skip
+        fields = {**self._device}
         if self._token:
             fields["Token"] = self._token
         return {"Authorization": "MediaBrowser " + ", ".join(
