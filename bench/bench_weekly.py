@@ -38,13 +38,15 @@ kernel's high-water mark):
 - the baseline: a ``python -c`` script that reads what the weekly must read at the least: the
   tracks' ids, paths and embeddings (into a NumPy array) and each played track's listen count
   and last listen;
-- ``python -m mydiscover weekly --no-update --db DB --week 2026-W48`` (the weekly itself, not
-  the refresh of the stages before it) without any user config; its stdout
-  must be an M3U of 30 tracks and its stderr's summary must name the cf, text and audio signals
-  (cold where it scored tracks).
+- three ``python -m mydiscover weekly --no-update --db DB --week W`` in turn (the weekly
+  itself, not the refresh of the stages before it), without any user config: 2026-W48, the
+  first, which learns its blend from the history (a weekly does once in 28 days); 2026-W49, a
+  new week's weekly that reuses that blend (every other week); and 2026-W49 again, the week's
+  stored weekly. The first one's stdout must be an M3U of 30 tracks and its stderr's summary
+  must name the cf, text and audio signals (cold where it scored tracks).
 
-The table shows the baseline's best run, the weekly's best and median runs, the targets and how
-many times the baseline each took.
+The table shows the baseline's best run, each weekly's best and median runs with its peak, the
+targets and how many times the baseline each took.
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ DEFAULT_TRACKS = 100_000
 DEFAULT_LISTENS = 1_000_000
 DEFAULT_SEED = 20261123
 WEEK = "2026-W48"
+NEXT_WEEK = "2026-W49"
 PLAYLIST_SIZE = 30  # the weekly's default --size
 TARGET_SECONDS = 2.0
 TARGET_MB = 1024
@@ -332,6 +335,8 @@ def ensure_data(
             cached = Dataset(**json.loads(meta.read_text(encoding="utf-8")))
             how = (cached.version, cached.seed, cached.tracks, cached.listens)
             if how == (GENERATOR_VERSION, seed, tracks, listens):
+                # Migrated to this code's schema once here, not in every timed weekly.
+                open_database(folder / DATABASE_NAME).close()
                 return cached, True
     return generate(folder, tracks, listens, seed), False
 
@@ -359,8 +364,17 @@ def check_weekly(run: MeasuredRun) -> dict[str, int]:
     return signals
 
 
-def measure_once(cache: Path) -> tuple[MeasuredRun, MeasuredRun, dict[str, int]]:
-    """The baseline and the weekly on a fresh copy of the cached database and model."""
+#: The weeklies each run makes on its copy, in order: (key, week, label in the table).
+WEEKLIES = (
+    ("learning", WEEK, "weekly that learns its blend (1st of 28 days)"),
+    ("kept_blend", NEXT_WEEK, "weekly of a new week, learned blend kept"),
+    ("kept_week", NEXT_WEEK, "the same week's weekly again (kept)"),
+)
+
+
+def measure_once(cache: Path) -> tuple[MeasuredRun, dict[str, MeasuredRun], dict[str, int]]:
+    """The baseline and the weeklies (WEEKLIES, one after the other) on a fresh copy of the
+    cached database and model."""
     with tempfile.TemporaryDirectory(prefix="bench-weekly-") as scratch:
         database = Path(scratch) / DATABASE_NAME
         shutil.copyfile(cache / DATABASE_NAME, database)
@@ -368,11 +382,13 @@ def measure_once(cache: Path) -> tuple[MeasuredRun, MeasuredRun, dict[str, int]]
         shutil.copyfile(vectors_path(cache / DATABASE_NAME), vectors_path(database))
         baseline = measured_run([sys.executable, "-c", BASELINE, str(database)],
                                 cwd=REPO_ROOT, interval=SAMPLE_INTERVAL)  # fmt: skip
-        command = [sys.executable, "-m", "mydiscover", "weekly", "--no-update", "--db",
-                   str(database), "--week", WEEK]  # fmt: skip
-        weekly = measured_run(command, cli_environment(Path(scratch) / "config"), cwd=REPO_ROOT,
-                              interval=SAMPLE_INTERVAL)  # fmt: skip
-    return baseline, weekly, check_weekly(weekly)
+        weeklies = {}
+        for key, week, _ in WEEKLIES:
+            command = [sys.executable, "-m", "mydiscover", "weekly", "--no-update", "--db",
+                       str(database), "--week", week]  # fmt: skip
+            weeklies[key] = measured_run(command, cli_environment(Path(scratch) / "config"),
+                                         cwd=REPO_ROOT, interval=SAMPLE_INTERVAL)  # fmt: skip
+    return baseline, weeklies, check_weekly(weeklies["learning"])
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -422,16 +438,13 @@ def main() -> None:
     )
     runs: list[dict[str, Any]] = []
     for _ in range(args.repeat):
-        baseline, weekly, signals = measure_once(args.cache)
+        baseline, weeklies, signals = measure_once(args.cache)
         runs.append({"baseline_s": baseline.seconds, "baseline_mb": baseline.peak_mb,
-                     "weekly_s": weekly.seconds, "weekly_mb": weekly.peak_mb,
+                     **{f"{key}_s": run.seconds for key, run in weeklies.items()},
+                     **{f"{key}_mb": run.peak_mb for key, run in weeklies.items()},
                      "signals": signals})  # fmt: skip
-        print(weekly.stderr.strip(), file=sys.stderr)
+        print(weeklies["learning"].stderr.strip(), file=sys.stderr)
     base = min(run["baseline_s"] for run in runs)
-    best = min(runs, key=lambda run: run["weekly_s"])
-    median_s = statistics.median(run["weekly_s"] for run in runs)
-    median_mb = statistics.median(run["weekly_mb"] for run in runs)
-    peak_mb = max(run["weekly_mb"] for run in runs)
     target = f"< {TARGET_SECONDS:g} s, < {TARGET_MB:,} MB"
 
     def row(name: str, seconds: float, mb: float, checked: bool) -> list[str]:
@@ -439,17 +452,23 @@ def main() -> None:
         return [name, f"{seconds:.2f}", f"{mb:,.0f} MB", *(check if checked else ["", ""]),
                 f"{seconds / base:.2f} x"]  # fmt: skip
 
-    table = [
-        row("baseline: read tracks, embeddings, plays", base,
-            min(run["baseline_mb"] for run in runs), False),
-        row(f"mydiscover weekly, best of {args.repeat}", best["weekly_s"], best["weekly_mb"], True),
-        row(f"mydiscover weekly, median of {args.repeat}", median_s, median_mb, True),
-    ]  # fmt: skip
+    table = [row("baseline: read tracks, embeddings, plays", base,
+                 min(run["baseline_mb"] for run in runs), False)]  # fmt: skip
+    figures: dict[str, Any] = {}
+    for key, _, label in WEEKLIES:
+        best = min(run[f"{key}_s"] for run in runs)
+        median_s = statistics.median(run[f"{key}_s"] for run in runs)
+        peak_mb = max(run[f"{key}_mb"] for run in runs)
+        table += [row(f"{label}, best", best, peak_mb, True),
+                  row(f"{label}, median", median_s, peak_mb, True)]  # fmt: skip
+        figures[key] = {"best_s": best, "median_s": median_s, "peak_mb": peak_mb,
+                        "pass": best < TARGET_SECONDS and peak_mb < TARGET_MB}  # fmt: skip
+    signals = runs[0]["signals"]
     print(
         f"\nmydiscover weekly benchmark: {args.repeat} run(s), {usable_cores()} cores (load "
         f"average {load:.1f} at the start), Python {platform.python_version()}, "
         f"SQLite {sqlite3.sqlite_version}; signals: "
-        + ", ".join(f"{name} ({n:,} tracks)" for name, n in best["signals"].items())
+        + ", ".join(f"{name} ({n:,} tracks)" for name, n in signals.items())
     )
     header = ["measurement", "seconds", "peak RSS", "target", "check", "vs baseline"]
     print_table(table, header, {1, 2, 5})
@@ -461,10 +480,7 @@ def main() -> None:
             "target_s": TARGET_SECONDS,
             "target_mb": TARGET_MB,
             "baseline_s": base,
-            "best_s": best["weekly_s"],
-            "median_s": median_s,
-            "peak_mb": peak_mb,
-            "pass": best["weekly_s"] < TARGET_SECONDS and peak_mb < TARGET_MB,
+            **figures,
             "runs": runs,
             "cores": usable_cores(),
             "load_average": load,

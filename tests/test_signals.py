@@ -8,6 +8,8 @@ metal ones, and the cold start must do so for artists the public data has never 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -21,7 +23,8 @@ from mydiscover.db import open_database, transaction
 from mydiscover.history.importer import import_files
 from mydiscover.history.tables import load_history
 from mydiscover.recommend.library import load_library
-from mydiscover.recommend.signals import audio_signal, cf_signals, text_signal
+from mydiscover.recommend.signals import LinearMap, audio_signal, cf_signals, text_signal
+from mydiscover.recommend.tables import store_audio_map
 from mydiscover.text.terms import build_terms
 from tests.colistening import write_hetrec
 from tests.helpers import scan
@@ -140,3 +143,56 @@ def test_text_prefers_the_genres_the_listener_plays(setting):
     assert means["Shoegaze"] > means["Metal"]
     row = next(r for r in text.rows.tolist() if library.artists[r] == "Shoegaze Artist 8")
     assert text.explain(row) == "your tags say 'dream pop'"
+
+
+def test_the_cold_starts_map_is_stored_and_read_back_until_the_model_changes(setting):
+    conn, _, history, model = setting
+    library = load_library(conn)  # a new library: nothing fitted in this process for it
+    [_, cold] = cf_signals(conn, model, history, library)
+    [(made_from, stored)] = conn.execute("SELECT made_from, map FROM audio_to_cf").fetchall()
+    fitted = LinearMap.from_bytes(stored)
+    # A map stored for the same model and tracks is read, not fitted again: one planted with
+    # zero weights predicts every newcomer the same.
+    planted = LinearMap(np.zeros_like(fitted.weights), fitted.x_mean, fitted.y_mean)
+    store_audio_map(conn, made_from, planted.to_bytes())
+    try:
+        [_, read] = cf_signals(conn, model, history, load_library(conn))
+        assert np.ptp(read.scores) == pytest.approx(0, abs=1e-9)
+        assert np.ptp(cold.scores) > 0.1
+        # Another fit of the model is another map: fitted again, and stored in its place.
+        refitted = dataclasses.replace(model, meta={**model.meta, "fitted_at": "later"})
+        [_, again] = cf_signals(conn, refitted, history, load_library(conn))
+        assert np.allclose(again.scores, cold.scores)
+        [(other,)] = conn.execute("SELECT made_from FROM audio_to_cf").fetchall()
+        assert other != made_from
+    finally:
+        with transaction(conn):
+            conn.execute("DELETE FROM audio_to_cf")
+
+
+def test_a_damaged_stored_map_is_fitted_again(setting):
+    conn, _, history, model = setting
+    [_, cold] = cf_signals(conn, model, history, load_library(conn))
+    with transaction(conn):
+        conn.execute("UPDATE audio_to_cf SET map = x'00ff00'")
+    try:
+        [_, again] = cf_signals(conn, model, history, load_library(conn))
+        assert np.allclose(again.scores, cold.scores)
+        [(stored,)] = conn.execute("SELECT map FROM audio_to_cf").fetchall()
+        LinearMap.from_bytes(stored)  # stored anew, readable
+    finally:
+        with transaction(conn):
+            conn.execute("DELETE FROM audio_to_cf")
+
+
+def test_centred_similarities_are_those_of_the_centred_embeddings(setting):
+    conn, _, _, _ = setting
+    library = load_library(conn)
+    library.analysed[:3] = False  # as tracks never analysed: zero rows, left out of the mean
+    library.embeddings[:3] = 0
+    rows = np.flatnonzero(library.analysed)
+    centred = library.embeddings[rows] - library.embeddings[rows].mean(axis=0)
+    centred /= np.linalg.norm(centred, axis=1, keepdims=True)
+    assert np.allclose(library.centred(rows), centred, atol=1e-5)
+    vectors = np.random.default_rng(5).normal(size=(4, EMBEDDING_SIZE))
+    assert np.allclose(library.centred_similarity(vectors)[rows], centred @ vectors.T, atol=1e-4)

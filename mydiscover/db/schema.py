@@ -327,6 +327,22 @@ CREATE TABLE rematch_state (
 CREATE INDEX tracks_updated ON tracks (updated_at);
 """
 
+_V10_LEARNING = """
+-- The cut-offs a weekly learns its blend from count each artist's listens before each of
+-- them, per spelling of its name: with the time in this index, from the index alone (0.18 s
+-- on a million listens, not 1.2 s of row look-ups).
+DROP INDEX listens_artist;
+CREATE INDEX listens_artist ON listens (artist_key, artist, mb_artist_id, listened_at);
+
+-- The cold start's map from audio embeddings to CF factors, fitted once for a CF model and
+-- the analysed tracks it was trained on (made_from: a digest of both), not on every weekly.
+CREATE TABLE audio_to_cf (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    made_from   TEXT NOT NULL,
+    map         BLOB NOT NULL               -- NumPy .npz: weights, x_mean, y_mean
+);
+"""
+
 #: MIGRATIONS[n] upgrades version n to n + 1. Append; never edit a released entry.
 MIGRATIONS: tuple[str, ...] = (
     _V1_CATALOG,
@@ -338,6 +354,7 @@ MIGRATIONS: tuple[str, ...] = (
     _V7_WEEKLY,
     _V8_SERVERS,
     _V9_REMATCH,
+    _V10_LEARNING,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

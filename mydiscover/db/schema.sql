@@ -1,5 +1,11 @@
--- The schema of a new mydiscover database (version 9), written by
+-- The schema of a new mydiscover database (version 10), written by
 -- tools/schema_snapshot.py from the migrations in mydiscover/db/schema.py.
+CREATE TABLE audio_to_cf (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    made_from   TEXT NOT NULL,
+    map         BLOB NOT NULL               -- NumPy .npz: weights, x_mean, y_mean
+);
+
 CREATE TABLE bans (
     track_id    INTEGER PRIMARY KEY REFERENCES tracks (id),
     banned_at   INTEGER NOT NULL
@@ -238,7 +244,7 @@ CREATE TABLE weekly_tracks (
     PRIMARY KEY (weekly_id, position)
 );
 
-CREATE INDEX listens_artist ON listens (artist_key, artist, mb_artist_id);
+CREATE INDEX listens_artist ON listens (artist_key, artist, mb_artist_id, listened_at);
 
 CREATE INDEX listens_track_time ON listens (track_id, listened_at);
 

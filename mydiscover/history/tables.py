@@ -311,38 +311,38 @@ def tracks_played_between(conn: sqlite3.Connection, start: int, end: int) -> set
 
 def histories_before(conn: sqlite3.Connection, cutoffs: list[int]) -> list[History]:
     """``load_history(conn, before=cutoff)`` for each of the ascending ``cutoffs``, from one
-    pass over the listens (grouped by the span between cut-offs each falls in) instead of
-    one pass per cut-off: 1.3 s a pass on a million listens."""
+    pass over each covering index with a count per cut-off (``sum(listened_at < cutoff)``),
+    grouped in the index's own order: 0.5 s on a million listens, where grouping by the span
+    a listen falls in sorted every listen in a temporary B-tree (3.9 s)."""
     if not cutoffs:
         return []
-    spans = " ".join(f"WHEN listened_at < {int(c)} THEN {i}" for i, c in enumerate(cutoffs))
-    span = f"CASE {spans} ELSE {len(cutoffs)} END"
-    tracks: list[tuple[int, int, int, int]] = conn.execute(
-        f"SELECT track_id, {span} AS span, count(*), max(listened_at) FROM listens "
-        "WHERE track_id IS NOT NULL AND listened_at < ? GROUP BY track_id, span",
+    counts = ", ".join(f"sum(listened_at < {int(cutoff)})" for cutoff in cutoffs)
+    lasts = ", ".join(f"max(CASE WHEN listened_at < {int(cutoff)} THEN listened_at END)"
+                      for cutoff in cutoffs)  # fmt: skip
+    tracks: list[tuple[int, ...]] = conn.execute(
+        f"SELECT track_id, {counts}, {lasts} FROM listens "
+        "WHERE track_id IS NOT NULL AND listened_at < ? GROUP BY track_id",
         (cutoffs[-1],),
     ).fetchall()
-    artists: list[tuple[str, int, str, str, int]] = conn.execute(
-        f"SELECT artist_key, {span} AS span, min(artist), max(coalesce(mb_artist_id, '')), "
-        "count(*) FROM listens WHERE listened_at < ? GROUP BY artist_key, span",
+    # Per spelling of an artist (name and MBID), as listens_artist holds them: the name and
+    # MBID of each cut-off's history are those of its own listens, as load_history's are.
+    spellings: list[tuple] = conn.execute(
+        f"SELECT artist_key, artist, coalesce(mb_artist_id, ''), {counts} FROM listens "
+        "WHERE listened_at < ? GROUP BY artist_key, artist, mb_artist_id",
         (cutoffs[-1],),
     ).fetchall()
     histories = []
-    for index in range(len(cutoffs)):
-        track_plays: dict[int, int] = {}
-        last_played: dict[int, int] = {}
-        for track, within, plays, last in tracks:
-            if within <= index:
-                track_plays[track] = track_plays.get(track, 0) + plays
-                last_played[track] = max(last_played.get(track, last), last)
+    count = len(cutoffs)
+    for index in range(count):
+        track_plays = {row[0]: row[1 + index] for row in tracks if row[1 + index]}
+        last_played = {row[0]: row[1 + count + index] for row in tracks if row[1 + index]}
         totals: dict[str, list] = {}
-        for key, within, name, mbid, plays in artists:
-            if within <= index:  # min(artist) and max(mbid) over the spans, as SQL takes them
-                entry = totals.setdefault(key, [name, mbid, 0])
-                if name is not None and (entry[0] is None or name < entry[0]):
-                    entry[0] = name
-                entry[1] = max(entry[1], mbid)
-                entry[2] += plays
+        for key, name, mbid, *plays in spellings:
+            if not plays[index]:
+                continue
+            entry = totals.setdefault(key, [name, mbid, 0])
+            entry[0], entry[1] = min(entry[0], name), max(entry[1], mbid)
+            entry[2] += plays[index]
         artist_plays = [ArtistPlays(key, name, first_value(mbid), plays)
                         for key, (name, mbid, plays) in totals.items()]  # fmt: skip
         histories.append(History(track_plays, last_played, artist_plays))

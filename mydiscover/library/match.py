@@ -62,8 +62,10 @@ _APOSTROPHES = re.compile(r"['\u2019\u02bc`]")  # straight and curly: "Don't" ->
 
 def _fold(text: str) -> str:
     """Casefold, strip accents and punctuation, spell out ``&``, collapse white space."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    bare = text.casefold()
+    if not bare.isascii():  # ASCII has no accents (and NFKD leaves it as it is): most names
+        decomposed = unicodedata.normalize("NFKD", bare)
+        bare = "".join(char for char in decomposed if not unicodedata.combining(char))
     bare = _APOSTROPHES.sub("", bare).replace("&", " and ").replace("+", " and ")
     return " ".join(_PUNCTUATION.sub(" ", bare).split())
 

@@ -12,13 +12,14 @@ otherwise the defaults, with one line saying why.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mydiscover.history.tables import histories_before, tracks_played_between
+from mydiscover.history.tables import histories_before
 from mydiscover.recommend.blend import (
     SIGNALS,
     Blend,
@@ -108,10 +109,14 @@ def blend_for(
     defaults = default_blend(cf_known_share(model, library))
     horizon = HORIZON_DAYS * 86_400
     cutoffs = [now - horizon * back for back in range(CUTOFFS, 0, -1)]
-    # The plays after the earlier cut-offs bound the hits from above: a query per cut-off is
-    # enough to fall back to the defaults before computing any signal (a short history costs
-    # nothing).
-    played_after = [tracks_played_between(conn, cut, cut + horizon) for cut in cutoffs]
+    # The histories before each cut-off and before now (the cut-offs are a horizon apart, the
+    # latest a horizon before now), in one pass: the tracks played within a cut-off's horizon
+    # are those with more plays before the next. They bound the hits from above, enough to
+    # fall back to the defaults before computing any signal.
+    histories = histories_before(conn, [*cutoffs, now])
+    played_after = [{track for track, plays in later.track_plays.items()
+                     if plays > before.track_plays.get(track, 0)}
+                    for before, later in itertools.pairwise(histories)]  # fmt: skip
     most = sum(len(played) for played in played_after[:-1])
     if most < MIN_HITS:
         return _too_few(most, defaults)
@@ -120,8 +125,7 @@ def blend_for(
     latest: tuple[list, np.ndarray, set[int]] | None = None
     known: set[str] = set()
     hits = 0
-    histories = histories_before(conn, cutoffs)
-    for index, (cutoff, before) in enumerate(zip(cutoffs, histories, strict=True)):
+    for index, (cutoff, before) in enumerate(zip(cutoffs, histories, strict=False)):
         if before.empty:
             continue
         played = played_after[index]

@@ -17,6 +17,9 @@ the blend then counts it as average for every track (see mydiscover.recommend.bl
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
 import sqlite3
 from collections import Counter
 from collections.abc import Callable
@@ -30,7 +33,8 @@ import scipy.sparse as sp
 from mydiscover.cf.tables import similar_lists, similar_to_user_artists
 from mydiscover.history.tables import History
 from mydiscover.recommend.library import Library
-from mydiscover.text.tables import entity_words, genre_tags, has_documents
+from mydiscover.recommend.tables import store_audio_map, stored_audio_map
+from mydiscover.text.tables import entity_words, has_documents, track_genres
 
 if TYPE_CHECKING:
     from mydiscover.cf.store import FittedModel
@@ -107,12 +111,15 @@ def cf_signals(
     rows = np.concatenate([known, np.array(listed_rows, dtype=np.int64)])
     values = np.concatenate([scores, [listed[library.artist_keys[r]].score for r in listed_rows]])
     signals = [Signal(SignalName.CF, rows, values.astype(float), explain)]
+    _kept_audio_map(conn, view)
     cold = cold_start(view, user_factors, rows)
     if cold is not None:
         signals.append(cold)
     return signals
 
 
+#: Analysed tracks whose artist the CF model knows that the audio-to-CF map needs, at least.
+MIN_TRAINABLE = 30
 #: The audio-to-CF ridge's penalty, chosen on bench_sound.py's validation seeds 1, 2, 3 (0.01
 #: to 100: 0.1 gave 1.92x random precision@30 on the removed composers, 1 gave 1.85x); on a
 #: library of tens of thousands of tracks any of them gives the same map.
@@ -128,7 +135,22 @@ class ModelView:
     model: FittedModel
     library: Library
     items: np.ndarray
-    audio_to_cf: Callable[[np.ndarray], np.ndarray] | None = None
+    audio_to_cf: LinearMap | None = None
+
+    def trainable(self) -> np.ndarray:
+        """The rows the audio-to-CF map learns from: analysed, by an artist the model knows."""
+        return np.flatnonzero((self.items >= 0) & self.library.analysed)
+
+    def audio_map(self) -> LinearMap:
+        """The audio-to-CF map: a ridge regression from the trainable tracks' embeddings to
+        their artists' CF factors, fitted at the first need."""
+        if self.audio_to_cf is None:
+            assert self.model.als.item_factors is not None
+            trainable = self.trainable()
+            self.audio_to_cf = fit_ridge(self.library.embeddings[trainable],
+                                         self.model.als.item_factors[self.items[trainable]],
+                                         AUDIO_TO_CF_ALPHA)  # fmt: skip
+        return self.audio_to_cf
 
 
 #: The last view made (one: a process makes one weekly at a time).
@@ -160,15 +182,13 @@ def cold_start(view: ModelView, user_factors: np.ndarray, known_rows: np.ndarray
     """
     model, library, items = view.model, view.library, view.items
     assert model.als.item_factors is not None
-    trainable = np.flatnonzero((items >= 0) & library.analysed)
-    unknown = np.setdiff1d(np.flatnonzero(library.analysed), known_rows)
-    if len(trainable) < 30 or not len(unknown):
+    trainable = view.trainable()
+    judged = library.analysed.copy()
+    judged[known_rows] = False
+    unknown = np.flatnonzero(judged)  # (a mask: setdiff1d sorts 100,000 rows on every call)
+    if len(trainable) < MIN_TRAINABLE or not len(unknown):
         return None
-    if view.audio_to_cf is None:
-        view.audio_to_cf = fit_ridge(library.embeddings[trainable],
-                                     model.als.item_factors[items[trainable]],
-                                     AUDIO_TO_CF_ALPHA)  # fmt: skip
-    predict = view.audio_to_cf
+    predict = view.audio_map()
     predicted = predict(library.embeddings[unknown]) @ user_factors
     # The reason: the CF-known track it sounds most like among those CF likes for the user.
     trainable_scores = model.als.item_factors[items[trainable]] @ user_factors
@@ -185,6 +205,35 @@ def cold_start(view: ModelView, user_factors: np.ndarray, known_rows: np.ndarray
         )
 
     return Signal(SignalName.COLD, unknown, predicted.astype(float), explain)
+
+
+def _kept_audio_map(conn: sqlite3.Connection, view: ModelView) -> None:
+    """Give the view the stored audio-to-CF map when it was fitted from this model and these
+    tracks, else fit it now and store it: it changes only when the model or the analysis
+    does, and refitting it cost a weekly on 100,000 tracks a tenth of its time.
+
+    What it was fitted from is a digest of the model's fingerprint, the penalty, and the
+    training tracks' ids, items and first embedding component (a track analysed anew changes
+    it): hashing every embedding would cost as much as the fit.
+    """
+    trainable = view.trainable()
+    if view.audio_to_cf is not None or len(trainable) < MIN_TRAINABLE:
+        return
+    digest = hashlib.sha256(f"{view.model.fingerprint}\0{AUDIO_TO_CF_ALPHA}\0".encode())
+    for column in (view.library.ids[trainable], view.items[trainable],
+                   view.library.embeddings[trainable, 0]):  # fmt: skip
+        digest.update(np.ascontiguousarray(column).tobytes())
+    made_from = digest.hexdigest()
+    if (stored := stored_audio_map(conn, made_from)) is not None:
+        try:
+            view.audio_to_cf = LinearMap.from_bytes(stored)
+            return
+        except (ValueError, KeyError, OSError):
+            pass  # damaged: fitted again and stored anew
+    fitted = view.audio_map()
+    # A database another process is writing, or a read-only one: fitted again next time.
+    with contextlib.suppress(sqlite3.OperationalError):
+        store_audio_map(conn, made_from, fitted.to_bytes())
 
 
 def text_signal(conn: sqlite3.Connection, history: History, library: Library) -> Signal | None:
@@ -206,33 +255,36 @@ def text_signal(conn: sqlite3.Connection, history: History, library: Library) ->
     words = entity_words(conn)
     trust = evidence(np.array([words.get(entity, 0) for entity in entities], dtype=float))
     entity_scores = (matrix @ profile) * trust
-    best_entity: dict[tuple[str, str], int] = {}
-    rows, scores = [], []
-    pairs = zip(library.artist_keys, library.album_keys, strict=True)
-    for row, pair in enumerate(pairs):
-        if pair not in best_entity:
-            found = [index[e] for e in (pair, (pair[0], "")) if e in index and e[0]]
-            best_entity[pair] = max(found, key=lambda i: entity_scores[i]) if found else -1
-        entity = best_entity[pair]
-        if entity >= 0:
-            rows.append(row)
-            scores.append(float(entity_scores[entity]))
-
-    genres: dict[tuple[str, str], list[str]] = {}  # the files' genre tags, read at need
+    # Each album's entity if it has terms and they score higher, else its artist's: per
+    # album in arrays, then spread over the tracks (no loop over 100,000 rows per cut-off).
+    codes, pairs = library.album_codes()
+    album_entity = np.array([index.get(pair, -1) if pair[0] else -1 for pair in pairs],
+                            dtype=np.int64)  # fmt: skip
+    artist_entity = np.array([index.get((pair[0], ""), -1) if pair[0] else -1 for pair in pairs],
+                             dtype=np.int64)  # fmt: skip
+    album_score = np.where(album_entity >= 0, entity_scores[album_entity], -np.inf)
+    artist_score = np.where(artist_entity >= 0, entity_scores[artist_entity], -np.inf)
+    entity_of_row = np.where(album_score >= artist_score, album_entity, artist_entity)[codes]
+    rows = np.flatnonzero(entity_of_row >= 0)
 
     def explain(row: int) -> str:
-        entity = best_entity[(library.artist_keys[row], library.album_keys[row])]
+        entity = int(entity_of_row[row])
         terms = _shared_terms(matrix[entity], profile, vocabulary)
         if not terms:
             return ""
-        if not genres:
-            genres.update(genre_tags(conn))
-        reviewed = has_documents(conn, entities[entity])
-        return _text_reason(reviewed, genres.get(entities[entity], []), terms)
+        artist, album = entities[entity]
+        by_artist = np.flatnonzero(library.by_artists({artist}))
+        tracks = [
+            int(library.ids[r])
+            for r in by_artist.tolist()
+            if not album or library.album_keys[r] == album
+        ]  # the entity's own tracks
+        return _text_reason(has_documents(conn, entities[entity]), track_genres(conn, tracks),
+                            terms)  # fmt: skip
 
-    if not rows:
+    if not len(rows):
         return None
-    return Signal(SignalName.TEXT, np.array(rows, dtype=np.int64), np.array(scores), explain)
+    return Signal(SignalName.TEXT, rows, entity_scores[entity_of_row[rows]].astype(float), explain)
 
 
 def _shared_terms(vector: sp.csr_matrix, profile: np.ndarray, vocabulary: list[str]) -> list[str]:
@@ -271,13 +323,11 @@ def audio_signal(history: History, library: Library, seed: int) -> Signal | None
         return None
     rows = np.array([row for row, _ in played], dtype=np.int64)
     weights = np.log1p(np.array([n for _, n in played], dtype=float))
-    centred = library.centred_embeddings()
-    vectors = centred[rows]
+    vectors = library.centred(rows)
     clusters = int(min(MAX_CENTROIDS, max(1, len(rows) // TRACKS_PER_CENTROID)))
     centroids, _labels = spherical_kmeans(vectors, weights, clusters, seed)
     candidates = np.flatnonzero(library.analysed)
-    analysed = centred if len(candidates) == len(library) else centred[candidates]
-    similarity = analysed @ centroids.T  # (no 80 MB copy when every track is analysed)
+    similarity = library.centred_similarity(centroids)[candidates]
 
     named: Counter[int] = Counter()
 
@@ -285,7 +335,8 @@ def audio_signal(history: History, library: Library, seed: int) -> Signal | None
         # The played track nearest this one, not one face per taste, and one already named
         # twice in this weekly gives way to the next nearest (explain is asked once per pick,
         # in order): a weekly's audio picks then name many tracks, not "sounds like X" 20 times.
-        nearest = _fresh(rows[np.argsort(-(vectors @ centred[row]))], named)
+        nearest = _fresh(rows[np.argsort(-(vectors @ library.centred(np.array([row]))[0]))],
+                         named)  # fmt: skip
         return f"sounds like {library.artists[nearest]} - {library.titles[nearest]}, which you play"
 
     return Signal(SignalName.AUDIO, candidates, similarity.max(axis=1).astype(float), explain)
@@ -312,9 +363,35 @@ def _fresh(nearest_first: np.ndarray, named: Counter[int]) -> int:
 # weekly about a second and 150 MB, more than the whole rest of its work.
 
 
-def fit_ridge(
-    x: np.ndarray, y: np.ndarray, alpha: float = 1.0
-) -> Callable[[np.ndarray], np.ndarray]:
+@dataclass(frozen=True)
+class LinearMap:
+    """A fitted linear regression: ``(x - x_mean) @ weights + y_mean``."""
+
+    weights: np.ndarray
+    x_mean: np.ndarray
+    y_mean: np.ndarray
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """The predictions for the rows of ``x``."""
+        return (x - self.x_mean) @ self.weights + self.y_mean
+
+    def to_bytes(self) -> bytes:
+        """The map as a NumPy .npz, to store."""
+        buffer = io.BytesIO()
+        np.savez(buffer, weights=self.weights, x_mean=self.x_mean, y_mean=self.y_mean)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, stored: bytes) -> LinearMap:
+        """A map from :meth:`to_bytes`; ValueError, KeyError or OSError if it is damaged."""
+        with np.load(io.BytesIO(stored), allow_pickle=False) as arrays:
+            found = cls(arrays["weights"], arrays["x_mean"], arrays["y_mean"])
+        if found.weights.shape != (len(found.x_mean), len(found.y_mean)):
+            raise ValueError("the stored map's shapes disagree")
+        return found
+
+
+def fit_ridge(x: np.ndarray, y: np.ndarray, alpha: float = 1.0) -> LinearMap:
     """Ridge regression with an intercept: W = (X'X + alpha I)^-1 X'Y on centred data.
 
     The products are taken on the inputs as they are (float32 embeddings: one BLAS call each,
@@ -327,7 +404,7 @@ def fit_ridge(
     gram = (x.T @ x).astype(np.float64) - count * np.outer(x_mean, x_mean)
     cross = (x.T @ y.astype(x.dtype)).astype(np.float64) - count * np.outer(x_mean, y_mean)
     weights = np.linalg.solve(gram + alpha * np.eye(x.shape[1]), cross)
-    return lambda new: (new - x_mean) @ weights + y_mean
+    return LinearMap(weights, x_mean, y_mean)
 
 
 def spherical_kmeans(
@@ -344,13 +421,15 @@ def spherical_kmeans(
         centroids.append(vectors[rng.choice(len(vectors), p=chances / chances.sum())])
     centres = np.array(centroids)
     labels = np.zeros(len(vectors), dtype=np.int64)
+    weighted = vectors * weights[:, None]
+    members = np.zeros((len(centres), len(vectors)), dtype=weighted.dtype)
     for _ in range(iterations):
         labels = np.argmax(vectors @ centres.T, axis=1)
-        moved = np.array([
-            (vectors[labels == c] * weights[labels == c, None]).sum(axis=0)
-            if np.any(labels == c) else centres[c]
-            for c in range(len(centres))
-        ])  # fmt: skip
+        members[:] = 0
+        members[labels, np.arange(len(vectors))] = 1
+        # Each cluster's weighted sum in one product (a mask per cluster copied the vectors);
+        # a cluster left empty keeps its centre.
+        moved = np.where(members.any(axis=1)[:, None], members @ weighted, centres)
         moved /= np.maximum(np.linalg.norm(moved, axis=1, keepdims=True), 1e-9)
         if np.allclose(moved, centres):
             break

@@ -1,4 +1,5 @@
-"""The ``weeklies``, ``weekly_tracks`` and ``bans`` tables: the playlists made, and feedback."""
+"""The ``weeklies``, ``weekly_tracks`` and ``bans`` tables (the playlists made, and feedback),
+and ``audio_to_cf`` (the cold start's map, kept between weeklies)."""
 
 from __future__ import annotations
 
@@ -214,3 +215,17 @@ def weekly_stats(conn: sqlite3.Connection) -> WeeklyStats | None:
     blends = {week: str(made.get("blend") or "not recorded")
               for week, made in weekly_sources(conn).items()}  # fmt: skip
     return WeeklyStats(weeks, signals, blends)
+
+
+def stored_audio_map(conn: sqlite3.Connection, made_from: str) -> bytes | None:
+    """The cold start's stored audio-to-CF map if it was made from ``made_from`` (a digest of
+    the CF model and the tracks it was fitted on), else None."""
+    row = conn.execute("SELECT map FROM audio_to_cf WHERE made_from = ?", (made_from,)).fetchone()
+    return None if row is None else bytes(row[0])
+
+
+def store_audio_map(conn: sqlite3.Connection, made_from: str, stored: bytes) -> None:
+    """Keep the cold start's map (one: the latest model's), fitted from ``made_from``."""
+    with transaction(conn):
+        conn.execute("INSERT OR REPLACE INTO audio_to_cf (id, made_from, map) VALUES (1, ?, ?)",
+                     (made_from, stored))  # fmt: skip

@@ -3,9 +3,10 @@ terms distilled from it, per library artist and album."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,15 @@ def genre_tags(conn: sqlite3.Connection) -> dict[tuple[str, str], list[str]]:
         if album and title_key(album):
             tags[(key, title_key(album))].extend(genres)
     return tags
+
+
+def track_genres(conn: sqlite3.Connection, track_ids: Collection[int]) -> list[str]:
+    """The genre tags of these tracks' files (each value once, in order of appearance): what
+    a reason about a few tracks reads, not the whole library's genres."""
+    rows = conn.execute("SELECT genre FROM tracks WHERE id IN (SELECT value FROM json_each(?)) "
+                        "AND genre IS NOT NULL AND genre != ''",
+                        (json.dumps([int(track) for track in track_ids]),))  # fmt: skip
+    return list(dict.fromkeys(value for (genre,) in rows for value in tag_values(genre)))
 
 
 def has_documents(conn: sqlite3.Connection, entity: tuple[str, str]) -> bool:
