@@ -9,6 +9,7 @@ metal ones, and the cold start must do so for artists the public data has never 
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 
 import numpy as np
 import pytest
@@ -196,3 +197,19 @@ def test_centred_similarities_are_those_of_the_centred_embeddings(setting):
     assert np.allclose(library.centred(rows), centred, atol=1e-5)
     vectors = np.random.default_rng(5).normal(size=(4, EMBEDDING_SIZE))
     assert np.allclose(library.centred_similarity(vectors)[rows], centred @ vectors.T, atol=1e-4)
+
+
+def test_a_damaged_embedding_counts_as_not_analysed(setting, tmp_path):
+    conn, library, _, _ = setting
+    copy = sqlite3.connect(tmp_path / "copy.sqlite")
+    conn.backup(copy)
+    [victim] = copy.execute("SELECT track_id FROM track_audio LIMIT 1").fetchone()
+    copy.execute("UPDATE track_audio SET embedding = x'0000803f' WHERE track_id = ?", (victim,))
+    copy.commit()
+    damaged = load_library(copy)
+    copy.close()
+    row = damaged.row_of()[victim]
+    assert not damaged.analysed[row] and not damaged.embeddings[row].any()
+    assert damaged.analysed.sum() == library.analysed.sum() - 1
+    others = np.flatnonzero(damaged.ids != victim)
+    assert np.array_equal(damaged.embeddings[others], library.embeddings[others])

@@ -153,10 +153,12 @@ def weekly_sources(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
     return sources
 
 
-def library_rows(conn: sqlite3.Connection, only: Collection[int] | None = None) -> list[tuple]:
-    """Every available track as the weekly reads it, by id: id, path, path text, root, title,
-    artist (the album artist where none), album, artist MBID (the album artist's where none),
-    duration, bpm, key, scale, embedding blob, recording MBID. ``only``: just these ids."""
+def library_rows(conn: sqlite3.Connection, only: Collection[int] | None = None) -> sqlite3.Cursor:
+    """Every available track as the weekly reads it, by id, as a cursor (read it in chunks:
+    100,000 rows with their embeddings are 150 MB as Python objects): id, path, path text,
+    root, title, artist (the album artist where none), album, artist MBID (the album artist's
+    where none), duration, bpm, key, scale, embedding blob, recording MBID. ``only``: just
+    these ids."""
     return conn.execute(
         "SELECT t.id, t.path, t.path_text, t.root, coalesce(t.title, ''), "
         "coalesce(t.artist, t.album_artist, ''), coalesce(t.album, ''), "
@@ -167,7 +169,7 @@ def library_rows(conn: sqlite3.Connection, only: Collection[int] | None = None) 
         + ("" if only is None else " AND t.id IN (SELECT value FROM json_each(?))")
         + " ORDER BY t.id",
         () if only is None else (json.dumps([int(track) for track in only]),),
-    ).fetchall()
+    )
 
 
 def matched_listen_cutoff(conn: sqlite3.Connection, share: float) -> int | None:
