@@ -8,10 +8,14 @@ own group above the globally popular ones, and tests can check that with real me
 from __future__ import annotations
 
 import gzip
+import io
 import json
+import lzma
+import tarfile
 from pathlib import Path
 
 import numpy as np
+import zstandard
 
 GROUPS = ("Shoegaze", "Metal", "Jazz", "Techno")
 ARTISTS_PER_GROUP = 15
@@ -71,13 +75,15 @@ def write_lastfm_360k(path: Path, rows: list[str]) -> Path:
     return path
 
 
-def listenbrainz_line(user: str, artist: str, mbid: str | None = None) -> str:
+def listenbrainz_line(
+    user: str, artist: str, mbid: str | None = None, when: int = 1_600_000_000
+) -> str:
     """One listen as a ListenBrainz dump writes it."""
     mapping = {"artist_mbids": [mbid], "recording_mbid": "r"} if mbid else None
     return json.dumps(
         {
             "user_name": user,
-            "listened_at": 1_600_000_000,
+            "listened_at": when,
             "track_metadata": {
                 "artist_name": artist,
                 "track_name": "Song",
@@ -118,3 +124,54 @@ def write_hetrec_tags(folder: Path, seed: int = 11) -> Path:
                 lines.append(f"{int(rng.integers(2, 200))}\t{artist}\t{ids[tag]}\t1\t1\t2010")
     (folder / "user_taggedartists.dat").write_text("\r\n".join(lines) + "\r\n", encoding="ascii")
     return folder
+
+
+def _compressed(data: bytes, name: str) -> bytes:
+    """``data`` compressed as ``name``'s ending says."""
+    if name.endswith(".gz"):
+        return gzip.compress(data)
+    if name.endswith(".xz"):
+        return lzma.compress(data)
+    if name.endswith(".zst"):
+        return zstandard.ZstdCompressor().compress(data)
+    return data
+
+
+def write_tar(path: Path, members: dict[str, bytes]) -> Path:
+    """A tar archive of ``members`` (name -> bytes), itself compressed by ``path``'s ending
+    (.tar, .tar.gz, .tar.xz, .tar.zst)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    path.write_bytes(_compressed(buffer.getvalue(), path.name))
+    return path
+
+
+def write_listens_dump(path: Path, listens: dict[str, list[str]]) -> Path:
+    """A ListenBrainz listens dump as published: per listener (name -> JSON lines), a
+    ``listens/<u>/<uu>/<uuid>.listens`` file located by ``index.json``, beside COPYING."""
+    top = "listenbrainz-listens-dump-1-20240101-000000-full"
+    members: dict[str, bytes] = {f"{top}/COPYING": b"CC0\n"}
+    index = {}
+    for number, (user, lines) in enumerate(listens.items()):
+        uuid = f"{number:08x}-0000-4000-8000-000000000000"
+        data = ("\n".join(lines) + "\n").encode()
+        index[user] = {"file_name": uuid, "offset": 0, "size": len(data)}
+        members[f"{top}/listens/{uuid[0]}/{uuid[:2]}/{uuid}.listens"] = data
+    members[f"{top}/index.json"] = json.dumps(index).encode()
+    return write_tar(path, members)
+
+
+def mlhd_line(when: int, artists: list[str], release: str = "", recording: str = "") -> str:
+    """One MLHD listen: timestamp, artist MBIDs (comma separated), release, recording."""
+    return f"{when}\t{','.join(artists)}\t{release}\t{recording}"
+
+
+def write_mlhd(path: Path, listeners: dict[str, list[str]], ending: str = ".txt.gz") -> Path:
+    """An MLHD tar of one file per listener (UUID -> lines), each compressed by ``ending``."""
+    return write_tar(path, {f"MLHD_000/{uuid}{ending}":
+                            _compressed(("\n".join(lines) + "\n").encode(), ending)
+                            for uuid, lines in listeners.items()})  # fmt: skip

@@ -8,7 +8,13 @@ import sqlite3
 import pytest
 
 from mydiscover.cf.store import dataset_path, model_path
-from tests.colistening import planted_plays, write_hetrec, write_lastfm_360k
+from tests.colistening import (
+    mlhd_line,
+    planted_plays,
+    write_hetrec,
+    write_lastfm_360k,
+    write_mlhd,
+)
 from tests.helpers import run_cli
 from tests.library_factory import make_track
 
@@ -183,3 +189,42 @@ def test_eval_cf_table_and_bad_options(tmp_path, cli_env):
     assert table.returncode == 0 and "NDCG@10" in table.stdout and "popular" in table.stdout
     bad = run_cli(cli_env, "eval", "cf", "--dataset", str(hetrec), "--models", "svd")
     assert bad.returncode == 1 and "unknown model svd" in bad.stderr
+
+
+def test_mlhd_knows_artists_by_mbid_and_learns_their_names_from_the_library(tmp_path, cli_env):
+    """An MLHD archive (artists by MBID only) of the planted listeners: a tagged track is
+    matched by MBID; an untagged one by the name its artist's tagged track gives the MBID."""
+
+    def mbid(group: int, index: int) -> str:
+        return f"{group:04x}{index:04x}-0000-4000-8000-000000000000"
+
+    music = tmp_path / "Music"
+    make_track(music / "a.flac", title="x", artist="Shoegaze Artist 1", mb_artist_id=mbid(0, 1))
+    make_track(music / "b.flac", title="y", artist="Shoegaze Artist 1")  # untagged
+    make_track(music / "c.flac", title="z", artist="Nobody Knows Us")  # untagged, unknown
+    listeners: dict[str, list[str]] = {}
+    for listener, _, group, index, plays in planted_plays():
+        lines = listeners.setdefault(f"{listener:08x}-aaaa-4aaa-8aaa-aaaaaaaaaaaa", [])
+        lines += [mlhd_line(1_600_000_000 + n, [mbid(group, index)]) for n in range(min(plays, 5))]
+        lines.append(mlhd_line(1_560_000_000, [mbid(group, index)]))  # 2019: --since drops it
+    dataset = write_mlhd(tmp_path / "MLHD_000.tar", listeners, ".txt.zst")
+    env = {**cli_env, "MYDISCOVER_DB": str(tmp_path / "db.sqlite")}
+    history = tmp_path / "h.csv"
+    history.write_text("listened_at,artist,title\n1700000000,Shoegaze Artist 1,x\n")
+    for command in (["scan", str(music)], ["history", "import", str(history)]):
+        assert run_cli(env, *command).returncode == 0, command
+    imported = run_cli(env, "cf", "import", str(dataset), "--since", "2020-09-13")
+    assert imported.returncode == 0, imported.stderr
+    assert "imported mlhd: 240 listeners x 60 artists" in imported.stderr
+    assert "(2,880 rows left out by the filters)" in imported.stderr
+    assert ("note: this dataset knows artists by MusicBrainz ID only: 1 of your library's 3 "
+            "tracks have no artist MBID") in imported.stderr  # fmt: skip
+    fitted = run_cli(env, "cf", "fit", "--factors", "4")
+    assert fitted.returncode == 0, fitted.stderr
+    scored = scores(tmp_path / "db.sqlite")
+    assert scored["Shoegaze Artist 1"][2] in {"mbid", "name"}
+    assert "Nobody Knows Us" not in scored
+    conn = sqlite3.connect(tmp_path / "db.sqlite")
+    matched = sorted(row[0] for row in conn.execute("SELECT matched_by FROM cf_scores"))
+    conn.close()
+    assert matched == ["mbid", "name"]  # the tagged track, and the untagged one by name

@@ -8,9 +8,17 @@ import numpy as np
 import pytest
 
 from mydiscover.cf.datasets import detect_format, read_dataset
-from mydiscover.cf.matrix import CoListening
+from mydiscover.cf.matrix import CoListening, ImportFilters, MatrixBuilder
 from mydiscover.errors import DatasetError, MydiscoverError
-from tests.colistening import listenbrainz_line, planted_plays, write_hetrec, write_lastfm_360k
+from tests.colistening import (
+    listenbrainz_line,
+    mlhd_line,
+    planted_plays,
+    write_hetrec,
+    write_lastfm_360k,
+    write_listens_dump,
+    write_mlhd,
+)
 from tests.helpers import run_cli
 
 MBID_A = "a74b1b7f-71a5-4011-9441-d0b5e4122711"
@@ -189,3 +197,105 @@ def test_a_folder_nested_a_thousand_deep_is_read_without_recursion(tmp_path, cli
         while deep != top:
             deep.rmdir()
             deep = deep.parent
+
+
+MBIDS = [f"{n:08x}-1111-4111-8111-111111111111" for n in range(8)]
+
+
+@pytest.mark.parametrize("ending", [".tar.zst", ".tar.xz", ".tar"])
+def test_a_listenbrainz_listens_dump_is_read_as_published(tmp_path, ending):
+    path = write_listens_dump(tmp_path / f"listenbrainz-listens-dump-1-full{ending}", {
+        "ann": [listenbrainz_line("ann", "Slowdive", MBID_A), listenbrainz_line("ann", "Ride")],
+        "bob": [listenbrainz_line("bob", "slowdive"), "{not json"],
+    })  # fmt: skip
+    assert detect_format(path) == "listenbrainz"
+    data = read_dataset(path, "auto")
+    assert data.plays.shape == (2, 2)
+    assert data.plays[:, column(data, "slowdive")].sum() == 2
+    assert data.mbids[column(data, "slowdive")] == MBID_A
+    assert data.meta["rows_skipped"] == 1  # the broken line; not index.json nor COPYING
+    # A folder holding the dump's archive is read the same.
+    assert (read_dataset(tmp_path, "auto").plays != data.plays).nnz == 0
+
+
+@pytest.mark.parametrize("ending", [".txt.gz", ".txt.zst", ".txt"])
+def test_mlhd_listeners_files_are_read_by_artist_mbid(tmp_path, ending):
+    path = write_mlhd(tmp_path / "MLHD_000.tar", {
+        "11111111-aaaa-4aaa-8aaa-aaaaaaaaaaaa": [
+            mlhd_line(1_600_000_000, [MBIDS[0]]), mlhd_line(1_600_000_100, [MBIDS[0], MBIDS[1]]),
+            mlhd_line(1_600_000_200, [MBIDS[2]], "r", "t"), "broken",
+        ],
+        "22222222-bbbb-4bbb-8bbb-bbbbbbbbbbbb": [mlhd_line(1_600_000_000, [MBIDS[2]])],
+    }, ending)  # fmt: skip
+    assert detect_format(path) == "mlhd"
+    data = read_dataset(path, "auto")
+    assert sorted(data.keys) == [f"mbid:{MBIDS[0]}", f"mbid:{MBIDS[2]}"]  # first of a credit
+    first = column(data, f"mbid:{MBIDS[0]}")
+    assert data.mbids[first] == MBIDS[0] and data.names[first] == MBIDS[0]
+    assert data.plays[:, first].sum() == 2 and data.plays.shape == (2, 2)
+    assert data.meta["rows_skipped"] == 1
+    # A folder of MLHD's archives, as downloaded.
+    write_mlhd(tmp_path / "MLHD_001.tar", {"33333333-cccc-4ccc-8ccc-cccccccccccc":
+                                           [mlhd_line(1_600_000_000, [MBIDS[3]])]})  # fmt: skip
+    assert detect_format(tmp_path) == "mlhd"
+    assert read_dataset(tmp_path, "auto").plays.shape == (3, 3)
+
+
+def test_since_keeps_recent_listening_only(tmp_path):
+    path = write_listens_dump(tmp_path / "dump.tar.zst", {
+        "ann": [listenbrainz_line("ann", "Slowdive", when=1_500_000_000),
+                listenbrainz_line("ann", "Ride", when=1_700_000_000)],
+        "bob": [listenbrainz_line("bob", "Slowdive", when=1_500_000_000)],
+    })  # fmt: skip
+    data = read_dataset(path, "auto", filters=ImportFilters(since=1_600_000_000))
+    assert data.keys == ["ride"] and data.plays.shape == (1, 1)
+    assert data.meta["rows_filtered"] == 2 and data.meta["filters"] == {"since": 1_600_000_000}
+    with pytest.raises(DatasetError, match="after the filters"):
+        read_dataset(path, "auto", filters=ImportFilters(since=1_800_000_000))
+    with pytest.raises(DatasetError, match="without dates: --since cannot apply"):
+        read_dataset(write_hetrec(tmp_path / "h"), "auto", filters=ImportFilters(since=1))
+
+
+def test_rare_artists_and_listeners_of_few_artists_are_left_out(tmp_path):
+    lines = {f"u{n}": [listenbrainz_line(f"u{n}", "Common"), listenbrainz_line(f"u{n}", f"Own {n}")]
+             for n in range(3)}  # fmt: skip
+    lines["loner"] = [listenbrainz_line("loner", "Own loner")]
+    path = write_listens_dump(tmp_path / "dump.tar.xz", lines)
+    data = read_dataset(path, "auto", filters=ImportFilters(min_listeners=2))
+    assert data.keys == ["common"] and data.plays.shape == (3, 1)  # the loner is left empty
+    data = read_dataset(path, "auto", filters=ImportFilters(min_items=2))
+    assert data.plays.shape == (3, 4) and "own loner" not in data.keys
+
+
+def test_a_sample_of_listeners_is_the_same_whatever_the_order(tmp_path):
+    # Each listener plays one artist of their own: the artists kept name the listeners kept.
+    listens = {f"user{n}": [listenbrainz_line(f"user{n}", f"Artist {n}")] for n in range(300)}
+    forward = write_listens_dump(tmp_path / "a.tar", listens)
+    backward = write_listens_dump(tmp_path / "b.tar", dict(reversed(listens.items())))
+    sampled = [read_dataset(path, "auto", filters=ImportFilters(sample_users=40))
+               for path in (forward, backward)]  # fmt: skip
+    assert [data.plays.shape for data in sampled] == [(40, 40), (40, 40)]
+    assert set(sampled[0].keys) == set(sampled[1].keys)
+    assert sampled[0].meta["rows_filtered"] == 260
+
+
+def test_compacting_the_rows_changes_nothing(tmp_path, monkeypatch):
+    listens = {f"u{user}": [listenbrainz_line(f"u{user}", f"A{(user * k) % 5}") for k in range(9)]
+               for user in range(12)}  # fmt: skip
+    path = write_listens_dump(tmp_path / "dump.tar", listens)
+    filters = [ImportFilters(), ImportFilters(sample_users=5, min_items=2)]
+    whole = [read_dataset(path, "auto", filters=f) for f in filters]
+    monkeypatch.setattr(MatrixBuilder, "COMPACT_ROWS", 4)  # sum the pairs every 4 rows
+    compacted = [read_dataset(path, "auto", filters=f) for f in filters]
+    for once, often in zip(whole, compacted, strict=True):
+        assert once.keys == often.keys and once.meta == often.meta
+        assert (once.plays != often.plays).nnz == 0
+    assert whole[0].plays.sum() == 12 * 9 and whole[1].plays.shape[0] <= 5
+
+
+def test_a_truncated_zstd_archive_is_one_clear_error(tmp_path):
+    listens = {f"u{n}": [listenbrainz_line(f"u{n}", f"Artist {n}")] * 50 for n in range(200)}
+    path = write_listens_dump(tmp_path / "dump.tar.zst", listens)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(DatasetError, match="damaged or truncated"):
+        read_dataset(path, "listenbrainz")

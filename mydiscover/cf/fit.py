@@ -13,9 +13,12 @@ from pathlib import Path
 
 from mydiscover.cf.datasets import ProgressCallback, read_dataset
 from mydiscover.cf.engines import build_als, engine_name
-from mydiscover.cf.matrix import CoListening
+from mydiscover.cf.matrix import MBID_KEY_PREFIX, CoListening, ImportFilters
 from mydiscover.cf.store import dataset_path, model_path, save_model
+from mydiscover.cf.tables import library_tracks, listened_artist_mbids
+from mydiscover.db import open_database
 from mydiscover.errors import MydiscoverError
+from mydiscover.library.match import artist_key
 
 
 @dataclass(frozen=True)
@@ -25,17 +28,34 @@ class ImportedData:
     data: CoListening
     target: Path
     seconds: float
+    #: For a dataset that knows artists by MBID only: the library's tracks it cannot know
+    #: (no artist MBID, nor a name it learned from the library), and all of them; None
+    #: otherwise or without a library.
+    lacking_mbid: tuple[int, int] | None = None
 
     def summary(self) -> str:
         """One line for people."""
         users, items = self.data.plays.shape
         skipped = self.data.meta["rows_skipped"]
+        filtered = self.data.meta.get("rows_filtered", 0)
         return (
             f"imported {self.data.meta['dataset_format']}: {users:,} listeners x {items:,} "
             f"artists, {self.data.plays.nnz:,} play counts"
             + (f" ({skipped:,} unusable rows skipped)" if skipped else "")
+            + (f" ({filtered:,} rows left out by the filters)" if filtered else "")
             + f" in {self.seconds:.1f} s -> {self.target}"
         )
+
+    def mbid_note(self) -> str | None:
+        """One line on the library's tracks the dataset cannot know (None: it names artists,
+        or there is no library yet)."""
+        if self.lacking_mbid is None:
+            return None
+        lacking, total = self.lacking_mbid
+        return (f"this dataset knows artists by MusicBrainz ID only: {lacking:,} of your "
+                f"library's {total:,} tracks have no artist MBID (nor an artist another track "
+                "or listen names by MBID), so CF cannot score them (MusicBrainz Picard or "
+                "'beet mbsync' tags them)")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -56,22 +76,58 @@ class FitReport:
         )
 
 
-def load_public_data(path: Path, fmt: str, progress: ProgressCallback | None = None) -> CoListening:
-    """A dataset file or folder (any format), or an imported ``.npz`` matrix."""
+def load_public_data(
+    path: Path,
+    fmt: str,
+    progress: ProgressCallback | None = None,
+    filters: ImportFilters | None = None,
+) -> CoListening:
+    """A dataset file or folder (any format) read through ``filters``, or an imported ``.npz``
+    matrix (which takes none)."""
     if path.suffix == ".npz":
+        if filters is not None and filters != ImportFilters():
+            raise MydiscoverError(f"{path} is a matrix already imported: the filters apply "
+                                  "when a dataset is read")  # fmt: skip
         return CoListening.load(path)
-    return read_dataset(path, fmt, progress)
+    return read_dataset(path, fmt, progress, filters)
 
 
 def import_dataset(
-    path: Path, fmt: str, database: Path, progress: ProgressCallback | None = None
+    path: Path,
+    fmt: str,
+    database: Path,
+    progress: ProgressCallback | None = None,
+    filters: ImportFilters | None = None,
 ) -> ImportedData:
-    """Read a public dataset and save it as the matrix the fit reads, replacing any earlier."""
+    """Read a public dataset through ``filters`` and save it as the matrix the fit reads,
+    replacing any earlier."""
     started = time.perf_counter()
-    data = load_public_data(path, fmt, progress)
+    data = load_public_data(path, fmt, progress, filters)
+    lacking = _named_from_library(data, database)
     target = dataset_path(database)
     data.save(target)
-    return ImportedData(data, target, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return ImportedData(data, target, seconds, lacking)
+
+
+def _named_from_library(data: CoListening, database: Path) -> tuple[int, int] | None:
+    """For a dataset that knows artists by MBID only: name them from the library's tags and
+    the history's listens (see CoListening.named_by); the library's tracks that it still
+    cannot know (no artist MBID, and no name it got), and all of them. None otherwise, or
+    without a library."""
+    if not data.keys or not all(key.startswith(MBID_KEY_PREFIX) for key in data.keys):
+        return None
+    if not database.exists():
+        return None
+    conn = open_database(database)
+    try:
+        tracks = library_tracks(conn)
+        data.named_by([*((t.artist, t.mbid) for t in tracks), *listened_artist_mbids(conn)])
+    finally:
+        conn.close()
+    known = set(data.keys)
+    lacking = sum(not t.mbid and artist_key(t.artist) not in known for t in tracks)
+    return lacking, len(tracks)
 
 
 def imported_data(database: Path) -> CoListening:

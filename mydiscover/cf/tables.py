@@ -54,6 +54,13 @@ def library_tracks(conn: sqlite3.Connection) -> list[LibraryTrack]:
     return [LibraryTrack(track_id, artist, first_value(mbid)) for track_id, artist, mbid in rows]
 
 
+def listened_artist_mbids(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """Every (artist name, artist MBID) pair the history's listens carry."""
+    rows = conn.execute("SELECT DISTINCT artist, mb_artist_id FROM listens "
+                        "WHERE mb_artist_id IS NOT NULL AND mb_artist_id != ''")  # fmt: skip
+    return rows.fetchall()
+
+
 def replace_scores(
     conn: sqlite3.Connection, scores: Iterable[TrackScore], state: dict[str, Any]
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -40,21 +41,53 @@ app = typer.Typer(
 
 @app.command("import")
 def import_command(
-    path: Annotated[Path, typer.Argument(help="The dataset's file or folder.", show_default=False)],
+    path: Annotated[
+        Path,
+        typer.Argument(help="The dataset's file, archive or folder.", show_default=False),
+    ],
     fmt: DatasetFormatOption = "auto",
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            show_default=False,
+            help="Only listens on or after this day (UTC): recent listening.",
+        ),
+    ] = None,
+    min_listeners: Annotated[
+        int, typer.Option(min=1, help="Only artists with at least this many listeners.")
+    ] = 1,
+    min_items: Annotated[
+        int, typer.Option(min=1, help="Only listeners of at least this many artists.")
+    ] = 1,
+    sample_users: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            show_default=False,
+            help="At most this many listeners, drawn at random (the same ones on "
+            "every run): a dump too big for this machine's memory.",
+        ),
+    ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Import a public co-listening dataset you downloaded (HetRec Last.fm 2K, Last.fm 1K or
-    360K, ListenBrainz listens) as a compact sparse matrix beside the database. Importing
-    again replaces it; then run 'mydiscover cf fit'."""
+    360K, ListenBrainz listens or a ListenBrainz listens dump, MLHD or MLHD+) as a compact
+    sparse matrix beside the database, streamed in bounded memory. Importing again replaces
+    it; then run 'mydiscover cf fit'."""
     from mydiscover.cf.fit import import_dataset
+    from mydiscover.cf.matrix import ImportFilters
 
+    stamp = None if since is None else int(since.replace(tzinfo=timezone.utc).timestamp())
+    filters = ImportFilters(stamp, min_listeners, min_items, sample_users)
     with reported_errors(), interruptible("cf import: interrupted; nothing was changed."):
         settings = settings_from(db, config)
         with bytes_read(f"reading {path.name}") as progress:
-            imported = import_dataset(path, fmt, settings.database, progress)
+            imported = import_dataset(path, fmt, settings.database, progress, filters)
     err.print(escape(imported.summary()), highlight=False)
+    if note := imported.mbid_note():
+        err.print(f"note: {escape(note)}", highlight=False)
 
 
 @app.command("fit")

@@ -62,7 +62,9 @@ DatasetFormatOption = Annotated[
         "-f",
         help="hetrec-2k (a folder with user_artists.dat and artists.dat), lastfm-1k "
         "(per-listen TSV), lastfm-360k (user, artist MBID, artist, plays TSV), listenbrainz "
-        "(JSON lines, a file or a folder), or auto to recognise it.",
+        "(JSON lines: a file, a folder, or a listens dump's .tar.zst / .tar.xz), mlhd (MLHD "
+        "or MLHD+: tar archives of one file per listener), or auto to recognise it. Any file "
+        "may be gzip, bzip2, xz or zstd compressed.",
     ),
 ]
 OfflineOption = Annotated[

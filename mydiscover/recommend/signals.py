@@ -95,6 +95,8 @@ def cf_signals(
                            similar_lists(conn))  # fmt: skip
     listed_rows = [row for row in unknown.tolist() if library.artist_keys[row] in listed]
     names = {artist.key: artist.name for artist in history.artists}
+    # A dataset that knows artists by MBID only (MLHD) names them by MBID: yours by your name.
+    by_mbid = {artist.mbid: artist.name for artist in history.artists if artist.mbid}
 
     def explain(row: int) -> str:
         if items[row] < 0:
@@ -103,7 +105,10 @@ def cf_signals(
                 f"{beside}, whom listeners like you play")  # fmt: skip
             return f"similar-artist lists put it beside {who}"
         [mine] = because_of(model, items[row : row + 1], user_plays)
+        mine = by_mbid.get(mine, mine)
         theirs = model.names[int(items[row])]
+        if theirs == library.mbids[row]:
+            theirs = library.artists[row]
         if mine and mine != theirs:
             return f"listeners of {mine} also play it"
         return f"more of {theirs}, whom you play: listeners like you rate it highly"
