@@ -177,19 +177,21 @@ def _config(settings: Settings) -> Check:
 
 
 def _services(settings: Settings) -> list[Check]:
-    import requests  # here: every other command starts faster without it
+    # The one HTTP core, as the importers use it: its deadline, caps and one-line reasons.
+    from mydiscover.http import HttpError, Transport, TryAgain
 
+    transport = Transport(timeout=5, deadline=10, headers={"User-Agent": "mydiscover doctor"})
     checks = []
     for name, url, where in _used_services(settings):
         if not url:
             checks.append(Check(name, "problem", f"no {where}"))
             continue
         try:
-            requests.get(url, timeout=5, headers={"User-Agent": "mydiscover doctor"})
+            transport.get(url)
             checks.append(Check(name, "ok", f"{url} answers"))
-        except requests.RequestException:
-            checks.append(Check(name, "problem", f"{url} cannot be reached: check the address "
-                                "and the network (or use --offline)"))  # fmt: skip
+        except (HttpError, TryAgain) as error:
+            checks.append(Check(name, "problem", f"{url} cannot be reached ({error}): check "
+                                "the address and the network (or use --offline)"))  # fmt: skip
     if settings.lastfm.user and not lastfm_api_key(settings):
         checks.append(Check("Last.fm key", "problem", "[lastfm] user is set but no api_key: "
                             "create one at https://www.last.fm/api/account/create"))  # fmt: skip
