@@ -14,7 +14,7 @@ import numpy as np
 from mydiscover.audio.embed import EMBEDDING_SIZE
 from mydiscover.library.match import artist_key, title_key
 from mydiscover.library.values import first_value
-from mydiscover.recommend.tables import library_rows
+from mydiscover.recommend.tables import library_rows, library_size
 
 
 @dataclass
@@ -114,6 +114,9 @@ class Library:
 CHUNK_ROWS = 10_000
 EMBEDDING_BYTES = EMBEDDING_SIZE * 4  # little-endian float32
 BLOB = 12  # the embedding's column in library_rows
+#: The columns (of library_rows less the blob) whose values repeat from track to track: the
+#: root, artist, album, artist MBID, key and scale.
+SHARED = frozenset({3, 5, 6, 7, 10, 11})
 
 
 def load_library(conn: sqlite3.Connection, only: Collection[int] | None = None) -> Library:
@@ -138,27 +141,40 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 
 def _read_library(conn: sqlite3.Connection, only: Collection[int] | None) -> Library:
+    expected = library_size(conn, only)
     cursor = library_rows(conn, only)
     columns: list[list] = [[] for _ in range(len(cursor.description) - 1)]  # all but the blob
-    vectors: list[np.ndarray] = []  # each chunk's embeddings, zeros where none
+    # Every row's embedding, zeros where none, written in place chunk by chunk: the chunks
+    # and a copy of them all would double the peak (800 MB at 500,000 tracks).
+    embeddings = np.zeros((expected, EMBEDDING_SIZE), dtype="<f4")
+    extra: list[np.ndarray] = []  # rows beyond the count (a scan added tracks meanwhile)
     analysed: list[bool] = []
+    shared: dict[object, object] = {}  # one object per distinct value: see below
     while chunk := cursor.fetchmany(CHUNK_ROWS):
         values = list(zip(*chunk, strict=True))
         blobs = values.pop(BLOB)
-        for column, more in zip(columns, values, strict=True):
-            column.extend(more)
+        for index, (column, more) in enumerate(zip(columns, values, strict=True)):
+            # Artists, albums, roots, keys and MBIDs repeat from track to track: SQLite gives
+            # each row its own copy, one object per distinct value is kept (a third of the
+            # library's memory at 500,000 tracks).
+            column.extend([shared.setdefault(v, v) for v in more] if index in SHARED else more)
         found = [blob is not None and len(blob) == EMBEDDING_BYTES for blob in blobs]
         if all(found):  # (every track analysed, as a library soon is: no test per row)
             joined = b"".join(blobs)
         else:
             joined = b"".join(blob if ok else bytes(EMBEDDING_BYTES)
                               for blob, ok in zip(blobs, found, strict=True))  # fmt: skip
-        vectors.append(np.frombuffer(joined, dtype="<f4").reshape(-1, EMBEDDING_SIZE))
+        vectors = np.frombuffer(joined, dtype="<f4").reshape(-1, EMBEDDING_SIZE)
+        start = len(analysed)
+        fits = max(0, min(len(vectors), expected - start))
+        embeddings[start : start + fits] = vectors[:fits]
+        if fits < len(vectors):
+            extra.append(vectors[fits:].copy())
         analysed += found
-    # One copy into the whole array (a growing buffer copied itself at every chunk).
-    embeddings = np.concatenate(vectors) if vectors else np.zeros((0, EMBEDDING_SIZE), "<f4")
-    del vectors
-    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+    if extra or len(analysed) < expected:
+        embeddings = np.concatenate([embeddings[: len(analysed)], *extra])
+    # (einsum: np.linalg.norm would square every value into a copy as large as the array)
+    norms = np.sqrt(np.einsum("ij,ij->i", embeddings, embeddings))[:, None]
     embeddings /= np.where(norms == 0, 1, norms)
     ids, paths, texts, roots, titles, artists, albums, mbids, durations, bpm, keys, scales, \
         recordings = columns  # fmt: skip

@@ -22,7 +22,7 @@ import hashlib
 import io
 import sqlite3
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -125,6 +125,8 @@ def cf_signals(
 
 #: Analysed tracks whose artist the CF model knows that the audio-to-CF map needs, at least.
 MIN_TRAINABLE = 30
+#: Training rows the audio-to-CF ridge takes at a time.
+RIDGE_CHUNK = 65_536
 #: The audio-to-CF ridge's penalty, chosen on bench_sound.py's validation seeds 1, 2, 3 (0.01
 #: to 100: 0.1 gave 1.92x random precision@30 on the removed composers, 1 gave 1.85x); on a
 #: library of tens of thousands of tracks any of them gives the same map.
@@ -150,11 +152,14 @@ class ModelView:
         """The audio-to-CF map: a ridge regression from the trainable tracks' embeddings to
         their artists' CF factors, fitted at the first need."""
         if self.audio_to_cf is None:
-            assert self.model.als.item_factors is not None
+            factors = self.model.als.item_factors
+            assert factors is not None
             trainable = self.trainable()
-            self.audio_to_cf = fit_ridge(self.library.embeddings[trainable],
-                                         self.model.als.item_factors[self.items[trainable]],
-                                         AUDIO_TO_CF_ALPHA)  # fmt: skip
+            parts = [trainable[i : i + RIDGE_CHUNK] for i in range(0, len(trainable), RIDGE_CHUNK)]
+            self.audio_to_cf = fit_ridge_chunks(
+                ((self.library.embeddings[rows], factors[self.items[rows]]) for rows in parts),
+                AUDIO_TO_CF_ALPHA,
+            )
         return self.audio_to_cf
 
 
@@ -397,18 +402,30 @@ class LinearMap:
 
 
 def fit_ridge(x: np.ndarray, y: np.ndarray, alpha: float = 1.0) -> LinearMap:
-    """Ridge regression with an intercept: W = (X'X + alpha I)^-1 X'Y on centred data.
+    """Ridge regression with an intercept: W = (X'X + alpha I)^-1 X'Y on centred data."""
+    return fit_ridge_chunks([(x, y)], alpha)
+
+
+def fit_ridge_chunks(chunks: Iterable[tuple[np.ndarray, np.ndarray]], alpha: float) -> LinearMap:
+    """:func:`fit_ridge` over the rows of ``chunks`` (pairs of X and Y rows) taken one pair at
+    a time: the training rows of a large library are never copied all at once (360 MB at
+    500,000 tracks).
 
     The products are taken on the inputs as they are (float32 embeddings: one BLAS call each,
-    no centred float64 copy of 90,000 x 200) and centred afterwards in float64, which is exact
-    algebra: (X - 1m')'(X - 1m') = X'X - n mm'.
+    no centred float64 copy) and centred afterwards in float64, which is exact algebra:
+    (X - 1m')'(X - 1m') = X'X - n mm'.
     """
-    count = len(x)
-    x_mean = x.mean(axis=0, dtype=np.float64)
-    y_mean = y.mean(axis=0, dtype=np.float64)
-    gram = (x.T @ x).astype(np.float64) - count * np.outer(x_mean, x_mean)
-    cross = (x.T @ y.astype(x.dtype)).astype(np.float64) - count * np.outer(x_mean, y_mean)
-    weights = np.linalg.solve(gram + alpha * np.eye(x.shape[1]), cross)
+    count, gram, cross, x_sum, y_sum = 0, 0.0, 0.0, 0.0, 0.0
+    for x, y in chunks:
+        count += len(x)
+        gram = gram + (x.T @ x).astype(np.float64)
+        cross = cross + (x.T @ y.astype(x.dtype)).astype(np.float64)
+        x_sum = x_sum + x.sum(axis=0, dtype=np.float64)
+        y_sum = y_sum + y.sum(axis=0, dtype=np.float64)
+    x_mean, y_mean = np.asarray(x_sum) / count, np.asarray(y_sum) / count
+    gram = gram - count * np.outer(x_mean, x_mean)
+    cross = cross - count * np.outer(x_mean, y_mean)
+    weights = np.linalg.solve(gram + alpha * np.eye(len(x_mean)), cross)
     return LinearMap(weights, x_mean, y_mean)
 
 
@@ -426,7 +443,7 @@ def spherical_kmeans(
         centroids.append(vectors[rng.choice(len(vectors), p=chances / chances.sum())])
     centres = np.array(centroids)
     labels = np.zeros(len(vectors), dtype=np.int64)
-    weighted = vectors * weights[:, None]
+    weighted = vectors * weights[:, None].astype(vectors.dtype)  # (float64: a copy twice as big)
     members = np.zeros((len(centres), len(vectors)), dtype=weighted.dtype)
     for _ in range(iterations):
         labels = np.argmax(vectors @ centres.T, axis=1)

@@ -172,6 +172,15 @@ def library_rows(conn: sqlite3.Connection, only: Collection[int] | None = None) 
     )
 
 
+def library_size(conn: sqlite3.Connection, only: Collection[int] | None = None) -> int:
+    """How many rows :func:`library_rows` has (read just before it, to size its arrays)."""
+    return int(conn.execute(
+        "SELECT count(*) FROM tracks t WHERE t.status = 'ok'"
+        + ("" if only is None else " AND t.id IN (SELECT value FROM json_each(?))"),
+        () if only is None else (json.dumps([int(track) for track in only]),),
+    ).fetchone()[0])  # fmt: skip
+
+
 def matched_listen_cutoff(conn: sqlite3.Connection, share: float) -> int | None:
     """The time by which ``share`` of the matched listens had happened (None under 10)."""
     count = conn.execute("SELECT count(*) FROM listens WHERE track_id IS NOT NULL").fetchone()[0]
