@@ -715,9 +715,6 @@ def make_library(corpus: Corpus, vectors: np.ndarray) -> Library:
     titles = [corpus.works[w]["title"] for w in corpus.track_work.tolist()]
     return Library(
         ids=np.arange(1, count + 1, dtype=np.int64),
-        paths=[os.fsencode(p) for p in corpus.paths],
-        path_texts=list(corpus.paths),
-        roots=[b""] * count,
         titles=titles,
         artists=names,
         albums=[""] * count,

@@ -217,8 +217,9 @@ def test_mlhd_knows_artists_by_mbid_and_learns_their_names_from_the_library(tmp_
     assert imported.returncode == 0, imported.stderr
     assert "imported mlhd: 240 listeners x 60 artists" in imported.stderr
     assert "(2,880 rows left out by the filters)" in imported.stderr
-    assert ("note: this dataset knows artists by MusicBrainz ID only: 1 of your library's 3 "
-            "tracks have no artist MBID") in imported.stderr  # fmt: skip
+    assert ("note: this dataset knows artists by MusicBrainz ID only (1 of them named from "
+            "your tags and listens): 1 of your library's 3 tracks have no artist MBID") \
+        in imported.stderr  # fmt: skip
     fitted = run_cli(env, "cf", "fit", "--factors", "4")
     assert fitted.returncode == 0, fitted.stderr
     scored = scores(tmp_path / "db.sqlite")

@@ -21,8 +21,7 @@ from mydiscover.recommend.weekly import iso_week, week_seed
 def library(artists: list[str], albums: list[str], durations: list[float] | None = None) -> Library:
     n = len(artists)
     return Library(
-        ids=np.arange(1, n + 1), paths=[b"/m/%d" % i for i in range(n)],
-        path_texts=[f"/m/{i}" for i in range(n)], roots=[b"/m"] * n,
+        ids=np.arange(1, n + 1),
         titles=[f"T{i}" for i in range(n)], artists=artists, albums=albums, mbids=[""] * n,
         artist_keys=[a.lower() for a in artists], album_keys=[a.lower() for a in albums],
         durations=np.array(durations or [200.0] * n), bpm=np.full(n, np.nan),

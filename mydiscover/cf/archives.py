@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import zstandard
+
 from mydiscover.errors import DatasetError
 
 #: Endings of a tar archive, compressed or not.
@@ -24,8 +26,6 @@ TAR_ENDINGS = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar.zst", ".t
 
 
 def _zstd(stream: IO[bytes]) -> IO[bytes]:
-    import zstandard  # only for a .zst file
-
     # Across frames: a file written by a parallel compressor is several frames in a row.
     reader = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
     return io.BufferedReader(reader)  # type: ignore[arg-type]
@@ -77,15 +77,7 @@ def _lines(stream: IO[bytes]) -> Iterator[str]:
 
 
 #: What a damaged or truncated file raises while it is read.
-_DAMAGE: tuple[type[BaseException], ...] = (OSError, EOFError, lzma.LZMAError, tarfile.TarError)
-
-
-def _damage() -> tuple[type[BaseException], ...]:
-    try:
-        import zstandard
-    except ImportError:
-        return _DAMAGE
-    return (*_DAMAGE, zstandard.ZstdError)
+_DAMAGE = (OSError, EOFError, lzma.LZMAError, tarfile.TarError, zstandard.ZstdError)
 
 
 @contextmanager
@@ -100,7 +92,7 @@ def text_files(path: Path) -> Iterator[tuple[Iterator[TextFile], Callable[[], in
     with raw:
         try:
             yield _files(raw, path), raw.tell
-        except _damage() as error:
+        except _DAMAGE as error:
             raise DatasetError(f"{path}: the file is damaged or truncated ({error})") from None
 
 

@@ -29,9 +29,9 @@ class ImportedData:
     target: Path
     seconds: float
     #: For a dataset that knows artists by MBID only: the library's tracks it cannot know
-    #: (no artist MBID, nor a name it learned from the library), and all of them; None
-    #: otherwise or without a library.
-    lacking_mbid: tuple[int, int] | None = None
+    #: (no artist MBID, nor a name it learned from the library), all of them, and the
+    #: dataset's artists named from the library; None otherwise or without a library.
+    lacking_mbid: tuple[int, int, int] | None = None
 
     def summary(self) -> str:
         """One line for people."""
@@ -51,11 +51,13 @@ class ImportedData:
         or there is no library yet)."""
         if self.lacking_mbid is None:
             return None
-        lacking, total = self.lacking_mbid
-        return (f"this dataset knows artists by MusicBrainz ID only: {lacking:,} of your "
-                f"library's {total:,} tracks have no artist MBID (nor an artist another track "
-                "or listen names by MBID), so CF cannot score them (MusicBrainz Picard or "
-                "'beet mbsync' tags them)")  # fmt: skip
+        lacking, total, named = self.lacking_mbid
+        return (
+            f"this dataset knows artists by MusicBrainz ID only ({named:,} of them named "
+            f"from your tags and listens): {lacking:,} of your library's {total:,} tracks "
+            "have no artist MBID (nor an artist another track or listen names by MBID), "
+            "so CF cannot score them (MusicBrainz Picard or 'beet mbsync' tags them)"
+        )
 
 
 @dataclass(frozen=True)
@@ -110,11 +112,11 @@ def import_dataset(
     return ImportedData(data, target, seconds, lacking)
 
 
-def _named_from_library(data: CoListening, database: Path) -> tuple[int, int] | None:
+def _named_from_library(data: CoListening, database: Path) -> tuple[int, int, int] | None:
     """For a dataset that knows artists by MBID only: name them from the library's tags and
     the history's listens (see CoListening.named_by); the library's tracks that it still
-    cannot know (no artist MBID, and no name it got), and all of them. None otherwise, or
-    without a library."""
+    cannot know (no artist MBID, and no name it got), all of them, and how many artists were
+    named. None otherwise, or without a library."""
     if not data.keys or not all(key.startswith(MBID_KEY_PREFIX) for key in data.keys):
         return None
     if not database.exists():
@@ -122,12 +124,13 @@ def _named_from_library(data: CoListening, database: Path) -> tuple[int, int] | 
     conn = open_database(database)
     try:
         tracks = library_tracks(conn)
-        data.named_by([*((t.artist, t.mbid) for t in tracks), *listened_artist_mbids(conn)])
+        named = data.named_by([*((t.artist, t.mbid) for t in tracks),
+                               *listened_artist_mbids(conn)])  # fmt: skip
     finally:
         conn.close()
     known = set(data.keys)
     lacking = sum(not t.mbid and artist_key(t.artist) not in known for t in tracks)
-    return lacking, len(tracks)
+    return lacking, len(tracks), named
 
 
 def imported_data(database: Path) -> CoListening:

@@ -96,9 +96,8 @@ def _push(
     from mydiscover.recommend.service import this_week, weekly_playlist, weekly_user
 
     week = this_week()
-    made, library = weekly_playlist(conn, settings.database, week=week,
-                                    user=weekly_user(settings))  # fmt: skip
-    entries = weekly_entries(library, made)
+    playlist = weekly_playlist(conn, settings.database, week=week, user=weekly_user(settings))
+    made, entries = playlist.weekly, weekly_entries(playlist)
     for warning in made.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     on_server = server_song_ids(conn, server)

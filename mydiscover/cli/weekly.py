@@ -287,10 +287,10 @@ def _make(
 
     conn = connect(settings)
     try:
-        result, library = weekly_playlist(conn, settings.database, week=week,
-                                          user=weekly_user(settings), rules=rules,
-                                          weights=weights, refresh=refresh)  # fmt: skip
-        return result, weekly_entries(library, result)
+        playlist = weekly_playlist(conn, settings.database, week=week,
+                                   user=weekly_user(settings), rules=rules, weights=weights,
+                                   refresh=refresh)  # fmt: skip
+        return playlist.weekly, weekly_entries(playlist)
     finally:
         conn.close()
 

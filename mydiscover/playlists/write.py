@@ -37,8 +37,7 @@ from urllib.parse import quote
 from mydiscover.paths import display_path
 
 if TYPE_CHECKING:
-    from mydiscover.recommend.library import Library
-    from mydiscover.recommend.weekly import Weekly
+    from mydiscover.recommend.service import WeekPlaylist
 
 FORMATS = ("m3u", "xspf", "jspf", "json")
 #: Who made the playlist, as XSPF/JSPF name it.
@@ -75,14 +74,17 @@ class Entry:
         return "; ".join(self.reasons.values())
 
 
-def weekly_entries(library: Library, weekly: Weekly) -> list[Entry]:
-    """The weekly's picks as playlist entries, in order, from the library rows they point at."""
+def weekly_entries(playlist: WeekPlaylist) -> list[Entry]:
+    """The weekly's picks as playlist entries, in order, from the library rows they point at
+    and their files (a pick whose file left the catalog meanwhile is left out)."""
+    library, files = playlist.library, playlist.files
     return [
-        Entry(library.paths[p.row], library.roots[p.row], library.artists[p.row],
-              library.titles[p.row] or os.path.basename(library.path_texts[p.row]),
+        Entry(file.path, file.root, library.artists[p.row],
+              library.titles[p.row] or os.path.basename(file.path_text),
               library.albums[p.row], _seconds(library.durations[p.row]), p.score, p.lead,
-              p.reasons, library.recording_mbids[p.row], library.mbids[p.row])
-        for p in weekly.picks
+              p.reasons, file.recording_mbid, library.mbids[p.row])
+        for p in playlist.weekly.picks
+        if (file := files.get(p.track_id)) is not None
     ]  # fmt: skip
 
 

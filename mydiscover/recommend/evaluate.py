@@ -95,8 +95,8 @@ def hetrec_library(keys: list[str]) -> Library:
     """HetRec's artists as a library of one track each (row = the artist's column)."""
     n = len(keys)
     return Library(
-        ids=np.arange(n, dtype=np.int64), paths=[b""] * n, path_texts=[""] * n, roots=[b""] * n,
-        titles=[""] * n, artists=list(keys), albums=[""] * n, mbids=[""] * n,
+        ids=np.arange(n, dtype=np.int64), titles=[""] * n, artists=list(keys),
+        albums=[""] * n, mbids=[""] * n,
         artist_keys=list(keys), album_keys=[""] * n, durations=np.full(n, 200.0),
         bpm=np.full(n, np.nan), keys=[None] * n, scales=[None] * n,
         embeddings=np.zeros((n, 0), np.float32), analysed=np.zeros(n, bool),

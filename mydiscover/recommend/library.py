@@ -22,9 +22,6 @@ class Library:
     """The available tracks, column by column (row i of every array is the same track)."""
 
     ids: np.ndarray  # int64
-    paths: list[bytes]
-    path_texts: list[str]
-    roots: list[bytes]
     titles: list[str]
     artists: list[str]
     albums: list[str]
@@ -37,7 +34,6 @@ class Library:
     scales: list[str | None]
     embeddings: np.ndarray  # [n, 200] unit length; zero rows where not analysed
     analysed: np.ndarray  # bool
-    recording_mbids: list[str] = field(default_factory=list)  # "" unknown; empty: none loaded
     _codes: tuple[np.ndarray, dict[str, int]] | None = field(default=None, repr=False)
     _album_codes: tuple[np.ndarray, list[tuple[str, str]]] | None = field(default=None, repr=False)
     _rows: dict[int, int] | None = field(default=None, repr=False)
@@ -113,10 +109,10 @@ class Library:
 #: Rows read at a time: the library's rows, an embedding blob each, are never all held.
 CHUNK_ROWS = 10_000
 EMBEDDING_BYTES = EMBEDDING_SIZE * 4  # little-endian float32
-BLOB = 12  # the embedding's column in library_rows
+BLOB = 9  # the embedding's column in library_rows
 #: The columns (of library_rows less the blob) whose values repeat from track to track: the
-#: root, artist, album, artist MBID, key and scale.
-SHARED = frozenset({3, 5, 6, 7, 10, 11})
+#: artist, album, artist MBID, key and scale.
+SHARED = frozenset({2, 3, 4, 7, 8})
 
 
 def load_library(conn: sqlite3.Connection, only: Collection[int] | None = None) -> Library:
@@ -154,7 +150,7 @@ def _read_library(conn: sqlite3.Connection, only: Collection[int] | None) -> Lib
         values = list(zip(*chunk, strict=True))
         blobs = values.pop(BLOB)
         for index, (column, more) in enumerate(zip(columns, values, strict=True)):
-            # Artists, albums, roots, keys and MBIDs repeat from track to track: SQLite gives
+            # Artists, albums, keys and MBIDs repeat from track to track: SQLite gives
             # each row its own copy, one object per distinct value is kept (a third of the
             # library's memory at 500,000 tracks).
             column.extend([shared.setdefault(v, v) for v in more] if index in SHARED else more)
@@ -176,13 +172,9 @@ def _read_library(conn: sqlite3.Connection, only: Collection[int] | None) -> Lib
     # (einsum: np.linalg.norm would square every value into a copy as large as the array)
     norms = np.sqrt(np.einsum("ij,ij->i", embeddings, embeddings))[:, None]
     embeddings /= np.where(norms == 0, 1, norms)
-    ids, paths, texts, roots, titles, artists, albums, mbids, durations, bpm, keys, scales, \
-        recordings = columns  # fmt: skip
+    ids, titles, artists, albums, mbids, durations, bpm, keys, scales = columns
     return Library(
         ids=np.array(ids, dtype=np.int64),
-        paths=paths,
-        path_texts=texts,
-        roots=roots,
         titles=titles,
         artists=artists,
         albums=albums,
@@ -195,5 +187,4 @@ def _read_library(conn: sqlite3.Connection, only: Collection[int] | None) -> Lib
         scales=scales,
         embeddings=embeddings,
         analysed=np.array(analysed, dtype=bool),
-        recording_mbids=recordings,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from mydiscover.cf.store import fitted_model
@@ -15,7 +16,13 @@ from mydiscover.errors import MydiscoverError
 from mydiscover.history.tables import load_history
 from mydiscover.recommend.library import Library, load_library
 from mydiscover.recommend.rules import Rules
-from mydiscover.recommend.tables import DamagedWeekly, banned_tracks, load_weekly
+from mydiscover.recommend.tables import (
+    DamagedWeekly,
+    TrackFile,
+    banned_tracks,
+    load_weekly,
+    track_files,
+)
 from mydiscover.recommend.weekly import (
     Weekly,
     iso_week,
@@ -41,6 +48,16 @@ def this_week() -> str:
     return iso_week(dt.datetime.now(dt.timezone.utc))
 
 
+@dataclass(frozen=True)
+class WeekPlaylist:
+    """The week's weekly, the library rows its picks point into, and the picks' files (for
+    :func:`mydiscover.playlists.write.weekly_entries`)."""
+
+    weekly: Weekly
+    library: Library
+    files: dict[int, TrackFile]
+
+
 def weekly_playlist(
     conn: sqlite3.Connection,
     database: Path,
@@ -52,9 +69,8 @@ def weekly_playlist(
     within: set[int] | None = None,
     save: bool = True,
     refresh: bool = False,
-) -> tuple[Weekly, Library]:
-    """The week's weekly, and the library rows its picks point into (for
-    :func:`mydiscover.playlists.write.weekly_entries`).
+) -> WeekPlaylist:
+    """The week's weekly, with the library rows and files of its picks.
 
     The first weekly of an ISO week is stored (unless ``save`` is false) and every later call
     in that week returns exactly it, so a play of a pick counts as its hit and every output
@@ -75,7 +91,7 @@ def weekly_playlist(
                 picked = load_library(conn, only=[pick.track_id for pick in stored.picks])
                 kept = kept_weekly(stored, picked, options, banned_tracks(conn))
                 if kept.picks:
-                    return kept, picked
+                    return _with_files(conn, kept, picked)
         except DamagedWeekly as error:
             warnings.append(f"the stored weekly of {week} is damaged ({error}): made anew")
     library = load_library(conn)
@@ -91,4 +107,12 @@ def weekly_playlist(
         result.notes.insert(0, f"made anew (--refresh): it replaces any earlier weekly of {week}")
     if save:
         save_weekly(conn, result, now, options)
-    return result, library
+    return _with_files(conn, result, library)
+
+
+def _with_files(conn: sqlite3.Connection, weekly: Weekly, library: Library) -> WeekPlaylist:
+    """The weekly with its picks' files, read now: the library the weekly was made from
+    holds no paths (100,000 of them are 30 MB and a tenth of its reading)."""
+    return WeekPlaylist(
+        weekly, library, track_files(conn, [pick.track_id for pick in weekly.picks])
+    )

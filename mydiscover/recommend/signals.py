@@ -116,7 +116,7 @@ def cf_signals(
     rows = np.concatenate([known, np.array(listed_rows, dtype=np.int64)])
     values = np.concatenate([scores, [listed[library.artist_keys[r]].score for r in listed_rows]])
     signals = [Signal(SignalName.CF, rows, values.astype(float), explain)]
-    _kept_audio_map(conn, view)
+    _kept_audio_map(conn, view, rows)
     cold = cold_start(view, user_factors, rows)
     if cold is not None:
         signals.append(cold)
@@ -217,17 +217,20 @@ def cold_start(view: ModelView, user_factors: np.ndarray, known_rows: np.ndarray
     return Signal(SignalName.COLD, unknown, predicted.astype(float), explain)
 
 
-def _kept_audio_map(conn: sqlite3.Connection, view: ModelView) -> None:
+def _kept_audio_map(conn: sqlite3.Connection, view: ModelView, known_rows: np.ndarray) -> None:
     """Give the view the stored audio-to-CF map when it was fitted from this model and these
-    tracks, else fit it now and store it: it changes only when the model or the analysis
-    does, and refitting it cost a weekly on 100,000 tracks a tenth of its time.
+    tracks, else fit it now and store it (when some analysed track is not in ``known_rows``,
+    CF's own: else the cold start has nothing to score): it changes only when the model or
+    the analysis does, and refitting it cost a weekly on 100,000 tracks a tenth of its time.
 
     What it was fitted from is a digest of the model's fingerprint, the penalty, and the
     training tracks' ids, items and first embedding component (a track analysed anew changes
     it): hashing every embedding would cost as much as the fit.
     """
     trainable = view.trainable()
-    if view.audio_to_cf is not None or len(trainable) < MIN_TRAINABLE:
+    cold = view.library.analysed.copy()
+    cold[known_rows] = False
+    if view.audio_to_cf is not None or len(trainable) < MIN_TRAINABLE or not cold.any():
         return
     digest = hashlib.sha256(f"{view.model.fingerprint}\0{AUDIO_TO_CF_ALPHA}\0".encode())
     for column in (view.library.ids[trainable], view.items[trainable],

@@ -154,22 +154,40 @@ def weekly_sources(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
 
 
 def library_rows(conn: sqlite3.Connection, only: Collection[int] | None = None) -> sqlite3.Cursor:
-    """Every available track as the weekly reads it, by id, as a cursor (read it in chunks:
-    100,000 rows with their embeddings are 150 MB as Python objects): id, path, path text,
-    root, title, artist (the album artist where none), album, artist MBID (the album artist's
-    where none), duration, bpm, key, scale, embedding blob, recording MBID. ``only``: just
-    these ids."""
+    """Every available track as the weekly scores it, by id, as a cursor (read it in chunks:
+    100,000 rows with their embeddings are 150 MB as Python objects): id, title, artist (the
+    album artist where none), album, artist MBID (the album artist's where none), duration,
+    bpm, key, scale, embedding blob. Its file is read for the picks only (:func:`track_files`).
+    ``only``: just these ids."""
     return conn.execute(
-        "SELECT t.id, t.path, t.path_text, t.root, coalesce(t.title, ''), "
-        "coalesce(t.artist, t.album_artist, ''), coalesce(t.album, ''), "
-        "coalesce(t.mb_artist_id, t.mb_album_artist_id, ''), t.duration, a.bpm, a.key, a.scale, "
-        "a.embedding, coalesce(t.mb_recording_id, '') "
+        "SELECT t.id, coalesce(t.title, ''), coalesce(t.artist, t.album_artist, ''), "
+        "coalesce(t.album, ''), coalesce(t.mb_artist_id, t.mb_album_artist_id, ''), "
+        "t.duration, a.bpm, a.key, a.scale, a.embedding "
         "FROM tracks t LEFT JOIN track_audio a ON a.track_id = t.id "
         "WHERE t.status = 'ok'"
         + ("" if only is None else " AND t.id IN (SELECT value FROM json_each(?))")
         + " ORDER BY t.id",
         () if only is None else (json.dumps([int(track) for track in only]),),
     )
+
+
+class TrackFile(NamedTuple):
+    """Where a track's file is, as a playlist names it, and its recording MBID."""
+
+    path: bytes
+    root: bytes
+    path_text: str
+    recording_mbid: str  # "" unknown
+
+
+def track_files(conn: sqlite3.Connection, track_ids: Collection[int]) -> dict[int, TrackFile]:
+    """The files of these tracks (a weekly's picks), by id."""
+    rows = conn.execute(
+        "SELECT id, path, root, path_text, coalesce(mb_recording_id, '') FROM tracks "
+        "WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps([int(track) for track in track_ids]),),
+    )
+    return {track: TrackFile(path, root, text, mbid) for track, path, root, text, mbid in rows}
 
 
 def library_size(conn: sqlite3.Connection, only: Collection[int] | None = None) -> int:

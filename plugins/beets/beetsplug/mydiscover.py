@@ -118,11 +118,11 @@ class MydiscoverPlugin(BeetsPlugin):
             raise ui.UserError(str(error)) from None
         # A query's weekly is not stored: it must not replace the week's real one.
         within = set(track_ids(conn, [i.path for i in only]).values()) if only is not None else None
-        weekly, library = weekly_playlist(
+        made = weekly_playlist(
             conn, self._database(), week=opts.week, user=weekly_user(load_settings()),
             rules=Rules(size=size), within=within, save=within is None, refresh=opts.refresh,
         )  # fmt: skip
-        entries = weekly_entries(library, weekly)
+        weekly, entries = made.weekly, weekly_entries(made)
         for warning in weekly.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         for note in weekly.notes:
