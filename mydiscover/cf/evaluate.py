@@ -12,11 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from mydiscover.cf.models import Recommender
+from mydiscover.errors import MydiscoverError
 
 METRICS = ("precision", "recall", "ndcg", "map", "coverage")
 
@@ -130,3 +132,42 @@ def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
     part = np.argpartition(-scores, k, axis=1)[:, :k]
     order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
     return np.take_along_axis(part, order, axis=1)
+
+
+#: The protocols :func:`evaluate_models` knows.
+PROTOCOLS = ("holdout", "kfold")
+
+
+def evaluate_models(
+    plays: sp.csr_matrix,
+    factories: dict[str, Callable[[], Recommender]],
+    *,
+    protocol: str,
+    fraction: float,
+    folds: int,
+    seed: int,
+    k: int,
+    progress: Callable[[str], None] = lambda name: None,
+) -> dict[str, Any]:
+    """Each model (made by its factory) under one protocol (``holdout``: one split of
+    ``fraction``; ``kfold``: ``folds`` folds), in the same run: the report as a dict;
+    ``progress(name)`` before each model."""
+    if protocol not in PROTOCOLS:
+        raise MydiscoverError(f"unknown protocol {protocol!r}: choose holdout or kfold")
+    split = holdout_split(plays, fraction, seed) if protocol == "holdout" else None
+    results = []
+    for name, factory in factories.items():
+        progress(name)
+        if split is not None:
+            results.append(evaluate(factory(), split, k))
+        else:
+            results.append(evaluate_kfold(factory, plays, folds, seed, k))
+    return {
+        "protocol": protocol, "fraction": fraction, "folds": folds, "seed": seed, "k": k,
+        "listeners": plays.shape[0], "artists": plays.shape[1],
+        "results": [
+            {"model": r.model, **r.metrics, "fit_seconds": r.fit_seconds,
+             "score_seconds": r.score_seconds, "users": r.users}
+            for r in results
+        ],
+    }  # fmt: skip

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from mydiscover.cf.models import Recommender
     from mydiscover.recommend.blend import Blend
     from mydiscover.recommend.rules import Rules
-    from mydiscover.text.evaluate import HetrecTags
 
 app = typer.Typer(help="Measure recommendation quality offline.", no_args_is_help=True)
 
@@ -99,11 +98,11 @@ def eval_text(
     artists) beside most-popular, with the protocol and metrics of 'eval cf'. The documents
     never hold a listener's own tags of the artists held out from them."""
     from mydiscover.cf.models import MostPopular
-    from mydiscover.text.evaluate import TextProfile
+    from mydiscover.text.evaluate import TextProfile, hetrec_tags
 
     with reported_errors():
         data = read_public_data(dataset, "hetrec-2k")
-        tags = _hetrec_tags(dataset, data)
+        tags = hetrec_tags(dataset, data.plays)
         factories: dict[str, Callable[[], Recommender]] = {
             "popular": MostPopular,
             "text": lambda: TextProfile(data.keys, tags=tags),
@@ -198,17 +197,9 @@ def eval_weekly(
         rules = Rules(size=k, rest_days=10**6, recent_weeks=0, jitter=0.0, min_seconds=min_length)
         _eval_own_history(db, config, cutoff, horizon_days, rules, weights, json_output)
         return
-    if not seed_list:
-        raise fail("--seeds: give at least one seed")
     chosen = None if learn else blend
     _eval_hetrec_weekly(hetrec, seed_list, fraction, unknown_share, Rules(size=k), chosen,
                         json_output)  # fmt: skip
-
-
-def _hetrec_tags(folder: Path, data: CoListening) -> HetrecTags:
-    from mydiscover.text.evaluate import HetrecTags, hetrec_tag_applications, hetrec_user_rows
-
-    return HetrecTags(hetrec_tag_applications(folder), hetrec_user_rows(folder), data.plays)
 
 
 def _eval_hetrec_weekly(
@@ -221,21 +212,18 @@ def _eval_hetrec_weekly(
     json_output: bool,
 ) -> None:
     """The weekly on HetRec, one report per seed (see eval_weekly)."""
-    from mydiscover.recommend.evaluate import evaluate_hetrec_seed
-    from mydiscover.text.evaluate import TextProfile
+    from mydiscover.recommend.evaluate import evaluate_hetrec
+    from mydiscover.text.evaluate import TextProfile, hetrec_tags
 
-    reports = []
     with reported_errors():
         data = read_public_data(folder, "hetrec-2k")
-        tags = _hetrec_tags(folder, data)
-        for seed in seeds:
-            with err.status(f"seed {seed}", spinner="dots") as status:
-                reports.append(evaluate_hetrec_seed(
-                    data.plays, data.keys, lambda: TextProfile(data.keys, tags=tags),
-                    seed=seed, fraction=fraction, unknown_share=unknown_share, rules=rules,
-                    blend=blend,
-                    progress=lambda step, seed=seed: status.update(f"seed {seed}: {step}"),
-                ))  # fmt: skip
+        tags = hetrec_tags(folder, data.plays)
+        with err.status("evaluating", spinner="dots") as status:
+            reports = evaluate_hetrec(
+                data.plays, data.keys, lambda: TextProfile(data.keys, tags=tags), seeds,
+                fraction=fraction, unknown_share=unknown_share, rules=rules, blend=blend,
+                progress=lambda seed, step: status.update(f"seed {seed}: {step}"),
+            )  # fmt: skip
     if json_output:
         print_json({
             "dataset": str(folder), "fraction": fraction, "unknown_share": unknown_share,
@@ -285,26 +273,16 @@ def _eval_own_history(
     import datetime as dt
 
     from mydiscover.cf.store import fitted_model
-    from mydiscover.recommend.evaluate import default_cutoff, temporal_holdout
+    from mydiscover.recommend.evaluate import own_history_holdout
 
     with reported_errors():
         settings = settings_from(db, config)
         conn = connect(settings, create=False)
         try:
-            if cutoff is None:
-                when = default_cutoff(conn)
-                if when is None:
-                    raise fail("too little listening history to hold any out: import more")
-            else:
-                try:
-                    day = dt.datetime.strptime(cutoff, "%Y-%m-%d").replace(tzinfo=dt.timezone.utc)
-                except ValueError:
-                    raise fail(f"--cutoff {cutoff!r}: write a date as YYYY-MM-DD") from None
-                when = int(day.timestamp())
-            model = fitted_model(settings.database)
             with err.status("making the weeklies", spinner="dots"):
-                results, blend_said = temporal_holdout(conn, model, when, horizon_days, rules,
-                                                       weights)  # fmt: skip
+                results, blend_said, when = own_history_holdout(
+                    conn, fitted_model(settings.database), cutoff, horizon_days, rules, weights
+                )
         finally:
             conn.close()
     day = dt.datetime.fromtimestamp(when, dt.timezone.utc).strftime("%Y-%m-%d")
@@ -334,27 +312,13 @@ def _run(
     k: int,
 ) -> dict[str, Any]:
     """Evaluate each model under one protocol; the report as a dict."""
-    from mydiscover.cf.evaluate import evaluate, evaluate_kfold, holdout_split
+    from mydiscover.cf.evaluate import evaluate_models
 
-    if protocol not in ("holdout", "kfold"):
-        raise fail(f"unknown protocol {protocol!r}: choose holdout or kfold")
-    split = holdout_split(data.plays, fraction, seed) if protocol == "holdout" else None
-    results = []
-    for name, factory in factories.items():
-        with err.status(f"evaluating {name}", spinner="dots"):
-            if split is not None:
-                results.append(evaluate(factory(), split, k))
-            else:
-                results.append(evaluate_kfold(factory, data.plays, folds, seed, k))
-    return {
-        "protocol": protocol, "fraction": fraction, "folds": folds, "seed": seed, "k": k,
-        "listeners": data.plays.shape[0], "artists": data.plays.shape[1],
-        "results": [
-            {"model": r.model, **r.metrics, "fit_seconds": r.fit_seconds,
-             "score_seconds": r.score_seconds, "users": r.users}
-            for r in results
-        ],
-    }  # fmt: skip
+    with err.status("evaluating", spinner="dots") as status:
+        return evaluate_models(
+            data.plays, factories, protocol=protocol, fraction=fraction, folds=folds,
+            seed=seed, k=k, progress=lambda name: status.update(f"evaluating {name}"),
+        )  # fmt: skip
 
 
 def _print(report: dict[str, Any], dataset: Path, json_output: bool) -> None:

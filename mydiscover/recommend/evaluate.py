@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from mydiscover.cf.evaluate import Split
+from mydiscover.errors import MydiscoverError
 from mydiscover.recommend.blend import (
     Blend,
     blend_features,
@@ -441,3 +443,52 @@ def _popularity(model: FittedModel | None, library: Library) -> np.ndarray:
         items, _ = model.lookup(library.mbids, library.artist_keys)
         scores[items >= 0] = model.popularity[items[items >= 0]]
     return scores
+
+
+def evaluate_hetrec(
+    plays: sp.csr_matrix,
+    keys: list[str],
+    text: Callable[[], object],
+    seeds: list[int],
+    *,
+    fraction: float,
+    unknown_share: float,
+    rules: Rules,
+    blend: Blend | None,
+    progress: Callable[[int, str], None] = lambda seed, step: None,
+) -> list[SeedReport]:
+    """:func:`evaluate_hetrec_seed` at each of ``seeds`` (at least one);
+    ``progress(seed, step)`` as it goes."""
+    if not seeds:
+        raise MydiscoverError("--seeds: give at least one seed")
+    return [
+        evaluate_hetrec_seed(plays, keys, text, seed=seed, fraction=fraction,
+                             unknown_share=unknown_share, rules=rules, blend=blend,
+                             progress=lambda step, seed=seed: progress(seed, step))
+        for seed in seeds
+    ]  # fmt: skip
+
+
+def own_history_holdout(
+    conn: sqlite3.Connection,
+    model: FittedModel | None,
+    cutoff_day: str | None,
+    horizon_days: int,
+    rules: Rules,
+    weights: str = "",
+) -> tuple[list[TemporalResult], str, int]:
+    """:func:`temporal_holdout` at ``cutoff_day`` (YYYY-MM-DD, UTC; None: when 80% of the
+    matched listens had happened): its results, where the blend came from, and the cut-off
+    (UTC seconds). A MydiscoverError for a bad date or a history too short."""
+    if cutoff_day is None:
+        when = default_cutoff(conn)
+        if when is None:
+            raise MydiscoverError("too little listening history to hold any out: import more")
+    else:
+        try:
+            day = dt.datetime.strptime(cutoff_day, "%Y-%m-%d").replace(tzinfo=dt.timezone.utc)
+        except ValueError:
+            raise MydiscoverError(f"--cutoff {cutoff_day!r}: write a date as YYYY-MM-DD") from None
+        when = int(day.timestamp())
+    results, said = temporal_holdout(conn, model, when, horizon_days, rules, weights)
+    return results, said, when

@@ -117,6 +117,11 @@ def tag_documents(
     return {key: ", ".join(values) for key, values in words.items()}
 
 
+def hetrec_tags(folder: Path, plays: sp.csr_matrix) -> HetrecTags:
+    """The tags of the HetRec 2K folder, for ``plays`` read from it (its user_artists.dat)."""
+    return HetrecTags(hetrec_tag_applications(folder), hetrec_user_rows(folder), plays)
+
+
 def hetrec_tag_documents(folder: Path) -> dict[str, str]:
     """Each HetRec artist's tags as its document, keyed by artist key (every tag: for models
     evaluated without a holdout of their own listeners' tags)."""
