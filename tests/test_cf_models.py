@@ -76,12 +76,14 @@ def test_kfold_hides_every_play_exactly_once(planted):
     assert (hidden != planted).nnz == 0
 
 
-def test_bm25_weighting_agrees_with_implicit(planted):
-    ours = Weighting.learn(planted, "bm25").apply(planted)
+def test_bm25_weighting_agrees_with_implicit_scaled_to_a_mean_of_one(planted):
+    weighting = Weighting.learn(planted, "bm25")
+    ours = weighting.apply(planted)
     theirs = bm25_weight(planted, K1=100, B=0.8).tocsr()
     theirs.data = np.maximum(theirs.data, 0)  # we clip negative idf (items most listeners play)
     theirs.eliminate_zeros()
-    assert np.allclose(ours.toarray(), theirs.toarray(), rtol=1e-4, atol=1e-5)
+    assert np.allclose(ours.toarray(), weighting.scale * theirs.toarray(), rtol=1e-4, atol=1e-5)
+    assert ours.data.mean() == pytest.approx(1.0, rel=1e-4) and weighting.scale != 1.0
 
 
 def test_weighting_of_a_new_listener_uses_the_fitted_statistics(planted):
@@ -122,7 +124,7 @@ def test_every_model_learns_the_planted_tastes_better_than_popularity(planted, n
 
 def test_recommendations_stay_within_the_listeners_group(planted_data):
     plays = planted_data.plays
-    als = ALS(factors=8, regularization=1.0)
+    als = ALS(factors=8)  # the shipped weighting and regularisation
     als.fit(plays)
     row = plays[0]  # listener 0 belongs to the first group, shoegaze
     scores = als.score(row)[0]

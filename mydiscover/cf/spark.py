@@ -38,6 +38,8 @@ class SparkALS(ALS):
     confidence_offset: float = 1.0
     scale_regularization: bool = True
     regularization: float = defaults.SPARK_REGULARIZATION
+    alpha: float = defaults.SPARK_ALPHA
+    weighting: str = defaults.SPARK_WEIGHTING
 
     def fit(self, plays: sp.csr_matrix) -> None:
         """Fit on Spark; the item factors are collected back into NumPy."""

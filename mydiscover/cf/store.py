@@ -114,6 +114,7 @@ def save_model(path: Path, als: ALS, data: CoListening, meta: dict[str, Any]) ->
             "average_length": weighting.average_length,
             "k1": weighting.k1,
             "b": weighting.b,
+            "scale": weighting.scale,
         },
         "dataset_fingerprint": data.fingerprint,
         "dataset": data.meta.get("source"),
@@ -143,7 +144,12 @@ def load_model(path: Path) -> FittedModel:
                        "mydiscover cf fit") as (arrays, meta):  # fmt: skip
         scheme = meta["weighting"]
         weighting = Weighting(
-            scheme["scheme"], arrays["idf"], scheme["average_length"], scheme["k1"], scheme["b"]
+            scheme["scheme"],
+            arrays["idf"],
+            scheme["average_length"],
+            scheme["k1"],
+            scheme["b"],
+            float(scheme.get("scale", 1.0)),  # a model saved before the scale: none
         )
         als = ALS(**meta["parameters"])
         als.item_factors = arrays["item_factors"]

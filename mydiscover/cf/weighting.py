@@ -8,7 +8,7 @@ in later is weighted exactly like the listeners the model was fitted on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -18,13 +18,21 @@ WEIGHTINGS = ("bm25", "log", "binary")
 
 @dataclass(frozen=True)
 class Weighting:
-    """A weighting scheme with what it learned from the fitted data."""
+    """A weighting scheme with what it learned from the fitted data.
+
+    BM25 weights are scaled to a mean of 1 over the fitted data (``scale``). ALS takes a
+    weight times alpha as an observed entry's confidence, against 1 for every unobserved one:
+    raw BM25 weights are mostly far below 1, so most plays counted less than no play at all.
+    Scaled, alpha means the same whatever the data (chosen on a validation split carved from
+    HetRec 2K's training part: see mydiscover.cf.defaults).
+    """
 
     scheme: str
     idf: np.ndarray  # per item; ones for the schemes that need none
     average_length: float
     k1: float = 100.0
     b: float = 0.8
+    scale: float = 1.0
 
     @classmethod
     def learn(
@@ -36,7 +44,12 @@ class Weighting:
         listeners = np.bincount(plays.indices, minlength=plays.shape[1]).astype(np.float64)
         idf = np.log(max(plays.shape[0], 1)) - np.log1p(listeners)
         lengths = np.asarray(plays.sum(axis=1)).ravel()
-        return cls(scheme, idf.astype(np.float32), float(lengths.mean() or 1.0), k1, b)
+        learned = cls(scheme, idf.astype(np.float32), float(lengths.mean() or 1.0), k1, b)
+        if scheme != "bm25":
+            return learned
+        weights = learned.apply(plays).data
+        mean = float(weights.mean()) if len(weights) else 1.0
+        return replace(learned, scale=1.0 / mean if mean > 0 else 1.0)
 
     def apply(self, plays: sp.csr_matrix) -> sp.csr_matrix:
         """The weighted copy of a play-count matrix (rows: listeners, columns: the same items)."""
@@ -50,7 +63,9 @@ class Weighting:
             norms = (1.0 - self.b) + self.b * lengths / self.average_length
             rows = np.repeat(np.arange(plays.shape[0]), np.diff(plays.indptr))
             weighted.data = (
-                weighted.data * (self.k1 + 1.0) / (self.k1 * norms[rows] + weighted.data)
-            ) * np.maximum(self.idf[plays.indices], 0.0)
+                (weighted.data * (self.k1 + 1.0) / (self.k1 * norms[rows] + weighted.data))
+                * np.maximum(self.idf[plays.indices], 0.0)
+                * np.float32(self.scale)
+            )
         weighted.eliminate_zeros()
         return weighted

@@ -115,11 +115,20 @@ def fit_command(
     ] = None,
     iterations: Annotated[int, typer.Option(min=1, help="ALS sweeps.")] = defaults.ITERATIONS,
     alpha: Annotated[
-        float, typer.Option(min=0.0, help="Confidence scale of a play.")
-    ] = defaults.ALPHA,
+        float | None,
+        typer.Option(
+            min=0.0,
+            help=f"Confidence scale of a play. Default: {defaults.ALPHA:g} (als), "
+            f"{defaults.SPARK_ALPHA:g} (als-spark).",
+        ),
+    ] = None,
     weighting: Annotated[
-        str, typer.Option(help="How plays become confidence: log, bm25 or binary.")
-    ] = defaults.WEIGHTING,
+        str | None,
+        typer.Option(
+            help="How plays become confidence: bm25 (scaled to a mean of 1), log or binary. "
+            f"Default: {defaults.WEIGHTING} (als), {defaults.SPARK_WEIGHTING} (als-spark).",
+        ),
+    ] = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
@@ -135,11 +144,9 @@ def fit_command(
         name = ""
     if name not in FOLDABLE:  # the others can be compared ('eval cf'), not folded into
         raise fail(f"unknown engine {engine!r}: choose als or als-spark")
-    options: dict[str, Any] = {
-        "factors": factors, "iterations": iterations, "alpha": alpha, "weighting": weighting,
-    }  # fmt: skip
-    if regularization is not None:
-        options["regularization"] = regularization
+    options: dict[str, Any] = {"factors": factors, "iterations": iterations}
+    given = {"regularization": regularization, "alpha": alpha, "weighting": weighting}
+    options.update({name: value for name, value in given.items() if value is not None})
     if name == "als-spark":
         options["master"] = spark_master
     with reported_errors(), interruptible("cf fit: interrupted; the previous model is kept."):
