@@ -189,6 +189,10 @@ def test_eval_cf_table_and_bad_options(tmp_path, cli_env):
     assert table.returncode == 0 and "NDCG@10" in table.stdout and "popular" in table.stdout
     bad = run_cli(cli_env, "eval", "cf", "--dataset", str(hetrec), "--models", "svd")
     assert bad.returncode == 1 and "unknown model svd" in bad.stderr
+    missing = tmp_path / "never-downloaded"  # the protocol is refused before any reading
+    for command in ("cf", "text"):
+        refused = run_cli(cli_env, "eval", command, "--dataset", str(missing), "--protocol", "x")
+        assert refused.returncode == 1 and "unknown protocol 'x'" in refused.stderr
 
 
 def test_mlhd_knows_artists_by_mbid_and_learns_their_names_from_the_library(tmp_path, cli_env):

@@ -66,6 +66,7 @@ def eval_cf(
     precision, recall, NDCG and MAP at k, and catalog coverage."""
     from mydiscover.cf.engines import ENGINES, build_model
 
+    _check_protocol(protocol)
     names = [name.strip() for name in models.split(",") if name.strip()]
     unknown = [name for name in names if name not in ENGINES]
     if unknown or not names:
@@ -100,6 +101,7 @@ def eval_text(
     from mydiscover.cf.models import MostPopular
     from mydiscover.text.evaluate import TextProfile, hetrec_tags
 
+    _check_protocol(protocol)
     with reported_errors():
         data = read_public_data(dataset, "hetrec-2k")
         tags = hetrec_tags(dataset, data.plays)
@@ -300,6 +302,14 @@ def _eval_own_history(
                       f"{r.artist_diversity:.0%}", f"{r.novelty:.0%}", new, known)  # fmt: skip
     out.print(table)
     err.print(escape(blend_said), highlight=False)
+
+
+def _check_protocol(protocol: str) -> None:
+    """An unknown protocol refused before the dataset is read."""
+    from mydiscover.cf.evaluate import PROTOCOLS
+
+    if protocol not in PROTOCOLS:
+        raise fail(f"unknown protocol {protocol!r}: choose {' or '.join(PROTOCOLS)}")
 
 
 def _run(
