@@ -300,7 +300,7 @@ def test_a_history_too_short_to_learn_from_gets_the_defaults_and_says_so(home):
     result = weekly(env, "--refresh")
     assert result.returncode == 0, result.stderr
     assert "too few to learn a blend from" in result.stderr
-    assert "blend (defaults learned on HetRec 2K, every artist known): cf 0.74" in result.stderr
+    assert "blend (defaults learned on HetRec 2K, every artist known): cf 0.83" in result.stderr
     given = weekly(env, "--weights", "text=0", "--refresh")
     assert "--weights text=0" in given.stderr and "too few to learn" not in given.stderr
 
@@ -398,7 +398,7 @@ def test_a_long_enough_history_teaches_the_weekly_its_blend(tmp_path, cli_env):
     assert f"note: {learned}: " in result.stderr
     assert "hits in the latest 28 days against the defaults'" in result.stderr
     line = next(x for x in result.stderr.splitlines() if x.startswith(f"note: blend ({learned})"))
-    assert "cf 0.63-1.63" in line and "text 0.77+1.19" not in line  # text learned, cf default
+    assert "cf 0.71-1.68" in line and "text 0.71+1.14" not in line  # text learned, cf default
     following = run_cli(env, "weekly", "--no-update", "--size", "10", "--min-length", "0.1",
                         "--week", "2099-W01")  # fmt: skip
     assert f"note: {learned}: " in following.stderr
