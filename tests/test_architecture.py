@@ -13,7 +13,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "mydiscover"
 #: What every stage may stand on; it imports no stage.
 GROUND = {"db", "errors", "config", "http", "workers", "paths", "files", "display", "subsonic",
-          "lastfm"}  # fmt: skip
+          "lastfm", "collector"}  # fmt: skip
 #: The stages in the data flow's order: each may import those of a lower rank only.
 RANK = {"library": 1, "audio": 2, "history": 2, "cf": 3, "text": 3, "recommend": 4,
         "playlists": 5, "pipeline": 6, "doctor": 6, "cli": 7, "launch": 8,

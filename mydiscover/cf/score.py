@@ -8,10 +8,7 @@ most like ("because you play X").
 
 from __future__ import annotations
 
-import gc
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -32,6 +29,7 @@ from mydiscover.cf.tables import (
     similar_to_user_artists,
     user_artist_plays,
 )
+from mydiscover.collector import collector_paused
 from mydiscover.errors import MydiscoverError
 from mydiscover.library.match import artist_key
 
@@ -77,22 +75,10 @@ def score_library(
     listed beside: an artist the public data lacks then scores as the best ``match x the
     user's predicted preference`` (see :func:`listed_scores`).
     """
-    with _collector_paused():
+    # (tens of thousands of small tuples, one per track: the collector doubled the slowest
+    # calls in bench_cf)
+    with collector_paused():
         return _score_library(model, history, library, listed_beside, own_lists)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cycle collector while a score is made per track: tens of thousands of small
-    tuples (none in a cycle) would otherwise set off full collections of the whole heap,
-    which doubled the slowest calls in bench_cf."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _score_library(

@@ -3,15 +3,14 @@ into arrays (a 100,000-track library is a few hundred MB of SQLite rows, read in
 
 from __future__ import annotations
 
-import gc
 import sqlite3
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from mydiscover.audio.embed import EMBEDDING_SIZE
+from mydiscover.collector import collector_paused
 from mydiscover.library.match import artist_key, title_key
 from mydiscover.library.values import first_value
 from mydiscover.recommend.tables import library_rows, library_size
@@ -119,21 +118,10 @@ def load_library(conn: sqlite3.Connection, only: Collection[int] | None = None) 
     """Every available track with its tags, descriptors and embedding (``only``: just these
     track ids, as a kept weekly needs: 30 rows, not 100,000). An embedding of the wrong size
     (a damaged row) counts as not analysed."""
-    with _no_cyclic_gc():
+    # (the chunks' rows made it sweep the growing columns again and again: 0.15 s of a
+    # weekly's 1.8 s)
+    with collector_paused():
         return _read_library(conn, only)
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Python's cycle collector off for a block that makes no cycles: reading 100,000 rows in
-    chunks made it sweep the growing columns again and again (0.15 s of a weekly's 1.8 s)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _read_library(conn: sqlite3.Connection, only: Collection[int] | None) -> Library:
