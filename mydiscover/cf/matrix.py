@@ -135,9 +135,9 @@ class ImportFilters:
     sample_users: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The filters that do something, for the matrix's header."""
-        return {key: value for key, value in asdict(self).items()
-                if value is not None and value != 1}  # fmt: skip
+        """The filters that do something (not their defaults), for the matrix's header."""
+        defaults = asdict(ImportFilters())
+        return {key: value for key, value in asdict(self).items() if value != defaults[key]}
 
 
 def _user_hash(user: str) -> int:

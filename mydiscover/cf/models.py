@@ -98,8 +98,7 @@ class ALS:
         self._gram = None
         from implicit.cpu.als import AlternatingLeastSquares
 
-        self.learned_weighting = Weighting.learn(plays, self.weighting)
-        confidence = self.learned_weighting.apply(plays)
+        self.learned_weighting, confidence = Weighting.fitted(plays, self.weighting)
         with single_threaded_blas():
             model = AlternatingLeastSquares(
                 factors=self.factors,
@@ -173,8 +172,8 @@ class EASE:
         self.item_count = plays.shape[1]
         listeners = np.bincount(plays.indices, minlength=plays.shape[1])
         self.items = np.flatnonzero(listeners >= self.min_listeners)
-        self.learned_weighting = Weighting.learn(plays, self.weighting)
-        weighted = self.learned_weighting.apply(plays)[:, self.items]
+        self.learned_weighting, weighted = Weighting.fitted(plays, self.weighting)
+        weighted = weighted[:, self.items]
         gram = np.asarray((weighted.T @ weighted).todense(), dtype=np.float64)
         gram[np.diag_indices_from(gram)] += self.l2
         with single_threaded_blas(False):

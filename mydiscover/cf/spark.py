@@ -44,8 +44,8 @@ class SparkALS(ALS):
     def fit(self, plays: sp.csr_matrix) -> None:
         """Fit on Spark; the item factors are collected back into NumPy."""
         self._gram = None
-        self.learned_weighting = Weighting.learn(plays, self.weighting)
-        ratings = self.learned_weighting.apply(plays).tocoo()
+        self.learned_weighting, weighted = Weighting.fitted(plays, self.weighting)
+        ratings = weighted.tocoo()
         spark = _session(self.master)
         try:
             import pandas as pd

@@ -39,17 +39,26 @@ class Weighting:
         cls, plays: sp.csr_matrix, scheme: str, k1: float = 100.0, b: float = 0.8
     ) -> Weighting:
         """Learn the weighting's statistics from the public matrix."""
+        return cls.fitted(plays, scheme, k1, b)[0]
+
+    @classmethod
+    def fitted(
+        cls, plays: sp.csr_matrix, scheme: str, k1: float = 100.0, b: float = 0.8
+    ) -> tuple[Weighting, sp.csr_matrix]:
+        """:meth:`learn`, and the weighted copy of ``plays`` the fit needs, from one weighting
+        pass (BM25's scale is the mean of that copy)."""
         if scheme not in WEIGHTINGS:
             raise ValueError(f"unknown weighting {scheme!r}: choose from {', '.join(WEIGHTINGS)}")
         listeners = np.bincount(plays.indices, minlength=plays.shape[1]).astype(np.float64)
         idf = np.log(max(plays.shape[0], 1)) - np.log1p(listeners)
         lengths = np.asarray(plays.sum(axis=1)).ravel()
         learned = cls(scheme, idf.astype(np.float32), float(lengths.mean() or 1.0), k1, b)
-        if scheme != "bm25":
-            return learned
-        weights = learned.apply(plays).data
-        mean = float(weights.mean()) if len(weights) else 1.0
-        return replace(learned, scale=1.0 / mean if mean > 0 else 1.0)
+        weighted = learned.apply(plays)
+        if scheme != "bm25" or not len(weighted.data) or weighted.data.mean() <= 0:
+            return learned, weighted
+        scale = 1.0 / float(weighted.data.mean())
+        weighted.data *= np.float32(scale)
+        return replace(learned, scale=scale), weighted
 
     def apply(self, plays: sp.csr_matrix) -> sp.csr_matrix:
         """The weighted copy of a play-count matrix (rows: listeners, columns: the same items)."""

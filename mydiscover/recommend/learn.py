@@ -125,7 +125,7 @@ def blend_for(
     latest: tuple[list, np.ndarray, set[int]] | None = None
     known: set[str] = set()
     hits = 0
-    for index, (cutoff, before) in enumerate(zip(cutoffs, histories, strict=False)):
+    for index, (cutoff, before) in enumerate(zip(cutoffs, histories[:-1], strict=True)):
         if before.empty:
             continue
         played = played_after[index]

@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -144,9 +145,18 @@ class ModelView:
     items: np.ndarray
     audio_to_cf: LinearMap | None = None
 
+    @cached_property
     def trainable(self) -> np.ndarray:
-        """The rows the audio-to-CF map learns from: analysed, by an artist the model knows."""
+        """The rows the audio-to-CF map learns from: analysed, by an artist the model knows
+        (made once: the weekly and its cut-offs ask for them)."""
         return np.flatnonzero((self.items >= 0) & self.library.analysed)
+
+    def cold_rows(self, known_rows: np.ndarray) -> np.ndarray:
+        """The analysed rows not in ``known_rows`` (CF's own): what the cold start scores (a
+        mask: setdiff1d sorts 100,000 rows on every call)."""
+        cold = self.library.analysed.copy()
+        cold[known_rows] = False
+        return np.flatnonzero(cold)
 
     def audio_map(self) -> LinearMap:
         """The audio-to-CF map: a ridge regression from the trainable tracks' embeddings to
@@ -154,7 +164,7 @@ class ModelView:
         if self.audio_to_cf is None:
             factors = self.model.als.item_factors
             assert factors is not None
-            trainable = self.trainable()
+            trainable = self.trainable
             parts = [trainable[i : i + RIDGE_CHUNK] for i in range(0, len(trainable), RIDGE_CHUNK)]
             self.audio_to_cf = fit_ridge_chunks(
                 ((self.library.embeddings[rows], factors[self.items[rows]]) for rows in parts),
@@ -192,10 +202,8 @@ def cold_start(view: ModelView, user_factors: np.ndarray, known_rows: np.ndarray
     """
     model, library, items = view.model, view.library, view.items
     assert model.als.item_factors is not None
-    trainable = view.trainable()
-    judged = library.analysed.copy()
-    judged[known_rows] = False
-    unknown = np.flatnonzero(judged)  # (a mask: setdiff1d sorts 100,000 rows on every call)
+    trainable = view.trainable
+    unknown = view.cold_rows(known_rows)
     if len(trainable) < MIN_TRAINABLE or not len(unknown):
         return None
     predict = view.audio_map()
@@ -227,10 +235,9 @@ def _kept_audio_map(conn: sqlite3.Connection, view: ModelView, known_rows: np.nd
     training tracks' ids, items and first embedding component (a track analysed anew changes
     it): hashing every embedding would cost as much as the fit.
     """
-    trainable = view.trainable()
-    cold = view.library.analysed.copy()
-    cold[known_rows] = False
-    if view.audio_to_cf is not None or len(trainable) < MIN_TRAINABLE or not cold.any():
+    trainable = view.trainable
+    if (view.audio_to_cf is not None or len(trainable) < MIN_TRAINABLE
+            or not len(view.cold_rows(known_rows))):  # fmt: skip
         return
     digest = hashlib.sha256(f"{view.model.fingerprint}\0{AUDIO_TO_CF_ALPHA}\0".encode())
     for column in (view.library.ids[trainable], view.items[trainable],
