@@ -316,6 +316,10 @@ def analyze_tracks(
     view.said(run.summary())
     for path, reason in run.failed[:5]:
         view.detail(f"  {path}: {reason}")
+    if run.done:
+        from mydiscover.audio.taste_map import taste_map
+
+        taste_map(conn)  # the web page's map, projected again now rather than on its first load
     return len(run.failed)
 
 
@@ -408,3 +412,58 @@ def _rebuild_terms_if_stale(conn: sqlite3.Connection, view: PipelineView) -> Non
     if terms_stale(conn):
         report = build_terms(conn)
         view.said(f"terms: {report.entities:,} artists and albums")
+
+
+@dataclass(frozen=True)
+class StageState:
+    """One stage as the web page shows it: what it holds, and what it has left to do (""
+    when it is up to date)."""
+
+    stage: str
+    holds: str
+    todo: str
+
+    def to_json(self) -> dict[str, str]:
+        """As ``/api/stages`` gives it."""
+        return {"stage": self.stage, "holds": self.holds, "todo": self.todo}
+
+
+def stage_states(conn: sqlite3.Connection, database: Path) -> list[StageState]:
+    """Every stage's state in the data flow's order, from the database (nothing is run)."""
+    from mydiscover.audio.tables import audio_summary
+    from mydiscover.cf.status import cf_status
+    from mydiscover.history.tables import listen_counts
+    from mydiscover.library.tables import catalog_counts
+    from mydiscover.text.tables import terms_stale, text_summary
+
+    available, other, last_scan = catalog_counts(conn)
+    scanned = "" if last_scan else "never scanned: mydiscover scan ~/Music"
+    states = [StageState("scan", f"{available:,} tracks ({other:,} missing or unreadable)",
+                         scanned)]  # fmt: skip
+    listens, matched = listen_counts(conn)
+    states.append(StageState(
+        "history", f"{listens:,} listens, {matched:,} matched to tracks",
+        "" if listens else "no history yet: mydiscover history import",
+    ))  # fmt: skip
+    audio = audio_summary(conn)
+    pending = available - audio["analysed"] - audio["undecodable"]
+    states.append(StageState("analysis", f"{audio['analysed']:,} tracks analysed",
+                             f"{pending:,} tracks to analyse" if pending > 0 else ""))  # fmt: skip
+    cf = cf_status(database)
+    if cf.model is None:
+        states.append(StageState("cf", "no model", "mydiscover cf import, then cf fit"))
+    else:
+        from mydiscover.cf.tables import history_marker
+
+        covered = f"; {cf.coverage.line()}" if cf.coverage is not None else ""
+        fitted = f"{cf.model['dataset_fingerprint']}-{cf.model['fitted_at']}"
+        folded = None if cf.fold is None else (cf.fold["model_fingerprint"],
+                                                cf.fold["history_marker"])  # fmt: skip
+        stale = folded != (fitted, history_marker(conn))
+        held = f"{cf.model['engine']} model of {cf.model['items']:,} artists{covered}"
+        states.append(StageState("cf", held, "fold the user in" if stale else ""))
+    text = text_summary(conn)
+    documents = sum(source["documents"] for source in text["sources"])
+    states.append(StageState("text", f"{documents:,} documents",
+                             "build the terms" if terms_stale(conn) else ""))  # fmt: skip
+    return states

@@ -16,8 +16,8 @@ GROUND = {"db", "errors", "config", "http", "workers", "paths", "files", "displa
           "lastfm", "collector"}  # fmt: skip
 #: The stages in the data flow's order: each may import those of a lower rank only.
 RANK = {"library": 1, "audio": 2, "history": 2, "cf": 3, "text": 3, "recommend": 4,
-        "playlists": 5, "pipeline": 6, "doctor": 6, "cli": 7, "launch": 8,
-        "__main__": 9}  # fmt: skip
+        "playlists": 5, "pipeline": 6, "doctor": 6, "serve": 7, "cli": 8, "launch": 9,
+        "__main__": 10}  # fmt: skip
 #: The command-line modules every command may use (the others are commands).
 CLI_SHARED = {"common", "render"}
 

@@ -1,9 +1,12 @@
-"""The ``track_audio`` table: each track's descriptors and embedding."""
+"""The ``track_audio`` table (each track's descriptors and embedding) and ``taste_map`` (their
+2-D projection)."""
 
 from __future__ import annotations
 
 import sqlite3
 from typing import TYPE_CHECKING, NamedTuple
+
+from mydiscover.db.connection import transaction
 
 if TYPE_CHECKING:  # numpy loads when embeddings are read or written, not for a count
     import numpy as np
@@ -114,3 +117,47 @@ def tempo_and_key(conn: sqlite3.Connection, ids: list[int]) -> dict[int, tuple]:
         f"SELECT track_id, bpm, key, scale FROM track_audio WHERE track_id IN ({marks})", ids
     )
     return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def taste_map_marker(conn: sqlite3.Connection) -> str:
+    """Changes whenever the analysed tracks' embeddings change (the taste map's made_from)."""
+    count, last, ids = conn.execute(
+        "SELECT count(*), coalesce(max(analysed_at), ''), coalesce(sum(track_id), 0) "
+        "FROM track_audio JOIN tracks ON tracks.id = track_audio.track_id "
+        "WHERE tracks.status = 'ok' AND track_audio.embedding IS NOT NULL"
+    ).fetchone()
+    return f"{count}:{last}:{ids}"
+
+
+def stored_taste_map(
+    conn: sqlite3.Connection, made_from: str
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The stored taste map's track ids and points if it was made from ``made_from``."""
+    import numpy as np
+
+    row = conn.execute(
+        "SELECT track_ids, points FROM taste_map WHERE made_from = ?", (made_from,)
+    ).fetchone()
+    if row is None:
+        return None
+    track_ids = np.frombuffer(row[0], dtype="<i8")
+    points = np.frombuffer(row[1], dtype="<f4")
+    if len(points) != 2 * len(track_ids):  # damaged: made again
+        return None
+    return track_ids.astype(np.int64), points.reshape(-1, 2).astype(np.float32)
+
+
+def store_taste_map(
+    conn: sqlite3.Connection, made_from: str, track_ids: np.ndarray, points: np.ndarray
+) -> None:
+    """Keep the taste map made from ``made_from`` (one: the latest analysis's)."""
+    import numpy as np
+
+    ids = np.asarray(track_ids, "<i8").tobytes()
+    places = np.asarray(points, "<f4").tobytes()
+    with transaction(conn):
+        conn.execute(
+            "INSERT OR REPLACE INTO taste_map (id, made_from, track_ids, points) "
+            "VALUES (1, ?, ?, ?)",
+            (made_from, ids, places),
+        )

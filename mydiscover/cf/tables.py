@@ -42,7 +42,8 @@ def history_marker(conn: sqlite3.Connection) -> str:
     tagged = conn.execute(
         "SELECT coalesce(sum(play_count), 0) FROM tracks WHERE play_count > 0"
     ).fetchone()[0]
-    return f"{listens}:{last}:{tagged}"
+    loved = conn.execute("SELECT count(*) FROM feedback WHERE kind = 'love'").fetchone()[0]
+    return f"{listens}:{last}:{tagged}:{loved}"
 
 
 def library_tracks(conn: sqlite3.Connection) -> list[LibraryTrack]:

@@ -20,6 +20,7 @@ from mydiscover.cli import (
     init,
     reviews,
     scan,
+    serve,
     similar,
     status,
     subsonic,
@@ -63,6 +64,7 @@ app.command("init")(init.init)
 app.command("doctor")(doctor.doctor)
 app.command("ban")(weekly.ban)
 app.command("explore")(explore.explore)
+app.command("serve")(serve.serve)
 app.add_typer(history.app, name="history")
 app.add_typer(cf.app, name="cf")
 app.add_typer(reviews.app, name="reviews")

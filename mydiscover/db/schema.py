@@ -343,6 +343,26 @@ CREATE TABLE audio_to_cf (
 );
 """
 
+_V11_SERVE = """
+-- What the listener said of a track on the web page (mydiscover serve): a love counts as
+-- plays in the history, a skip keeps the track out of the weeklies for a while. The latest
+-- word on a track replaces the one before (bans stay in bans).
+CREATE TABLE feedback (
+    track_id    INTEGER PRIMARY KEY REFERENCES tracks (id),
+    kind        TEXT NOT NULL CHECK (kind IN ('love', 'skip')),
+    said_at     INTEGER NOT NULL            -- UTC seconds
+);
+
+-- The taste map's 2-D projection of the analysed tracks' embeddings, made again when the
+-- analysis changes (made_from), so the page draws it without projecting 100,000 vectors.
+CREATE TABLE taste_map (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    made_from   TEXT NOT NULL,
+    track_ids   BLOB NOT NULL,              -- int64, little-endian
+    points      BLOB NOT NULL               -- [n, 2] float32, little-endian, in [0, 1]
+);
+"""
+
 #: MIGRATIONS[n] upgrades version n to n + 1. Append; never edit a released entry.
 MIGRATIONS: tuple[str, ...] = (
     _V1_CATALOG,
@@ -355,6 +375,7 @@ MIGRATIONS: tuple[str, ...] = (
     _V8_SERVERS,
     _V9_REMATCH,
     _V10_LEARNING,
+    _V11_SERVE,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

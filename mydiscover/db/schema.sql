@@ -1,4 +1,4 @@
--- The schema of a new mydiscover database (version 10), written by
+-- The schema of a new mydiscover database (version 11), written by
 -- tools/schema_snapshot.py from the migrations in mydiscover/db/schema.py.
 CREATE TABLE audio_to_cf (
     id          INTEGER PRIMARY KEY CHECK (id = 1),
@@ -53,6 +53,12 @@ CREATE TABLE documents (
     text        TEXT NOT NULL,
     fetched_at  INTEGER NOT NULL,        -- UTC seconds
     UNIQUE (artist_key, album_key, source, url)
+);
+
+CREATE TABLE feedback (
+    track_id    INTEGER PRIMARY KEY REFERENCES tracks (id),
+    kind        TEXT NOT NULL CHECK (kind IN ('love', 'skip')),
+    said_at     INTEGER NOT NULL            -- UTC seconds
 );
 
 CREATE TABLE history_imports (
@@ -140,6 +146,13 @@ CREATE TABLE similar_fetches (
     fetched_at INTEGER NOT NULL,       -- UTC seconds
     found      INTEGER NOT NULL,       -- how many similar artists the service listed
     PRIMARY KEY (source, artist_key)
+);
+
+CREATE TABLE taste_map (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    made_from   TEXT NOT NULL,
+    track_ids   BLOB NOT NULL,              -- int64, little-endian
+    points      BLOB NOT NULL               -- [n, 2] float32, little-endian, in [0, 1]
 );
 
 CREATE TABLE term_entities (

@@ -1,11 +1,13 @@
 """The history's tables: ``listens`` and ``history_imports`` (listening history and where
-imports stand), and ``server_songs`` (a Subsonic server's songs matched to local tracks)."""
+imports stand), ``server_songs`` (a Subsonic server's songs matched to local tracks) and
+``feedback`` (loves and skips said on the web page)."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 from mydiscover.db.connection import transaction
@@ -246,19 +248,58 @@ class History:
         return not self.track_plays and not self.artists
 
 
-#: A starred song counts as this many plays.
+#: A starred song counts as this many plays, and so does a track loved on the web page.
 STARRED_PLAYS = 3
-#: Plays without a date, per track: the play count in its tags, or what a Subsonic server
-#: counted (a star as STARRED_PLAYS), whichever is more.
+#: Plays without a date, per track: the play count in its tags, what a Subsonic server
+#: counted (a star as STARRED_PLAYS), or a love (as a star), whichever is more.
 UNDATED_PLAYS_SQL = f"""
 SELECT t.id, coalesce(t.artist, t.album_artist), coalesce(t.mb_artist_id, t.mb_album_artist_id, ''),
-       max(coalesce(t.play_count, 0), coalesce(s.plays, 0)) AS plays
+       max(coalesce(t.play_count, 0), coalesce(s.plays, 0), coalesce(f.plays, 0)) AS plays
 FROM tracks t LEFT JOIN (
     SELECT track_id, max(max(play_count, starred * {STARRED_PLAYS})) AS plays
     FROM server_songs WHERE track_id IS NOT NULL GROUP BY track_id
 ) s ON s.track_id = t.id
-WHERE t.status != 'error' AND max(coalesce(t.play_count, 0), coalesce(s.plays, 0)) > 0
+LEFT JOIN (
+    SELECT track_id, {STARRED_PLAYS} AS plays FROM feedback WHERE kind = 'love'
+) f ON f.track_id = t.id
+WHERE t.status != 'error'
+  AND max(coalesce(t.play_count, 0), coalesce(s.plays, 0), coalesce(f.plays, 0)) > 0
 """
+
+
+class Feedback(StrEnum):
+    """What the listener can say of a track on the web page."""
+
+    LOVE = "love"  # counts as a star: STARRED_PLAYS plays in the history
+    SKIP = "skip"  # not offered again for a while (recommend's rules say how long)
+
+
+def record_feedback(conn: sqlite3.Connection, track_id: int, kind: Feedback, now: int) -> None:
+    """Keep what the listener said of a track (it replaces what they said before)."""
+    with transaction(conn):
+        conn.execute("INSERT OR REPLACE INTO feedback (track_id, kind, said_at) VALUES (?, ?, ?)",
+                     (track_id, kind.value, now))  # fmt: skip
+
+
+def feedback_of(conn: sqlite3.Connection, track_ids: Collection[int]) -> dict[int, Feedback]:
+    """What the listener last said of each of these tracks (those they said something of)."""
+    wanted = list(track_ids)
+    said: dict[int, Feedback] = {}
+    for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+        chunk = wanted[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        for track, kind in conn.execute(
+            f"SELECT track_id, kind FROM feedback WHERE track_id IN ({marks})", chunk
+        ):
+            said[int(track)] = Feedback(kind)
+    return said
+
+
+def skipped_since(conn: sqlite3.Connection, since: int) -> set[int]:
+    """Track ids the listener skipped at ``since`` (UTC seconds) or later."""
+    rows = conn.execute("SELECT track_id FROM feedback WHERE kind = 'skip' AND said_at >= ?",
+                        (since,))  # fmt: skip
+    return {int(track) for (track,) in rows}
 
 
 def load_history(conn: sqlite3.Connection, before: int | None = None) -> History:
@@ -389,3 +430,15 @@ def server_song_ids(conn: sqlite3.Connection, server: str) -> dict[int, str]:
         (server,),
     )
     return dict(rows)
+
+
+def listen_counts(conn: sqlite3.Connection) -> tuple[int, int]:
+    """How many listens there are, and how many are matched to a track."""
+    total, matched = conn.execute("SELECT count(*), count(track_id) FROM listens").fetchone()
+    return int(total), int(matched)
+
+
+def played_track_ids(conn: sqlite3.Connection) -> set[int]:
+    """Every track with a listen."""
+    rows = conn.execute("SELECT DISTINCT track_id FROM listens WHERE track_id IS NOT NULL")
+    return {int(track) for (track,) in rows}

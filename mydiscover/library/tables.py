@@ -324,3 +324,23 @@ def entries_updated_since(conn: sqlite3.Connection, stamp: str) -> list[CatalogE
         (stamp,),
     )
     return [CatalogEntry(*row) for row in rows]
+
+
+def catalog_counts(conn: sqlite3.Connection) -> tuple[int, int, str | None]:
+    """Available tracks, the others (missing or unreadable), and when the last scan ended."""
+    available, other, last = conn.execute(
+        "SELECT count(*) FILTER (WHERE status = 'ok'), count(*) FILTER (WHERE status != 'ok'), "
+        "(SELECT max(finished_at) FROM scans WHERE outcome != 'running') FROM tracks"
+    ).fetchone()
+    return int(available), int(other), last
+
+
+def track_labels(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, tuple[str, str, str]]:
+    """Artist (the album artist where none), title and genre of these tracks, by id."""
+    wanted = "[" + ",".join(str(int(track)) for track in ids) + "]"
+    rows = conn.execute(
+        "SELECT id, coalesce(artist, album_artist, '?'), coalesce(title, '?'), "
+        "coalesce(genre, '') FROM tracks WHERE id IN (SELECT value FROM json_each(?))",
+        (wanted,),
+    )
+    return {int(track): (artist, title, genre) for track, artist, title, genre in rows}

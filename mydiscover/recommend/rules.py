@@ -1,7 +1,8 @@
 """The weekly's rules: which tracks may be picked, and how many per artist and album.
 
 Candidates: available tracks of a sensible length, never played or not for ``rest_days``,
-not banned, not in the last ``recent_weeks`` weeklies. Picks: by blended score (with a small
+not banned, not skipped on the web page for ``skip_rest_days``, not in the last
+``recent_weeks`` weeklies. Picks: by blended score (with a small
 jitter seeded by the ISO week, so next week differs even with nothing new), at most
 ``per_artist`` per artist and ``per_album`` per album, and a share of new artists (the user
 has never played) beside deeper cuts from known ones.
@@ -29,6 +30,7 @@ class Rules:
     max_seconds: float = 15 * 60.0
     rest_days: int = 365  # a track played within this many days is not new enough
     recent_weeks: int = 4
+    skip_rest_days: int = 182  # a track skipped on the web page is not offered for this long
     new_artist_share: float = 0.5
     jitter: float = 0.03  # noise on the blended score, of its spread, seeded by the week
 
@@ -40,7 +42,8 @@ def candidate_mask(
     rules: Rules,
     now: int,
 ) -> np.ndarray:
-    """Which library rows may be picked (``excluded``: banned and recently picked track ids)."""
+    """Which library rows may be picked (``excluded``: banned, skipped and recently picked
+    track ids)."""
     rested = now - rules.rest_days * 86_400
     durations = np.nan_to_num(library.durations, nan=(rules.min_seconds + rules.max_seconds) / 2)
     mask = (durations >= rules.min_seconds) & (durations <= rules.max_seconds)

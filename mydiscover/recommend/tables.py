@@ -258,3 +258,14 @@ def store_audio_map(conn: sqlite3.Connection, made_from: str, stored: bytes) -> 
     with transaction(conn):
         conn.execute("INSERT OR REPLACE INTO audio_to_cf (id, made_from, map) VALUES (1, ?, ?)",
                      (made_from, stored))  # fmt: skip
+
+
+def inputs_marker(conn: sqlite3.Connection) -> str:
+    """Changes whenever what a mix is made from changes: the catalog, the bans, the listens
+    and a server's songs (the analysis and the model have markers of their own)."""
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM tracks), (SELECT max(updated_at) FROM tracks), "
+        "(SELECT count(*) FROM bans), (SELECT count(*) FROM listens), "
+        "(SELECT max(synced_at) FROM server_songs)"
+    ).fetchone()
+    return ":".join(map(str, row))

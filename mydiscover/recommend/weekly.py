@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mydiscover.history.tables import History
+from mydiscover.history.tables import History, skipped_since
 from mydiscover.recommend.blend import SIGNALS, Blend, default_blend, fuse, parse_weights
 from mydiscover.recommend.library import Library
 from mydiscover.recommend.order import camelot, flowing_order
@@ -138,6 +138,7 @@ def make_weekly(
     rules = rules or Rules()
     seed = week_seed(week, user)
     excluded = banned_tracks(conn) | recent_picks(conn, week, rules.recent_weeks)
+    excluded |= skipped_since(conn, now - rules.skip_rest_days * 86_400)
     candidates = candidate_mask(library, history, excluded, rules, now)
     if within is not None:
         candidates &= np.isin(library.ids, np.fromiter(within, dtype=np.int64))
@@ -199,7 +200,7 @@ def _shortfall(chosen: int, candidates: int, rules: Rules) -> str:
     if candidates < rules.size:
         why = (f"only {candidates} tracks may be offered (not played in the last "
                f"{rules.rest_days} days, {rules.min_seconds:g}-{rules.max_seconds:g} s long, "
-               f"not banned nor in the last {rules.recent_weeks} weeklies)")  # fmt: skip
+               f"not banned, skipped nor in the last {rules.recent_weeks} weeklies)")  # fmt: skip
     else:
         why = (f"the caps (at most {rules.per_artist} tracks per artist, {rules.per_album} per "
                f"album) leave no more of the {candidates} tracks that may be offered")  # fmt: skip

@@ -1,0 +1,352 @@
+"""``serve --upstream URL``: a Subsonic API proxy in front of the user's music server.
+
+Every request goes to the server unchanged, its answer streamed back byte for byte (a stream
+or a download included), except the Instant Mix calls mydiscover answers from its own models,
+in the server's song ids (the map ``mydiscover subsonic sync`` made): ``getSimilarSongs`` and
+``getSimilarSongs2`` for a song, ``getTopSongs``, ``getArtistInfo`` and ``getArtistInfo2``
+(their similar artists; the biography stays the server's), and the OpenSubsonic
+``sonicSimilarity`` extension (``getSonicSimilarTracks``, ``findSonicPath``), which
+``getOpenSubsonicExtensions`` then lists. A song or artist mydiscover does not know is asked of
+the server as if the proxy were not there.
+
+Credentials are the server's: before answering, the proxy asks the server whether the
+client's own credentials are good (a ``ping`` with them), and remembers a good answer for a
+minute by a digest of the credentials, never the credentials themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from mydiscover.library.match import artist_key
+from mydiscover.recommend.radio import Radio, Similar
+from mydiscover.serve.state import ServeState, SongMap
+from mydiscover.serve.subsonic_format import (
+    GENERIC,
+    MISSING_PARAMETER,
+    WRONG_CREDENTIALS,
+    envelope,
+    error_payload,
+    render,
+)
+
+#: Headers that belong to one connection, never passed on (RFC 9110 7.6.1), and Host (the
+#: server's own is sent).
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+    }
+)
+#: The request parameters that say who the client is (checked against the server).
+AUTH_PARAMETERS = ("u", "p", "t", "s", "apiKey")
+CREDENTIALS_TTL = 60.0
+#: Seconds a server's song and artist listings are reused.
+CATALOG_TTL = 600.0
+SONIC = {"name": "sonicSimilarity", "versions": [1]}
+
+
+class SubsonicProxy:
+    """The proxy's state: one HTTP client to the server, and what it learnt from it."""
+
+    def __init__(self, state: ServeState, timeout: float = 30.0) -> None:
+        self.state = state
+        self.upstream = state.upstream
+        self.host = urlsplit(self.upstream).netloc
+        # Streams may take long between bytes (a transcode starting): a long read timeout.
+        self.client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, read=300.0))
+        self._good: dict[str, float] = {}  # credentials' digest -> when the server said so
+        self._songs: dict[str, tuple[float, dict[str, Any]]] = {}  # song id -> (when, child)
+        self._artists: tuple[float, dict[str, str]] = (0.0, {})  # artist key -> id
+
+    async def close(self) -> None:
+        """Close the connections to the server."""
+        await self.client.aclose()
+
+    async def handle(self, request: Request) -> Response:
+        """Answer one ``/rest/...`` request."""
+        body = await request.body()
+        params = dict(parse_qsl(request.url.query, keep_blank_values=True))
+        if request.method == "POST" and "urlencoded" in request.headers.get("content-type", ""):
+            params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        method = request.url.path.rsplit("/", 1)[-1].removesuffix(".view")
+        fmt, callback = params.get("f", "xml"), params.get("callback", "")
+        try:
+            answer = await self._answer(method, params)
+            if answer is not None:
+                content, media = render(envelope(answer), fmt, callback)
+                return Response(content, media_type=media)
+            return await self._pass(request, body)
+        except httpx.HTTPError:
+            message = f"the music server at {self.host} is not answering"
+            content, media = render(
+                envelope(error_payload(GENERIC, message), "failed"), fmt, callback
+            )
+            return Response(content, media_type=media)
+        except _Refused as refused:
+            content, media = render(envelope(refused.payload, "failed"), fmt, callback)
+            return Response(content, media_type=media)
+
+    async def _pass(self, request: Request, body: bytes) -> Response:
+        """The request as the client made it, to the server; its answer streamed back."""
+        url = f"{self.upstream}{request.url.path}"
+        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
+        upstream = self.client.build_request(
+            request.method, url, params=request.url.query, headers=headers, content=body
+        )
+        answer = await self.client.send(upstream, stream=True)
+        kept = {k: v for k, v in answer.headers.items() if k.lower() not in HOP_BY_HOP}
+        return StreamingResponse(
+            answer.aiter_raw(),
+            status_code=answer.status_code,
+            headers=kept,
+            background=BackgroundTask(answer.aclose),
+        )
+
+    async def _answer(self, method: str, params: dict[str, str]) -> dict[str, Any] | None:
+        """mydiscover's own payload for an Instant Mix call it can answer, else None."""
+        if method == "getOpenSubsonicExtensions":
+            return await self._extensions(params)
+        if method not in _ANSWERED:
+            return None
+        radio, songs = await run_in_threadpool(self.state.radio)
+        if method in ("getSimilarSongs", "getSimilarSongs2", "getSonicSimilarTracks"):
+            row = _row_of(radio, songs, _required(params, "id"))
+            if row is None:
+                return None
+            await self._check_credentials(params)
+            if method == "getSonicSimilarTracks":
+                mix = radio.sonic_tracks(row, _count(params, 10))
+                return {"sonicMatch": await self._matches(params, radio, songs, mix)}
+            mix = radio.similar_tracks(row, _count(params, 50))
+            key = "similarSongs2" if method.endswith("2") else "similarSongs"
+            return {key: {"song": await self._children(params, radio, songs, [s.row for s in mix])}}
+        if method == "findSonicPath":
+            start = _row_of(radio, songs, _required(params, "startSongId"))
+            end = _row_of(radio, songs, _required(params, "endSongId"))
+            if start is None or end is None:
+                return None
+            await self._check_credentials(params)
+            path = radio.sonic_path(start, end, _count(params, 25))
+            steps = [
+                Similar(row, 0.0, _step_similarity(radio, previous, row), None)
+                for previous, row in zip([path[0], *path], path, strict=False)
+            ]
+            return {"sonicMatch": await self._matches(params, radio, songs, steps)}
+        if method == "getTopSongs":
+            name = _required(params, "artist")
+            rows = radio.top_tracks(name, _count(params, 50))
+            if not rows:
+                return None
+            await self._check_credentials(params)
+            return {"topSongs": {"song": await self._children(params, radio, songs, rows)}}
+        return await self._artist_info(method, params, radio)
+
+    async def _artist_info(
+        self, method: str, params: dict[str, str], radio: Radio
+    ) -> dict[str, Any] | None:
+        """The server's artist info with mydiscover's similar artists (those on the server)."""
+        artist_id = _required(params, "id")
+        await self._check_credentials(params)
+        found = await self._call(params, "getArtist", {"id": artist_id})
+        name = str((found.get("artist") or {}).get("name") or "")
+        similar = radio.similar_artists(name, _count(params, 20)) if name else []
+        if not similar:
+            return None
+        info = await self._call(params, method, {"id": artist_id}, failed_ok=True)
+        key = "artistInfo2" if method.endswith("2") else "artistInfo"
+        payload = dict(info.get(key) or {})
+        ids = await self._artist_ids(params)
+        payload["similarArtist"] = [
+            {"id": ids[artist_key(n)], "name": n} for n, _ in similar if artist_key(n) in ids
+        ]
+        return {key: payload}
+
+    async def _extensions(self, params: dict[str, str]) -> dict[str, Any]:
+        """The server's OpenSubsonic extensions, with sonicSimilarity."""
+        try:
+            listed = (
+                await self._call(params, "getOpenSubsonicExtensions", {}, failed_ok=True)
+            ).get("openSubsonicExtensions")
+        except httpx.HTTPError:
+            listed = None
+        extensions = [
+            e for e in listed or [] if isinstance(e, dict) and e.get("name") != SONIC["name"]
+        ]
+        return {"openSubsonicExtensions": [*extensions, SONIC]}
+
+    async def _check_credentials(self, params: dict[str, str]) -> None:
+        """Refuse a client whose credentials the server does not take (ping with them)."""
+        given = "\0".join(params.get(name, "") for name in AUTH_PARAMETERS)
+        digest = hashlib.sha256(given.encode()).hexdigest()
+        now = time.monotonic()
+        if now - self._good.get(digest, -CREDENTIALS_TTL) < CREDENTIALS_TTL:
+            return
+        answer = await self._call(params, "ping", {}, failed_ok=True)
+        if answer.get("status") != "ok":
+            error = answer.get("error") or {}
+            raise _Refused(
+                error_payload(
+                    int(error.get("code", WRONG_CREDENTIALS)),
+                    str(error.get("message") or "wrong credentials"),
+                )
+            )
+        self._good[digest] = now
+
+    async def _call(
+        self, params: dict[str, str], method: str, extra: dict[str, str], failed_ok: bool = False
+    ) -> dict[str, Any]:
+        """Call the server as the client (its credentials), in JSON; the response object."""
+        query = {k: params[k] for k in (*AUTH_PARAMETERS, "v", "c") if k in params}
+        query.update(extra, f="json")
+        answer = await self.client.get(f"{self.upstream}/rest/{method}.view", params=query)
+        try:
+            body = answer.json()["subsonic-response"]
+        except (ValueError, KeyError, TypeError):
+            body = {
+                "status": "failed",
+                "error": {"code": GENERIC, "message": "not a Subsonic answer"},
+            }
+        if body.get("status") != "ok" and not failed_ok:
+            raise _Refused(
+                error_payload(
+                    GENERIC,
+                    "the music server refused: " + str((body.get("error") or {}).get("message")),
+                )
+            )
+        return body
+
+    async def _children(
+        self, params: dict[str, str], radio: Radio, songs: SongMap, rows: list[int]
+    ) -> list[dict[str, Any]]:
+        """The server's own song objects for these library rows (those on the server): asked
+        of it (a minute's cache), or made from the library's tags where it does not answer."""
+        wanted = [
+            (row, songs.song_of[int(radio.library.ids[row])])
+            for row in rows
+            if int(radio.library.ids[row]) in songs.song_of
+        ]
+        now = time.monotonic()
+        missing = [
+            song
+            for _, song in wanted
+            if now - self._songs.get(song, (-CATALOG_TTL, {}))[0] >= CATALOG_TTL
+        ]
+        found = await asyncio.gather(
+            *(self._call(params, "getSong", {"id": song}, failed_ok=True) for song in missing),
+            return_exceptions=True,
+        )
+        for song, answer in zip(missing, found, strict=True):
+            if isinstance(answer, dict) and isinstance(answer.get("song"), dict):
+                self._songs[song] = (now, answer["song"])
+        return [
+            self._songs[song][1] if song in self._songs else _own_child(radio, row, song)
+            for row, song in wanted
+        ]
+
+    async def _matches(
+        self, params: dict[str, str], radio: Radio, songs: SongMap, mix: list[Similar]
+    ) -> list[dict[str, Any]]:
+        """Sonic matches: each song with its similarity from 0 to 1."""
+        children = await self._children(params, radio, songs, [s.row for s in mix])
+        by_id = {str(child.get("id")): child for child in children}
+        matches = []
+        for similar in mix:
+            song = songs.song_of.get(int(radio.library.ids[similar.row]))
+            if song in by_id:
+                closeness = -1.0 if similar.audio is None else (similar.audio + 1) / 2
+                matches.append({"entry": by_id[song], "similarity": round(closeness, 4)})
+        return matches
+
+    async def _artist_ids(self, params: dict[str, str]) -> dict[str, str]:
+        """The server's artist ids by artist key (its ``getArtists`` index, cached)."""
+        when, ids = self._artists
+        if time.monotonic() - when < CATALOG_TTL and ids:
+            return ids
+        index = (await self._call(params, "getArtists", {})).get("artists") or {}
+        ids = {}
+        for letter in index.get("index") or []:
+            for artist in letter.get("artist") or []:
+                ids.setdefault(artist_key(str(artist.get("name", ""))), str(artist.get("id")))
+        self._artists = (time.monotonic(), ids)
+        return ids
+
+
+_ANSWERED = frozenset(
+    {
+        "getSimilarSongs",
+        "getSimilarSongs2",
+        "getTopSongs",
+        "getArtistInfo",
+        "getArtistInfo2",
+        "getSonicSimilarTracks",
+        "findSonicPath",
+    }
+)
+
+
+class _Refused(Exception):
+    """A Subsonic error to answer with."""
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        super().__init__(str(payload))
+        self.payload = payload
+
+
+def _required(params: dict[str, str], name: str) -> str:
+    value = params.get(name, "")
+    if not value:
+        raise _Refused(error_payload(MISSING_PARAMETER, f"required parameter is missing: {name}"))
+    return value
+
+
+def _count(params: dict[str, str], default: int) -> int:
+    try:
+        return max(1, min(500, int(params.get("count", default))))
+    except ValueError:
+        return default
+
+
+def _row_of(radio: Radio, songs: SongMap, song_id: str) -> int | None:
+    track = songs.track_of.get(song_id)
+    return None if track is None else radio.row(track)
+
+
+def _step_similarity(radio: Radio, previous: int, row: int) -> float | None:
+    library = radio.library
+    if not (library.analysed[previous] and library.analysed[row]):
+        return None
+    return float(library.centred([previous])[0] @ library.centred([row])[0])
+
+
+def _own_child(radio: Radio, row: int, song: str) -> dict[str, Any]:
+    """A song object from the library's tags, for a song the server did not describe."""
+    library = radio.library
+    duration = library.durations[row]
+    return {
+        "id": song,
+        "isDir": False,
+        "title": library.titles[row],
+        "album": library.albums[row],
+        "artist": library.artists[row],
+        "type": "music",
+        "coverArt": song,
+        **({} if duration != duration else {"duration": int(duration)}),
+    }

@@ -1,0 +1,124 @@
+"""A library for the ``mydiscover serve`` tests: scanned, analysed, with a history, a CF model
+and this week's weekly; a track with hostile tags, and one whose file is a link out of the
+music folder. And ``mydiscover serve`` itself, started as a user starts it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from tests.colistening import write_hetrec
+from tests.helpers import run_cli
+from tests.library_factory import make_track
+
+#: (artist, album, genre, tone in Hz): two scenes that sound apart.
+ALBUMS = [
+    *[(f"Shoegaze Artist {n}", f"Haze {n}", "Dream Pop", 220.0) for n in range(5)],
+    *[(f"Metal Artist {n}", f"Steel {n}", "Thrash", 1760.0) for n in range(4)],
+]
+PLAYED = ["Shoegaze Artist 0", "Shoegaze Artist 1"]
+HOSTILE_ARTIST = "<script>alert('artist')</script>"
+HOSTILE_TITLE = '"><img src=x onerror=alert(1)>'
+NOW = int(time.time())
+
+
+@dataclass
+class Home:
+    """The library's folder, the database, the environment to run the CLI with, and the
+    file a link in the library points to (outside it)."""
+
+    root: Path
+    music: Path
+    database: Path
+    env: dict[str, str]
+    outside: Path
+
+
+def make_home(tmp: Path) -> Home:
+    """Build the library and run the stages and this week's weekly."""
+    music = tmp / "Music"
+    for artist, album, genre, hertz in ALBUMS:
+        for number in (1, 2, 3):
+            make_track(music / artist / album / f"{number:02d} Song {number}.ogg", seconds=6.0,
+                       frequency=hertz * (1 + number / 50), title=f"Song {number}",
+                       artist=artist, album=album, genre=genre)  # fmt: skip
+    make_track(music / "Hostile" / "01 x.ogg", seconds=6.0, frequency=300.0,
+               title=HOSTILE_TITLE, artist=HOSTILE_ARTIST, album="<b>bold</b>",
+               genre="Dream Pop")  # fmt: skip
+    outside = make_track(tmp / "outside" / "secret.ogg", seconds=6.0, frequency=250.0,
+                         title="Secret", artist="Outsider", genre="Dream Pop")  # fmt: skip
+    (music / "Linked").mkdir()
+    (music / "Linked" / "escape.ogg").symlink_to(outside)
+    history = tmp / "history.csv"
+    rows = ["listened_at,artist,title,album"]
+    for day in range(20):
+        for artist in PLAYED:
+            rows.append(f"{NOW - 86_400 * 30 + day * 3600},{artist},Song 1,Haze {artist[-1]}")
+    history.write_text("\n".join(rows) + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MYDISCOVER_")}
+    env.update(HOME=str(tmp / "home"), XDG_CONFIG_HOME=str(tmp / "cfg"), COLUMNS="200",
+               MYDISCOVER_DB=str(tmp / "db.sqlite"))  # fmt: skip
+    for command in (
+        ["scan", str(music)], ["analyze"], ["history", "import", str(history)],
+        ["cf", "import", str(write_hetrec(tmp / "hetrec"))],
+        ["cf", "fit", "--factors", "8", "--regularization", "1"],
+        ["weekly", "--no-update", "--size", "8", "--min-length", "1"],
+    ):  # fmt: skip
+        result = run_cli(env, *command)
+        assert result.returncode == 0, (command, result.stderr)
+    return Home(tmp, music, tmp / "db.sqlite", env, outside)
+
+
+def free_port() -> int:
+    """A port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A running ``mydiscover serve``: its URL and what it printed."""
+
+    url: str
+    process: subprocess.Popen
+
+    def stderr(self) -> str:
+        """What it printed on stderr so far (after it stopped)."""
+        assert self.process.stderr is not None
+        return self.process.stderr.read().decode()
+
+
+def start_serve(env: dict[str, str], *args: str) -> Iterator[Server]:
+    """Start ``mydiscover serve`` on a free loopback port; stop it at the end."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mydiscover", "serve", "--port", str(port), *args],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{url}/static/style.css", timeout=5)
+                break
+            except requests.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"serve did not start: {process.stderr.read()!r}") from None
+                time.sleep(0.2)
+        yield Server(url, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
