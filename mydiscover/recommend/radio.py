@@ -86,22 +86,27 @@ class Radio:
         """The artist code of a name as the library spells it (any spelling of its key)."""
         return self.library.artist_codes()[1].get(artist_key(name))
 
-    def similar_tracks(self, row: int, count: int) -> list[Similar]:
+    def similar_tracks(
+        self, row: int, count: int, within: np.ndarray | None = None
+    ) -> list[Similar]:
         """The tracks most like the track at ``row``, by its sound and its artist's listeners
-        together, at most a fifth by one artist, the seed and banned tracks left out."""
+        together, at most a fifth by one artist, the seed and banned tracks left out
+        (``within``: a mask of the rows that may be in it, such as those a server has)."""
         audio = self._audio_similarity(self.library.analysed[row], self._sound_of_row(row))
         codes = self.library.artist_codes()[0]
         cf = self._cf_similarity(codes[row])
-        return self._mix(row, count, audio, cf)
+        return self._mix(row, count, audio, cf, within)
 
-    def sonic_tracks(self, row: int, count: int) -> list[Similar]:
+    def sonic_tracks(self, row: int, count: int, within: np.ndarray | None = None) -> list[Similar]:
         """The tracks that sound most like the track at ``row`` (the sound alone)."""
         if not self.library.analysed[row]:
             return []
         audio = self._audio_similarity(True, self._sound_of_row(row))
-        return self._mix(row, count, audio, None)
+        return self._mix(row, count, audio, None, within)
 
-    def sonic_path(self, start: int, end: int, count: int) -> list[int]:
+    def sonic_path(
+        self, start: int, end: int, count: int, within: np.ndarray | None = None
+    ) -> list[int]:
         """Rows from ``start`` to ``end`` (both included) whose sound moves step by step from
         the one to the other: each step the unused track nearest a point on the way."""
         library = self.library
@@ -114,6 +119,8 @@ class Radio:
         similarity = library.centred_similarity(targets)
         similarity[~library.analysed] = -np.inf
         similarity[self._banned_rows()] = -np.inf
+        if within is not None:
+            similarity[~within] = -np.inf
         used = {start, end}
         path = [start]
         for step in range(similarity.shape[1]):
@@ -139,7 +146,7 @@ class Radio:
         best = np.argsort(-score)[:count]
         return [(self._artist_name(int(a)), float(score[a])) for a in best if np.isfinite(score[a])]
 
-    def top_tracks(self, name: str, count: int) -> list[int]:
+    def top_tracks(self, name: str, count: int, within: np.ndarray | None = None) -> list[int]:
         """The artist's library tracks, the user's most played first, then those that sound
         most like the artist as a whole."""
         code = self.artist_code(name)
@@ -152,7 +159,8 @@ class Radio:
             typical[analysed] = self.library.centred(rows[analysed]) @ self.artist_sound[code]
         order = np.lexsort((-typical, -self.plays[rows]))
         banned = set(self._banned_rows().tolist())
-        return [int(rows[i]) for i in order if int(rows[i]) not in banned][:count]
+        allowed = [int(rows[i]) for i in order if int(rows[i]) not in banned]
+        return [row for row in allowed if within is None or within[row]][:count]
 
     def _sound_of_row(self, row: int) -> np.ndarray:
         return self.library.centred(np.array([row]))[0]
@@ -173,7 +181,12 @@ class Radio:
         return by_artist[codes]
 
     def _mix(
-        self, seed: int, count: int, audio: np.ndarray | None, cf: np.ndarray | None
+        self,
+        seed: int,
+        count: int,
+        audio: np.ndarray | None,
+        cf: np.ndarray | None,
+        within: np.ndarray | None,
     ) -> list[Similar]:
         parts = [_standard(s, ~np.isnan(s)) for s in (audio, cf) if s is not None]
         if not parts:
@@ -181,6 +194,8 @@ class Radio:
         score = np.sum(parts, axis=0)
         score[seed] = -np.inf
         score[self._banned_rows()] = -np.inf
+        if within is not None:
+            score[~within] = -np.inf
         shortlist = min(len(score), max(count * SHORTLIST, 50))
         top = np.argpartition(-score, shortlist - 1)[:shortlist]
         top = top[np.argsort(-score[top], kind="stable")]

@@ -98,7 +98,8 @@ def this_weeks_picks(conn: sqlite3.Connection, settings: Settings) -> WeekView:
                 said.get(pick.track_id, ""),
             )
         )
-    return WeekView(weekly.name, weekly.blend, picks, [*weekly.warnings, *weekly.notes])
+    notes = [note for note in [*weekly.warnings, *weekly.notes] if note != weekly.blend]
+    return WeekView(weekly.name, weekly.blend, picks, notes)
 
 
 def hit_rates(conn: sqlite3.Connection) -> list[dict[str, Any]]:

@@ -133,9 +133,9 @@ class SubsonicProxy:
                 return None
             await self._check_credentials(params)
             if method == "getSonicSimilarTracks":
-                mix = radio.sonic_tracks(row, _count(params, 10))
+                mix = radio.sonic_tracks(row, _count(params, 10), songs.rows)
                 return {"sonicMatch": await self._matches(params, radio, songs, mix)}
-            mix = radio.similar_tracks(row, _count(params, 50))
+            mix = radio.similar_tracks(row, _count(params, 50), songs.rows)
             key = "similarSongs2" if method.endswith("2") else "similarSongs"
             return {key: {"song": await self._children(params, radio, songs, [s.row for s in mix])}}
         if method == "findSonicPath":
@@ -144,7 +144,7 @@ class SubsonicProxy:
             if start is None or end is None:
                 return None
             await self._check_credentials(params)
-            path = radio.sonic_path(start, end, _count(params, 25))
+            path = radio.sonic_path(start, end, _count(params, 25), songs.rows)
             steps = [
                 Similar(row, 0.0, _step_similarity(radio, previous, row), None)
                 for previous, row in zip([path[0], *path], path, strict=False)
@@ -152,7 +152,7 @@ class SubsonicProxy:
             return {"sonicMatch": await self._matches(params, radio, songs, steps)}
         if method == "getTopSongs":
             name = _required(params, "artist")
-            rows = radio.top_tracks(name, _count(params, 50))
+            rows = radio.top_tracks(name, _count(params, 50), songs.rows)
             if not rows:
                 return None
             await self._check_credentials(params)

@@ -11,6 +11,8 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from mydiscover.audio.run import AnalysisRun
 from mydiscover.config import Settings
 from mydiscover.db import open_database
@@ -24,10 +26,12 @@ RECHECK_SECONDS = 10.0
 
 @dataclass(frozen=True)
 class SongMap:
-    """The upstream server's song ids for the library's tracks, both ways."""
+    """The upstream server's song ids for the library's tracks, both ways, and which library
+    rows the server has (a mask over the radio's library)."""
 
     song_of: dict[int, str]
     track_of: dict[str, int]
+    rows: np.ndarray
 
 
 @dataclass
@@ -64,7 +68,7 @@ class ServeState:
         self.job = RefreshJob()
         self._lock = threading.Lock()
         self._radio: Radio | None = None
-        self._songs = SongMap({}, {})
+        self._songs = SongMap({}, {}, np.zeros(0, bool))
         self._marker = ""
         self._checked_at = 0.0
 
@@ -87,7 +91,7 @@ class ServeState:
                     marker = self._database_marker(conn)
                     if self._radio is None or marker != self._marker:
                         self._radio = Radio.load(conn, self.settings.database)
-                        self._songs = self._song_map(conn)
+                        self._songs = self._song_map(conn, self._radio)
                         self._marker = marker
             return self._radio, self._songs
 
@@ -106,15 +110,15 @@ class ServeState:
         fitted = model.stat().st_mtime_ns if model.exists() else 0
         return f"{inputs_marker(conn)}:{taste_map_marker(conn)}:{fitted}"
 
-    def _song_map(self, conn: sqlite3.Connection) -> SongMap:
-        if not self.upstream:
-            return SongMap({}, {})
+    def _song_map(self, conn: sqlite3.Connection, radio: Radio) -> SongMap:
         from mydiscover.history.tables import server_song_ids
 
         song_of: dict[int, str] = {}
-        for server in (self.upstream, f"{self.upstream}/"):  # as 'subsonic sync' was given it
-            song_of.update(server_song_ids(conn, server))
-        return SongMap(song_of, {song: track for track, song in song_of.items()})
+        if self.upstream:
+            for server in (self.upstream, f"{self.upstream}/"):  # as 'subsonic sync' had it
+                song_of.update(server_song_ids(conn, server))
+        rows = np.isin(radio.library.ids, np.fromiter(song_of, dtype=np.int64, count=len(song_of)))
+        return SongMap(song_of, {song: track for track, song in song_of.items()}, rows)
 
     def start_refresh(self) -> bool:
         """Start the pipeline's refresh in the background (False: one already runs)."""

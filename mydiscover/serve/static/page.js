@@ -8,7 +8,8 @@ document.querySelectorAll("form.buttons").forEach((form) => {
     event.preventDefault();
     const action = event.submitter ? event.submitter.value : "love";
     const body = new URLSearchParams({ csrf, action });
-    const answer = await fetch(form.action, {
+    // (form.action would be the buttons named "action", not the attribute)
+    const answer = await fetch(form.getAttribute("action"), {
       method: "POST", body, headers: { Accept: "application/json" },
     });
     const pick = form.closest(".pick");
