@@ -431,14 +431,14 @@ class StageState:
 def stage_states(conn: sqlite3.Connection, database: Path) -> list[StageState]:
     """Every stage's state in the data flow's order, from the database (nothing is run)."""
     from mydiscover.audio.tables import audio_summary
-    from mydiscover.cf.status import cf_status
     from mydiscover.history.tables import listen_counts
     from mydiscover.library.tables import catalog_counts
     from mydiscover.text.tables import terms_stale, text_summary
 
     available, other, last_scan = catalog_counts(conn)
     scanned = "" if last_scan else "never scanned: mydiscover scan ~/Music"
-    states = [StageState("scan", f"{available:,} tracks ({other:,} missing or unreadable)",
+    held = f"{available:,} tracks ({other:,} missing or unreadable)"
+    states = [StageState("scan", f"{held}; last scan {last_scan}" if last_scan else held,
                          scanned)]  # fmt: skip
     listens, matched = listen_counts(conn)
     states.append(StageState(
@@ -449,21 +449,29 @@ def stage_states(conn: sqlite3.Connection, database: Path) -> list[StageState]:
     pending = available - audio["analysed"] - audio["undecodable"]
     states.append(StageState("analysis", f"{audio['analysed']:,} tracks analysed",
                              f"{pending:,} tracks to analyse" if pending > 0 else ""))  # fmt: skip
-    cf = cf_status(database)
-    if cf.model is None:
-        states.append(StageState("cf", "no model", "mydiscover cf import, then cf fit"))
-    else:
-        from mydiscover.cf.tables import history_marker
-
-        covered = f"; {cf.coverage.line()}" if cf.coverage is not None else ""
-        fitted = f"{cf.model['dataset_fingerprint']}-{cf.model['fitted_at']}"
-        folded = None if cf.fold is None else (cf.fold["model_fingerprint"],
-                                                cf.fold["history_marker"])  # fmt: skip
-        stale = folded != (fitted, history_marker(conn))
-        held = f"{cf.model['engine']} model of {cf.model['items']:,} artists{covered}"
-        states.append(StageState("cf", held, "fold the user in" if stale else ""))
+    states.append(_cf_state(conn, database))
     text = text_summary(conn)
     documents = sum(source["documents"] for source in text["sources"])
     states.append(StageState("text", f"{documents:,} documents",
                              "build the terms" if terms_stale(conn) else ""))  # fmt: skip
     return states
+
+
+def _cf_state(conn: sqlite3.Connection, database: Path) -> StageState:
+    """The CF stage from its model and its last fold-in alone: the public dataset (it can be
+    gigabytes) and the whole library's coverage (a second at 100,000 tracks) are not read."""
+    from mydiscover.cf.store import fitted_model
+    from mydiscover.cf.tables import fold_state, history_marker
+
+    model = fitted_model(database)
+    if model is None:
+        return StageState("cf", "no model", "mydiscover cf import, then cf fit")
+    held = f"{model.meta['engine']} model of {len(model.names):,} artists"
+    fold = fold_state(conn)
+    if fold is None:
+        return StageState("cf", held, "fold the user in")
+    known = (f"; it knows {fold['matched_artists']:,} of your {fold['user_artists']:,} artists "
+             f"and scores {fold['scored_tracks']:,} tracks")  # fmt: skip
+    stale = (fold["model_fingerprint"], fold["history_marker"]) != (
+        model.fingerprint, history_marker(conn))  # fmt: skip
+    return StageState("cf", held + known, "fold the user in" if stale else "")

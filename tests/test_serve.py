@@ -105,6 +105,19 @@ def test_a_link_out_of_the_music_folder_is_refused(home, server):
     assert answer.content != home.outside.read_bytes()
 
 
+def test_a_track_whose_file_went_missing_is_a_clear_404(home, server):
+    track, path = query(home, "SELECT id, path FROM tracks WHERE artist = 'Metal Artist 3' "
+                        "AND title = 'Song 3'")[0]  # fmt: skip
+    where = Path(os.fsdecode(path))
+    hidden = where.with_name("hidden.tmp")
+    where.rename(hidden)
+    try:
+        answer = requests.get(f"{server.url}/stream/{track}", timeout=30)
+    finally:
+        hidden.rename(where)
+    assert answer.status_code == 404 and "missing" in answer.text
+
+
 def test_the_buttons_refuse_cross_site_and_forged_posts(home, server):
     track = picks(server)[1]["track_id"]
     forged = requests.post(f"{server.url}/feedback/{track}", data={"action": "ban"},

@@ -133,3 +133,5 @@ def test_an_upstream_that_is_down_gets_a_subsonic_error(home):
         assert answer["status"] == "failed" and "not answering" in answer["error"]["message"]
         xml = ElementTree.fromstring(call(proxy, "getSimilarSongs2", fmt="xml", id="1").content)
         assert xml.get("status") == "failed" and xml.find(f"{NS}error").get("code") == "0"
+        page = requests.get(proxy.url, timeout=30).text
+        assert "is not answering" in page  # the page says so too

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 
 from mydiscover.cf.store import FittedModel, fitted_model
 from mydiscover.history.tables import load_history
@@ -63,10 +64,8 @@ class Radio:
         artists = len(index)
         model = fitted_model(database)
         factors, known = _artist_factors(library, model, codes, artists)
-        sound = np.zeros((artists, library.embeddings.shape[1]), np.float32)
         analysed = np.flatnonzero(library.analysed)
-        if len(analysed):
-            np.add.at(sound, codes[analysed], library.centred(analysed))
+        sound = _sum_by(codes[analysed], library.centred(analysed), artists)
         history = load_history(conn)
         row_of = library.row_of()
         plays = np.zeros(len(library), np.int64)
@@ -237,10 +236,19 @@ def _artist_factors(
     factors[known] = item_factors[item_of[known]]
     cold = np.flatnonzero(~known[codes] & library.analysed)
     if len(view.trainable) >= MIN_TRAINABLE and len(cold):
-        estimated = np.zeros_like(factors)
-        np.add.at(estimated, codes[cold], view.audio_map()(library.embeddings[cold]))
+        estimated = _sum_by(codes[cold], view.audio_map()(library.embeddings[cold]), artists)
         factors[~known] = estimated[~known]
     return _unit(factors), known
+
+
+def _sum_by(groups: np.ndarray, rows: np.ndarray, count: int) -> np.ndarray:
+    """The sum of ``rows`` [n, d] per group (``groups`` [n] in 0..count-1), as one sparse
+    product (np.add.at took seconds over 100,000 rows of 200)."""
+    spread = sp.csr_matrix(
+        (np.ones(len(groups), np.float32), (groups, np.arange(len(groups)))),
+        shape=(count, len(groups)),
+    )
+    return np.asarray(spread @ rows.astype(np.float32), dtype=np.float32)
 
 
 def _standard(values: np.ndarray, judged: np.ndarray) -> np.ndarray:

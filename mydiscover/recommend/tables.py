@@ -263,9 +263,11 @@ def store_audio_map(conn: sqlite3.Connection, made_from: str, stored: bytes) -> 
 def inputs_marker(conn: sqlite3.Connection) -> str:
     """Changes whenever what a mix is made from changes: the catalog, the bans, the listens
     and a server's songs (the analysis and the model have markers of their own)."""
+    # (max(id) where rows are only ever added: a count would read a million listens)
     row = conn.execute(
-        "SELECT (SELECT count(*) FROM tracks), (SELECT max(updated_at) FROM tracks), "
-        "(SELECT count(*) FROM bans), (SELECT count(*) FROM listens), "
+        "SELECT (SELECT max(id) FROM tracks), (SELECT max(updated_at) FROM tracks), "
+        "(SELECT count(*) FROM bans), (SELECT max(id) FROM listens), "
+        "(SELECT count(*) FROM listens WHERE track_id IS NULL), "
         "(SELECT max(synced_at) FROM server_songs)"
     ).fetchone()
     return ":".join(map(str, row))

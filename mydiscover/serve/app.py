@@ -15,6 +15,7 @@ import os
 import secrets
 import sqlite3
 import stat
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -98,6 +99,7 @@ def create_app(settings: Settings, *, token: str = "", upstream: str = "") -> St
                 csrf=csrf,
                 job=state.job,
                 upstream=upstream,
+                upstream_down=bool(upstream) and not state.upstream_answering(),
             )
         return HTMLResponse(body)
 
@@ -250,6 +252,8 @@ def create_app(settings: Settings, *, token: str = "", upstream: str = "") -> St
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # The models load in the background now, not on a client's first Instant Mix.
+        threading.Thread(target=_warm, args=(state,), name="mydiscover-warm", daemon=True).start()
         yield
         if proxy is not None:
             await proxy.close()
@@ -306,6 +310,11 @@ def _store_feedback(state: ServeState, track_id: int, action: str) -> None:
         else:
             record_feedback(conn, track_id, Feedback(action), now)
     state.forget_models()
+
+
+def _warm(state: ServeState) -> None:
+    with contextlib.suppress(MydiscoverError, sqlite3.Error):  # said again at the first use
+        state.radio()
 
 
 def _failure(request: Request, message: str, status: int) -> Response:
