@@ -189,6 +189,18 @@ def test_the_api_gives_mixes_that_keep_to_the_seeds_scene(home, server):
     assert top["top"][0]["title"] == "Song 1"  # the one the user plays
     missing = requests.get(f"{server.url}/api/tracks/99999/similar", timeout=30)
     assert missing.status_code == 404 and "error" in missing.json()
+    for odd in (
+        f"/api/tracks/{seed}/path?to=x",
+        f"/api/tracks/{seed}/nonsense",
+        "/api/artists/nonsense?name=Metal Artist 0",
+        "/api/artists/top?name=Nobody",
+    ):
+        answer = requests.get(f"{server.url}{odd}", timeout=30)
+        assert answer.status_code in (400, 404) and "error" in answer.json(), odd
+    csrf = csrf_of(server)
+    nobody = requests.post(f"{server.url}/feedback/99999", data={"action": "love", "csrf": csrf},
+                           timeout=30)  # fmt: skip
+    assert nobody.status_code == 404
 
 
 def test_the_stages_and_past_weeklies_are_shown(server):

@@ -43,6 +43,7 @@ from mydiscover.errors import MydiscoverError
 from mydiscover.history.tables import Feedback, record_feedback
 from mydiscover.library.tables import load_tracks_by_id
 from mydiscover.pipeline import stage_states
+from mydiscover.recommend.radio import Radio
 from mydiscover.recommend.tables import set_banned, track_files
 from mydiscover.serve.page import hit_rate_plot, hit_rates, taste_map_svg, this_weeks_picks
 from mydiscover.serve.state import ServeState, music_roots
@@ -140,7 +141,8 @@ def create_app(settings: Settings, *, token: str = "", upstream: str = "") -> St
         if action not in ACTIONS:
             return _failure(request, f"unknown action {action!r}: one of {', '.join(ACTIONS)}", 400)
         track_id = int(request.path_params["track_id"])
-        await run_in_threadpool(_store_feedback, state, track_id, action)
+        if not await run_in_threadpool(_store_feedback, state, track_id, action):
+            return _failure(request, f"no track {track_id} in the library", 404)
         if _wants_json(request):
             return JSONResponse({"track_id": track_id, "feedback": action})
         return RedirectResponse(f"/#pick-{track_id}", status_code=303)
@@ -183,12 +185,15 @@ def create_app(settings: Settings, *, token: str = "", upstream: str = "") -> St
     def api_tracks(request: Request) -> Response:
         radio, _ = state.radio()
         kind = request.path_params["kind"]
+        if kind not in ("similar", "sonic", "path"):
+            return JSONResponse({"error": "ask for similar, sonic or path"}, 404)
         row = radio.row(int(request.path_params["track_id"]))
         if row is None:
             return JSONResponse({"error": "no such track in the library"}, 404)
         count = _count(request, 20)
         if kind == "path":
-            end = radio.row(int(request.query_params.get("to", "-1") or -1))
+            to = request.query_params.get("to", "")
+            end = radio.row(int(to)) if to.isdigit() else None
             if end is None:
                 return JSONResponse({"error": "give ?to=TRACK_ID, a library track"}, 400)
             rows = radio.sonic_path(row, end, count)
@@ -214,6 +219,8 @@ def create_app(settings: Settings, *, token: str = "", upstream: str = "") -> St
         )
 
     def api_artists(request: Request) -> Response:
+        if request.path_params["kind"] not in ("similar", "top"):
+            return JSONResponse({"error": "ask for similar or top"}, 404)
         radio, _ = state.radio()
         name = request.query_params.get("name", "")
         if radio.artist_code(name) is None:
@@ -300,16 +307,18 @@ async def _checked_form(request: Request, csrf: str) -> dict[str, str] | Respons
     return form
 
 
-def _store_feedback(state: ServeState, track_id: int, action: str) -> None:
+def _store_feedback(state: ServeState, track_id: int, action: str) -> bool:
+    """Store what the listener said of a track (False: no such track)."""
     now = int(time.time())
     with state.connection() as conn:
         if not load_tracks_by_id(conn, [track_id]):
-            raise MydiscoverError(f"no track {track_id} in the library")
+            return False
         if action in ("ban", "unban"):
             set_banned(conn, track_id, action == "ban", now)
         else:
             record_feedback(conn, track_id, Feedback(action), now)
     state.forget_models()
+    return True
 
 
 def _warm(state: ServeState) -> None:
@@ -334,7 +343,7 @@ def _count(request: Request, default: int) -> int:
         return default
 
 
-def _track_json(radio: Any, row: int) -> dict[str, Any]:
+def _track_json(radio: Radio, row: int) -> dict[str, Any]:
     library = radio.library
     return {
         "track_id": int(library.ids[row]),

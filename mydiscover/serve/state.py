@@ -3,6 +3,7 @@ again when the database changes), the server's song ids, and the page's refresh 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from mydiscover.audio.run import AnalysisRun
+from mydiscover.audio.tables import PendingTrack
 from mydiscover.config import Settings
 from mydiscover.db import open_database
 from mydiscover.errors import MydiscoverError
@@ -242,7 +244,7 @@ class _JobAnalysis:
         """The count to reach."""
         self.job.done, self.job.total = 0, pending
 
-    def stored(self, run: AnalysisRun, track: object, error: str | None) -> None:
+    def stored(self, run: AnalysisRun, track: PendingTrack, error: str | None) -> None:
         """One more."""
         self.job.done = run.done
 
@@ -250,8 +252,6 @@ class _JobAnalysis:
 def music_roots(settings: Settings, conn: sqlite3.Connection) -> list[Path]:
     """The folders files may be served from: the configured music roots and those scanned,
     resolved (a link out of them is out of them)."""
-    import os
-
     from mydiscover.library.tables import catalog_roots
 
     roots = [*settings.music_roots, *(Path(os.fsdecode(r)) for r in catalog_roots(conn))]
