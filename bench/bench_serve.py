@@ -73,20 +73,16 @@ import numpy as np
 import requests
 from bench_weekly import (
     DATABASE_NAME,
-    DEFAULT_LISTENS,
-    DEFAULT_SEED,
-    DEFAULT_TRACKS,
     GENRES,
     PLAYLIST_SIZE,
     TRACKS_PER_ALBUM,
     ensure_data,
+    parse_data_args,
 )
 from bench_weekly import TARGET_SECONDS as WEEKLY_TARGET_SECONDS
 from common import (
     REPO_ROOT,
-    add_common_arguments,
     add_repo_to_path,
-    cache_folder,
     cli_environment,
     print_table,
     usable_cores,
@@ -520,35 +516,8 @@ def report(figures: dict[str, Any]) -> tuple[list[list[str]], dict[str, bool]]:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tracks", type=int, default=DEFAULT_TRACKS,
-                        help="library tracks (default: %(default)s)")  # fmt: skip
-    parser.add_argument("--listens", type=int, default=DEFAULT_LISTENS,
-                        help="listens in the history (default: %(default)s)")  # fmt: skip
-    parser.add_argument("--quick", action="store_true", help="a tenth of --tracks and --listens")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                        help="generator seed (default: %(default)s)")  # fmt: skip
-    parser.add_argument(
-        "--cache",
-        type=Path,
-        default=None,
-        help="bench_weekly.py's data to build / reuse (default: "
-        "bench/.cache/weekly-TRACKS-LISTENS-SEED)",
-    )
-    parser.add_argument("--rebuild", action="store_true", help="regenerate the cached data")
-    add_common_arguments(
-        parser,
-        repeat_default=10,
-        repeat_help="timed rounds (mixes over 20 seeds, streams, page loads)",
-        json_help="print JSON too",
-    )
-    args = parser.parse_args()
-    if args.quick:
-        args.tracks //= 10
-        args.listens //= 10
-    if args.tracks < 1_000 or args.listens < 1_000 or args.repeat < 1:
-        parser.error("need --tracks and --listens >= 1000 (after --quick) and --repeat >= 1")
-    args.cache = cache_folder(args.cache, f"weekly-{args.tracks}-{args.listens}-{args.seed}")
-    return args
+    return parse_data_args(parser, repeat_default=10,
+                           repeat_help="timed rounds (mixes, streams, page loads)")  # fmt: skip
 
 
 def main() -> None:

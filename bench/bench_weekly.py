@@ -396,6 +396,14 @@ def measure_once(cache: Path) -> tuple[MeasuredRun, dict[str, MeasuredRun], dict
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    return parse_data_args(parser, repeat_default=3, repeat_help="timed runs of each")
+
+
+def parse_data_args(
+    parser: argparse.ArgumentParser, *, repeat_default: int, repeat_help: str
+) -> argparse.Namespace:
+    """The options of a bench over this script's data (bench_serve.py's too), parsed and
+    checked: its size, seed, cache, --quick, --repeat, --json."""
     parser.add_argument("--tracks", type=int, default=DEFAULT_TRACKS,
                         help="library tracks (default: %(default)s)")  # fmt: skip
     parser.add_argument("--listens", type=int, default=DEFAULT_LISTENS,
@@ -411,7 +419,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--rebuild", action="store_true", help="regenerate the cached data")
     add_common_arguments(
-        parser, repeat_default=3, repeat_help="timed runs of each", json_help="print JSON too"
+        parser, repeat_default=repeat_default, repeat_help=repeat_help, json_help="print JSON too"
     )
     args = parser.parse_args()
     if args.quick:

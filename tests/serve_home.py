@@ -4,7 +4,6 @@ music folder. And ``mydiscover serve`` itself, started as a user starts it."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -15,9 +14,8 @@ from pathlib import Path
 
 import requests
 
-from tests.colistening import write_hetrec
-from tests.helpers import run_cli
 from tests.library_factory import make_track
+from tests.scenes import run_stages, stage_env, write_history, write_scenes
 
 #: (artist, album, genre, tone in Hz): two scenes that sound apart.
 ALBUMS = [
@@ -45,11 +43,7 @@ class Home:
 def make_home(tmp: Path) -> Home:
     """Build the library and run the stages and this week's weekly."""
     music = tmp / "Music"
-    for artist, album, genre, hertz in ALBUMS:
-        for number in (1, 2, 3):
-            make_track(music / artist / album / f"{number:02d} Song {number}.ogg", seconds=6.0,
-                       frequency=hertz * (1 + number / 50), title=f"Song {number}",
-                       artist=artist, album=album, genre=genre)  # fmt: skip
+    write_scenes(music, ALBUMS, seconds=6.0)
     make_track(music / "Hostile" / "01 x.ogg", seconds=6.0, frequency=300.0,
                title=HOSTILE_TITLE, artist=HOSTILE_ARTIST, album="<b>bold</b>",
                genre="Dream Pop")  # fmt: skip
@@ -57,23 +51,11 @@ def make_home(tmp: Path) -> Home:
                          title="Secret", artist="Outsider", genre="Dream Pop")  # fmt: skip
     (music / "Linked").mkdir()
     (music / "Linked" / "escape.ogg").symlink_to(outside)
-    history = tmp / "history.csv"
-    rows = ["listened_at,artist,title,album"]
-    for day in range(20):
-        for artist in PLAYED:
-            rows.append(f"{NOW - 86_400 * 30 + day * 3600},{artist},Song 1,Haze {artist[-1]}")
-    history.write_text("\n".join(rows) + "\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MYDISCOVER_")}
-    env.update(HOME=str(tmp / "home"), XDG_CONFIG_HOME=str(tmp / "cfg"), COLUMNS="200",
-               MYDISCOVER_DB=str(tmp / "db.sqlite"))  # fmt: skip
-    for command in (
-        ["scan", str(music)], ["analyze"], ["history", "import", str(history)],
-        ["cf", "import", str(write_hetrec(tmp / "hetrec"))],
-        ["cf", "fit", "--factors", "8", "--regularization", "1"],
-        ["weekly", "--no-update", "--size", "8", "--min-length", "1"],
-    ):  # fmt: skip
-        result = run_cli(env, *command)
-        assert result.returncode == 0, (command, result.stderr)
+    history = write_history(tmp / "history.csv", PLAYED, NOW)
+    env = stage_env(tmp)
+    run_stages(
+        env, tmp, music, history, ["weekly", "--no-update", "--size", "8", "--min-length", "1"]
+    )
     return Home(tmp, music, tmp / "db.sqlite", env, outside)
 
 

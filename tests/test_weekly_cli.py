@@ -4,7 +4,6 @@ a small public dataset and terms from the files' genre tags."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import time
 import xml.etree.ElementTree as ElementTree
@@ -14,9 +13,9 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from mydiscover.history.tables import histories_before, load_history
-from tests.colistening import write_hetrec
 from tests.helpers import run_cli
 from tests.library_factory import make_track
+from tests.scenes import run_stages, scene_track, stage_env, write_history, write_scenes
 
 #: (artist, album, genre, tone in Hz): two scenes that sound apart.
 ALBUMS = [
@@ -28,8 +27,7 @@ PLAYED = ["Shoegaze Artist 0", "Shoegaze Artist 1"]
 NOW = 1_790_000_000  # 2026-09-20
 
 
-def track_path(music: Path, artist: str, album: str, number: int) -> Path:
-    return music / artist / album / f"{number:02d} Song {number}.ogg"
+track_path = scene_track
 
 
 @pytest.fixture(scope="module")
@@ -37,28 +35,10 @@ def home(tmp_path_factory):
     """A scanned and analysed library, a history, a fitted CF model and terms."""
     tmp = tmp_path_factory.mktemp("weekly")
     music = tmp / "Music"
-    for artist, album, genre, hertz in ALBUMS:
-        for number in (1, 2, 3):
-            make_track(track_path(music, artist, album, number), seconds=4.0,
-                       frequency=hertz * (1 + number / 50), title=f"Song {number}",
-                       artist=artist, album=album, genre=genre)  # fmt: skip
-    history = tmp / "history.csv"
-    rows = ["listened_at,artist,title,album"]
-    for day in range(20):
-        for artist in PLAYED:
-            rows.append(f"{NOW - 86_400 * 30 + day * 3600},{artist},Song 1,Haze {artist[-1]}")
-    history.write_text("\n".join(rows) + "\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MYDISCOVER_")}
-    env.update(HOME=str(tmp / "home"), XDG_CONFIG_HOME=str(tmp / "cfg"), COLUMNS="200",
-               MYDISCOVER_DB=str(tmp / "db.sqlite"))  # fmt: skip
-    for command in (
-        ["scan", str(music)], ["analyze"], ["history", "import", str(history)],
-        ["cf", "import", str(write_hetrec(tmp / "hetrec"))],
-        ["cf", "fit", "--factors", "8", "--regularization", "1"],
-        ["reviews", "crawl", "--source", "feeds"],
-    ):  # fmt: skip
-        result = run_cli(env, *command)
-        assert result.returncode == 0, (command, result.stderr)
+    write_scenes(music, ALBUMS, seconds=4.0)
+    history = write_history(tmp / "history.csv", PLAYED, NOW)
+    env = stage_env(tmp)
+    run_stages(env, tmp, music, history, ["reviews", "crawl", "--source", "feeds"])
     return env, tmp
 
 
