@@ -55,6 +55,15 @@ def test_a_mix_keeps_to_the_seeds_scene_caps_artists_and_leaves_out_seed_and_ban
     assert scores == sorted(scores, reverse=True)
 
 
+def test_artist_radio_mixes_the_artists_scene_with_some_of_its_own(setting):
+    conn, home = setting
+    radio = Radio.load(conn, home.database)
+    mix = radio.artist_mix(radio.artist_code("Shoegaze Artist 2"), 10)
+    artists = [radio.library.artists[s.row] for s in mix]
+    assert artists.count("Shoegaze Artist 2") == int(10 * ARTIST_SHARE)
+    assert all(a.startswith("Shoegaze") for a in artists[:6]), artists
+
+
 def test_a_mix_within_a_mask_takes_only_those_rows(setting):
     conn, home = setting
     radio = Radio.load(conn, home.database)

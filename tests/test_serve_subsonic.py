@@ -73,6 +73,15 @@ def test_instant_mix_for_a_song_gives_library_songs_in_the_servers_ids(proxy, up
     assert len(older) == 4
 
 
+def test_artist_radio_for_an_artist_id_keeps_to_the_artists_scene(proxy, upstream):
+    artists = upstream.call("getArtists")["artists"]["index"]
+    by_name = {a["name"]: a["id"] for letter in artists for a in letter["artist"]}
+    songs = client(proxy).getSimilarSongs2(by_name["Metal Artist 1"], count=5)
+    found = songs["similarSongs2"]["song"]
+    assert len(found) == 5 and all(s["artist"].startswith("Metal") for s in found[:4]), found
+    assert [s["artist"] for s in found].count("Metal Artist 1") == 1  # a fifth of five
+
+
 def test_a_stream_passes_through_byte_for_byte(proxy, upstream):
     seed = song_ids(upstream)["Shoegaze Artist 3 - Song 2"]
     through = client(proxy).stream(seed).read()

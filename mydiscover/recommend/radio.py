@@ -96,6 +96,13 @@ class Radio:
         cf = self._cf_similarity(codes[row])
         return self._mix(row, count, audio, cf, within)
 
+    def artist_mix(self, code: int, count: int, within: np.ndarray | None = None) -> list[Similar]:
+        """Artist radio: the tracks most like the artist ``code`` as a whole (its tracks' mean
+        sound and its listeners), its own among them (at most a fifth, as any artist's)."""
+        sound = self.artist_sound[code]
+        audio = self._audio_similarity(bool(sound.any()), sound)
+        return self._mix(None, count, audio, self._cf_similarity(code), within)
+
     def sonic_tracks(self, row: int, count: int, within: np.ndarray | None = None) -> list[Similar]:
         """The tracks that sound most like the track at ``row`` (the sound alone)."""
         if not self.library.analysed[row]:
@@ -181,7 +188,7 @@ class Radio:
 
     def _mix(
         self,
-        seed: int,
+        seed: int | None,
         count: int,
         audio: np.ndarray | None,
         cf: np.ndarray | None,
@@ -191,7 +198,8 @@ class Radio:
         if not parts:
             return []
         score = np.sum(parts, axis=0)
-        score[seed] = -np.inf
+        if seed is not None:
+            score[seed] = -np.inf
         score[self._banned_rows()] = -np.inf
         if within is not None:
             score[~within] = -np.inf
@@ -200,7 +208,7 @@ class Radio:
         top = top[np.argsort(-score[top], kind="stable")]
         codes = self.library.artist_codes()[0]
         cap = max(1, int(count * ARTIST_SHARE))
-        per_artist = {int(codes[seed]): 1}
+        per_artist = {} if seed is None else {int(codes[seed]): 1}
         mix: list[Similar] = []
         for row in top.tolist():
             if not np.isfinite(score[row]) or len(mix) == count:

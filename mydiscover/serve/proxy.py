@@ -3,7 +3,7 @@
 Every request goes to the server unchanged, its answer streamed back byte for byte (a stream
 or a download included), except the Instant Mix calls mydiscover answers from its own models,
 in the server's song ids (the map ``mydiscover subsonic sync`` made): ``getSimilarSongs`` and
-``getSimilarSongs2`` for a song, ``getTopSongs``, ``getArtistInfo`` and ``getArtistInfo2``
+``getSimilarSongs2`` for a song or an artist, ``getTopSongs``, ``getArtistInfo`` and ``getArtistInfo2``
 (their similar artists; the biography stays the server's), and the OpenSubsonic
 ``sonicSimilarity`` extension (``getSonicSimilarTracks``, ``findSonicPath``), which
 ``getOpenSubsonicExtensions`` then lists. A song or artist mydiscover does not know is asked of
@@ -166,19 +166,15 @@ class SubsonicProxy:
         if method not in _ANSWERED:
             return None
         radio, songs = await run_in_threadpool(self.state.radio)
-        if method in ("getSimilarSongs", "getSimilarSongs2", "getSonicSimilarTracks"):
+        if method in ("getSimilarSongs", "getSimilarSongs2"):
+            return await self._similar_songs(method, params, radio, songs)
+        if method == "getSonicSimilarTracks":
             row = _row_of(radio, songs, _required(params, "id"))
             if row is None:
                 return None
             await self._check_credentials(params)
-            if method == "getSonicSimilarTracks":
-                mix = await run_in_threadpool(
-                    radio.sonic_tracks, row, _count(params, 10), songs.rows
-                )
-                return {"sonicMatch": await self._matches(params, radio, songs, mix)}
-            mix = await run_in_threadpool(radio.similar_tracks, row, _count(params, 50), songs.rows)
-            key = "similarSongs2" if method.endswith("2") else "similarSongs"
-            return {key: {"song": await self._children(params, radio, songs, [s.row for s in mix])}}
+            mix = await run_in_threadpool(radio.sonic_tracks, row, _count(params, 10), songs.rows)
+            return {"sonicMatch": await self._matches(params, radio, songs, mix)}
         if method == "findSonicPath":
             start = _row_of(radio, songs, _required(params, "startSongId"))
             end = _row_of(radio, songs, _required(params, "endSongId"))
@@ -201,6 +197,27 @@ class SubsonicProxy:
             await self._check_credentials(params)
             return {"topSongs": {"song": await self._children(params, radio, songs, rows)}}
         return await self._artist_info(method, params, radio)
+
+    async def _similar_songs(
+        self, method: str, params: dict[str, str], radio: Radio, songs: SongMap
+    ) -> dict[str, Any] | None:
+        """Song radio for a song id, artist radio for an artist id (the server names it)."""
+        seed = _required(params, "id")
+        count = _count(params, 50)
+        row = _row_of(radio, songs, seed)
+        await self._check_credentials(params)
+        if row is not None:
+            mix = await run_in_threadpool(radio.similar_tracks, row, count, songs.rows)
+        else:
+            found = await self._call(params, "getArtist", {"id": seed}, failed_ok=True)
+            artist = found.get("artist") if found.get("status") == "ok" else None
+            name = str(artist.get("name") or "") if isinstance(artist, dict) else ""
+            code = radio.artist_code(name) if name else None
+            if code is None:
+                return None  # an album, or what mydiscover does not know: the server's answer
+            mix = await run_in_threadpool(radio.artist_mix, code, count, songs.rows)
+        key = "similarSongs2" if method.endswith("2") else "similarSongs"
+        return {key: {"song": await self._children(params, radio, songs, [s.row for s in mix])}}
 
     async def _artist_info(
         self, method: str, params: dict[str, str], radio: Radio
