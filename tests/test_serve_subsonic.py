@@ -126,10 +126,11 @@ def test_wrong_credentials_get_the_servers_refusal(proxy, upstream):
 
 
 def test_a_song_mydiscover_does_not_know_is_asked_of_the_server(proxy, upstream):
-    through = call(proxy, "getSimilarSongs2", id="no-such-song").json()["subsonic-response"]
-    direct = upstream.call("getSimilarSongs2", id="no-such-song")
-    assert through["status"] == direct["status"]
-    assert through.get("error") == direct.get("error")
+    for method in ("getSimilarSongs2", "getArtistInfo2", "getSonicSimilarTracks"):
+        through = call(proxy, method, id="no-such-id").json()["subsonic-response"]
+        direct = upstream.call(method, id="no-such-id")
+        assert through["status"] == direct["status"], method
+        assert through.get("error") == direct.get("error"), method
     ping = call(proxy, "ping").json()["subsonic-response"]
     assert ping["status"] == "ok" and ping.get("type") != "mydiscover"  # the server's answer
 

@@ -3,8 +3,8 @@
 Every request goes to the server unchanged, its answer streamed back byte for byte (a stream
 or a download included), except the Instant Mix calls mydiscover answers from its own models,
 in the server's song ids (the map ``mydiscover subsonic sync`` made): ``getSimilarSongs`` and
-``getSimilarSongs2`` for a song or an artist, ``getTopSongs``, ``getArtistInfo`` and ``getArtistInfo2``
-(their similar artists; the biography stays the server's), and the OpenSubsonic
+``getSimilarSongs2`` for a song or an artist, ``getTopSongs``, ``getArtistInfo`` and
+``getArtistInfo2`` (their similar artists; the biography stays the server's), and the OpenSubsonic
 ``sonicSimilarity`` extension (``getSonicSimilarTracks``, ``findSonicPath``), which
 ``getOpenSubsonicExtensions`` then lists. A song or artist mydiscover does not know is asked of
 the server as if the proxy were not there.
@@ -209,9 +209,7 @@ class SubsonicProxy:
         if row is not None:
             mix = await run_in_threadpool(radio.similar_tracks, row, count, songs.rows)
         else:
-            found = await self._call(params, "getArtist", {"id": seed}, failed_ok=True)
-            artist = found.get("artist") if found.get("status") == "ok" else None
-            name = str(artist.get("name") or "") if isinstance(artist, dict) else ""
+            name = await self._artist_name(params, seed)
             code = radio.artist_code(name) if name else None
             if code is None:
                 return None  # an album, or what mydiscover does not know: the server's answer
@@ -225,8 +223,7 @@ class SubsonicProxy:
         """The server's artist info with mydiscover's similar artists (those on the server)."""
         artist_id = _required(params, "id")
         await self._check_credentials(params)
-        found = await self._call(params, "getArtist", {"id": artist_id})
-        name = str((found.get("artist") or {}).get("name") or "")
+        name = await self._artist_name(params, artist_id)
         similar = (
             await run_in_threadpool(radio.similar_artists, name, _count(params, 20)) if name else []
         )
@@ -240,6 +237,12 @@ class SubsonicProxy:
             {"id": ids[artist_key(n)], "name": n} for n, _ in similar if artist_key(n) in ids
         ]
         return {key: payload}
+
+    async def _artist_name(self, params: dict[str, str], artist_id: str) -> str:
+        """The server's name for one of its artist ids ("" when it has no such artist)."""
+        found = await self._call(params, "getArtist", {"id": artist_id}, failed_ok=True)
+        artist = found.get("artist") if found.get("status") == "ok" else None
+        return str(artist.get("name") or "") if isinstance(artist, dict) else ""
 
     async def _extensions(self, params: dict[str, str]) -> dict[str, Any]:
         """The server's OpenSubsonic extensions, with sonicSimilarity."""
