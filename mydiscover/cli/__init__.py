@@ -2,38 +2,75 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sqlite3
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
+from typer.core import TyperGroup
+
+if TYPE_CHECKING:  # typer 0.28 carries its own click: the package would cost 35 ms to import
+    from typer import _click as click
 
 from mydiscover import __version__
-from mydiscover.cli import (
-    analyze,
-    cf,
-    doctor,
-    evaluate,
-    explore,
-    history,
-    init,
-    reviews,
-    scan,
-    serve,
-    similar,
-    status,
-    subsonic,
-    update,
-    weekly,
-)
+
+#: Every command, in the order ``--help`` lists them: its name, and the module of
+#: ``mydiscover.cli`` and the function (a command) or typer app (a group of them) behind it.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "scan": ("scan", "scan"), "status": ("status", "status"), "analyze": ("analyze", "analyze"),
+    "similar": ("similar", "similar"), "weekly": ("weekly", "weekly"),
+    "update": ("update", "update"), "init": ("init", "init"), "doctor": ("doctor", "doctor"),
+    "ban": ("weekly", "ban"), "explore": ("explore", "explore"), "serve": ("serve", "serve"),
+    "terms": ("reviews", "terms_command"), "history": ("history", "app"), "cf": ("cf", "app"),
+    "reviews": ("reviews", "app"), "subsonic": ("subsonic", "app"), "eval": ("evaluate", "app"),
+}  # fmt: skip
+#: The settings every command's help is drawn with.
+MARKUP = "markdown"
+
+
+class LazyCommands(TyperGroup):
+    """The root group: a command's module is imported, and its click command made, only when
+    that command is run or listed. Building every command's options on every start cost a
+    quarter of ``mydiscover status``'s CPU (bench/bench_startup.py)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command's name, in the order of COMMANDS."""
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command ``cmd_name``, made at its first use."""
+        if cmd_name not in COMMANDS:
+            return None
+        if cmd_name not in self.commands:
+            self.commands[cmd_name] = _made(cmd_name)
+        return self.commands[cmd_name]
+
+
+def _made(name: str) -> click.Command:
+    module, attribute = COMMANDS[name]
+    target = getattr(importlib.import_module(f"mydiscover.cli.{module}"), attribute)
+    if isinstance(target, typer.Typer):
+        target.rich_markup_mode = MARKUP  # (as add_typer under the root would have made it)
+        group = typer.main.get_group(target)
+        group.name = name
+        return group
+    single = typer.Typer(
+        rich_markup_mode=MARKUP, pretty_exceptions_enable=False, add_completion=False
+    )
+    single.command(name)(target)
+    return typer.main.get_command(single)
+
 
 app = typer.Typer(
     name="mydiscover",
+    cls=LazyCommands,
     help="Discover Weekly for the music you own: catalog your library, then get 30 tracks a "
     "week you have not heard yet but will love.",
     no_args_is_help=True,
-    rich_markup_mode="markdown",
+    rich_markup_mode=MARKUP,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -52,25 +89,6 @@ def _root(
     ),
 ) -> None:
     """Discover Weekly for the music you own."""
-
-
-app.command("scan")(scan.scan)
-app.command("status")(status.status)
-app.command("analyze")(analyze.analyze)
-app.command("similar")(similar.similar)
-app.command("weekly")(weekly.weekly)
-app.command("update")(update.update)
-app.command("init")(init.init)
-app.command("doctor")(doctor.doctor)
-app.command("ban")(weekly.ban)
-app.command("explore")(explore.explore)
-app.command("serve")(serve.serve)
-app.add_typer(history.app, name="history")
-app.add_typer(cf.app, name="cf")
-app.add_typer(reviews.app, name="reviews")
-app.add_typer(subsonic.app, name="subsonic")
-app.command("terms")(reviews.terms_command)
-app.add_typer(evaluate.app, name="eval")
 
 
 class _WarningLine(logging.Handler):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,16 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
-from rich.text import Text
 
 from mydiscover.config import ENV_CONFIG, ENV_DB, Settings, exposed_secret_warning, load_settings
 from mydiscover.db import open_database
@@ -71,71 +61,6 @@ OfflineOption = Annotated[
     bool, typer.Option("--offline", help="Skip every network step (history, reviews).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
-
-
-class RateColumn(ProgressColumn):
-    """A progress column showing the rate: "1,234 files/s", or "1.45 tracks/s" when slow."""
-
-    def __init__(self, unit: str) -> None:
-        super().__init__()
-        self.unit = unit
-
-    def render(self, task: Task) -> Text:
-        """Render the task's speed."""
-        speed = task.finished_speed or task.speed
-        if speed is None:
-            return Text("")
-        shown = f"{speed:,.0f} {self.unit}/s" if speed >= 10 else f"{speed:.2f} {self.unit}/s"
-        return Text(shown, style="progress.data.speed")
-
-
-class CountColumn(ProgressColumn):
-    """Files done, out of the total once it is known."""
-
-    def render(self, task: Task) -> Text:
-        """Render ``done/total``, or ``done`` while the total is unknown."""
-        done = f"{int(task.completed):,}"
-        return Text(
-            done if task.total is None else f"{done}/{int(task.total):,}", "progress.download"
-        )
-
-
-def threadless_progress(*columns: ProgressColumn, unit: str, shown: bool) -> Progress:
-    """A progress display on stderr for commands that fork workers: description, bar, count,
-    rate in ``unit``/s and ETA, redrawn only by :class:`ThrottledRedraw` (no thread)."""
-    return Progress(
-        *columns,
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        CountColumn(),
-        RateColumn(unit),
-        TimeRemainingColumn(),
-        console=err,
-        auto_refresh=False,
-        transient=True,
-        disable=not shown,
-    )
-
-
-class ThrottledRedraw:
-    """Redraws a rich ``Progress`` made with ``auto_refresh=False`` at most every 0.1 s.
-
-    Commands that fork worker processes draw progress this way, from their own calls rather
-    than from rich's refresh thread: forking while another thread runs is unsafe.
-    """
-
-    INTERVAL = 0.1
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self._last = 0.0
-
-    def __call__(self, force: bool = False) -> None:
-        """Redraw if the interval has passed (or ``force``)."""
-        now = time.monotonic()
-        if force or now - self._last >= self.INTERVAL:
-            self._last = now
-            self.progress.refresh()
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
