@@ -383,7 +383,7 @@ def fold_in(conn: sqlite3.Connection, model: FittedModel, view: PipelineView) ->
         return
     view.said(
         f"folded you in: {result.matched_artists:,} of your {result.user_artists:,} artists are "
-        f"in the public data; {len(result.scores):,} library tracks scored "
+        f"in the public data; {len(result):,} library tracks scored "
         f"({time.perf_counter() - started:.2f} s)"
     )
 

@@ -9,12 +9,15 @@ most like ("because you play X").
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
+from mydiscover.cf.models import single_threaded_blas
 from mydiscover.cf.store import FittedModel
 from mydiscover.cf.tables import (
     ArtistPlays,
@@ -35,13 +38,41 @@ from mydiscover.library.match import artist_key
 
 
 @dataclass(frozen=True)
-class LibraryScores:
-    """The user's scores for the library, with how much of their history the model knew."""
+class ArtistScores:
+    """What the model says of each distinct artist of the library (the tracks' own artists):
+    its score, its percentile, the name it is known by, how it was matched and the user's
+    artist it is most like; NaN scores where it says nothing."""
 
-    scores: list[TrackScore]
+    scores: np.ndarray
+    percentiles: np.ndarray
+    names: list[str]
+    matched_by: list[str]
+    because: list[str | None]
+
+
+@dataclass(frozen=True)
+class LibraryScores:
+    """The user's scores for the library (each scored track's id and its artist's number in
+    :class:`ArtistScores`), with how much of their history the model knew."""
+
+    track_ids: np.ndarray
+    track_artists: np.ndarray
+    artists: ArtistScores
     user_artists: int
     matched_artists: int
     user_factors: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.track_ids)
+
+    def rows(self) -> Iterator[TrackScore]:
+        """Every scored track as a row of ``cf_scores``."""
+        by = self.artists
+        for track, artist in zip(self.track_ids.tolist(), self.track_artists.tolist(), strict=True):
+            yield TrackScore(
+                track, float(by.scores[artist]), float(by.percentiles[artist]),
+                by.names[artist], by.matched_by[artist], by.because[artist],
+            )  # fmt: skip
 
 
 def fold_in_user(model: FittedModel, history: list[ArtistPlays]) -> tuple[np.ndarray, np.ndarray]:
@@ -76,8 +107,9 @@ def score_library(
     user's predicted preference`` (see :func:`listed_scores`).
     """
     # (tens of thousands of small tuples, one per track: the collector doubled the slowest
-    # calls in bench_cf)
-    with collector_paused():
+    # calls in bench_cf; and small products on many BLAS threads wait on each other: p95 of
+    # 32-37 ms on a busy machine against a few ms on one thread)
+    with collector_paused(), single_threaded_blas():
         return _score_library(model, history, library, listed_beside, own_lists)
 
 
@@ -91,39 +123,49 @@ def _score_library(
     user_factors, user_plays = fold_in_user(model, history)
     item_factors = model.als.item_factors
     assert item_factors is not None
-    keys = [artist_key(track.artist) for track in library]
-    track_items, by_mbid = model.lookup([track.mbid for track in library], keys)
-    items, track_positions = np.unique(track_items[track_items >= 0], return_inverse=True)
+    # Each distinct (artist, MBID) of the library is looked up and scored once, and its tracks
+    # take its score by one indexing: a library has about ten tracks per artist, and a loop
+    # over 100,000 tracks was four fifths of the time (bench/bench_cf.py).
+    index: dict[tuple[str, str], int] = {}
+    track_artists = np.fromiter((index.setdefault((t.artist, t.mbid), len(index)) for t in library),
+                                dtype=np.int64, count=len(library))  # fmt: skip
+    pairs = list(index)
+    keys = [artist_key(artist) for artist, _ in pairs]
+    pair_items, by_mbid = model.lookup([mbid for _, mbid in pairs], keys)
+    known = np.flatnonzero(pair_items >= 0)
+    items, item_of = np.unique(pair_items[known], return_inverse=True)
     item_scores = item_factors[items] @ user_factors
-    because = because_of(model, items, user_plays)
-    unknown = {keys[index] for index in np.flatnonzero(track_items < 0)}
+    because_items = because_of(model, items, user_plays)
+    unknown = {keys[pair] for pair in np.flatnonzero(pair_items < 0).tolist()}
     listed = listed_scores(model, history, user_factors, listed_beside or {}, unknown, own_lists)
-    listed_values = np.array([listed.score for listed in listed.values()], dtype=np.float32)
+    listed_values = np.array([entry.score for entry in listed.values()], dtype=np.float32)
     percentile = _percentiles(np.concatenate([item_scores, listed_values]))
-    scores: list[TrackScore] = []
-    known = iter(track_positions.tolist())
-    listed_rank = {key: len(items) + index for index, key in enumerate(listed)}
-    names = {artist.key: artist.name for artist in history}
-    for index, track in enumerate(library):
-        if track_items[index] >= 0:
-            at = next(known)
-            scores.append(
-                TrackScore(
-                    track.track_id, float(item_scores[at]), float(percentile[at]),
-                    model.names[items[at]], "mbid" if by_mbid[index] else "name", because[at],
-                )
-            )  # fmt: skip
-        elif (key := keys[index]) in listed:
+    scores = np.full(len(pairs), np.nan)
+    percentiles = np.full(len(pairs), np.nan)
+    names, matched_by = [artist for artist, _ in pairs], [""] * len(pairs)
+    because: list[str | None] = [None] * len(pairs)
+    scores[known] = item_scores[item_of]
+    percentiles[known] = percentile[item_of]
+    for pair, item in zip(known.tolist(), item_of.tolist(), strict=True):
+        names[pair] = model.names[items[item]]
+        matched_by[pair] = "mbid" if by_mbid[pair] else "name"
+        because[pair] = because_items[item]
+    rank = {key: len(items) + at for at, key in enumerate(listed)}
+    heard = {artist.key: artist.name for artist in history}
+    beside = listed_beside or {}
+    for pair in np.flatnonzero(pair_items < 0).tolist():
+        if (key := keys[pair]) in listed:
             score, mine, _ = listed[key]
-            beside = listed_beside or {}
-            scores.append(
-                TrackScore(
-                    track.track_id, score, float(percentile[listed_rank[key]]),
-                    beside[key].name if key in beside else track.artist, "similar",
-                    names.get(mine, mine),
-                )
-            )  # fmt: skip
-    return LibraryScores(scores, len(history), int(np.count_nonzero(user_plays)), user_factors)
+            scores[pair], percentiles[pair] = score, percentile[rank[key]]
+            names[pair] = beside[key].name if key in beside else names[pair]
+            matched_by[pair], because[pair] = "similar", heard.get(mine, mine)
+    scored = ~np.isnan(scores[track_artists])
+    track_ids = np.fromiter(map(itemgetter(0), library), np.int64, len(library))
+    return LibraryScores(
+        track_ids[scored], track_artists[scored],
+        ArtistScores(scores, percentiles, names, matched_by, because),
+        len(history), int(np.count_nonzero(user_plays)), user_factors,
+    )  # fmt: skip
 
 
 class ListedScore(NamedTuple):
@@ -185,13 +227,13 @@ def refresh_scores(conn: sqlite3.Connection, model: FittedModel) -> LibraryScore
                            similar_to_user_artists(conn), similar_lists(conn))  # fmt: skip
     replace_scores(
         conn,
-        result.scores,
+        result.rows(),
         {
             "model_fingerprint": model.fingerprint,
             "history_marker": marker,
             "user_artists": result.user_artists,
             "matched_artists": result.matched_artists,
-            "scored_tracks": len(result.scores),
+            "scored_tracks": len(result),
             "user_factors": result.user_factors.astype("<f4").tobytes(),
         },
     )
