@@ -15,11 +15,6 @@ import platformdirs
 
 from mydiscover.errors import ConfigError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised only on Python 3.10
-    import tomli as tomllib
-
 APP_NAME = "mydiscover"
 ENV_DB = "MYDISCOVER_DB"
 ENV_CONFIG = "MYDISCOVER_CONFIG"
@@ -166,6 +161,11 @@ def read_config_file(path: Path) -> dict[str, Any]:
         return {}
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    # (imported here: without a config file, no command pays for the TOML parser)
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised only on Python 3.10
+        import tomli as tomllib
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:

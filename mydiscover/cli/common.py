@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -124,6 +123,8 @@ def overview_table(title: str) -> Table:
 
 def print_json(data: dict[str, Any]) -> None:
     """Print ``data`` as JSON on stdout."""
+    import json  # (here: most commands print no JSON)
+
     out.print_json(json.dumps(data))
 
 
