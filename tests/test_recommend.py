@@ -36,11 +36,14 @@ def signal(name: str, scores: dict[int, float]) -> Signal:
 
 def test_log_rank_scores_average_zero_and_reward_the_top():
     values = np.arange(1000.0)
-    scores = normal_scores(values, values)
+    scores = normal_scores(values)
     assert scores.mean() == pytest.approx(0.0, abs=0.01)  # a missing signal's estimate
     assert scores.min() == pytest.approx(-1.0, abs=0.01)
     assert scores[-1] == pytest.approx(np.log(2000) - 1)
     assert np.all(np.diff(scores) > 0)
+    # Ties count half, whatever the order the values come in.
+    tied = normal_scores(np.array([2.0, 1.0, 1.0]))
+    assert tied == pytest.approx([-np.log(0.5 / 3) - 1, -np.log(2 / 3) - 1, -np.log(2 / 3) - 1])
 
 
 def test_fusion_adds_weighted_scores_and_offsets_and_names_the_lead():

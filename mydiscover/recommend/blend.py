@@ -92,19 +92,29 @@ class Fused:
         return self.names[index] if index >= 0 else None
 
 
-def normal_scores(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """``values`` as log-rank scores among ``reference``: ``-ln(q) - 1`` where ``q`` is the
-    share of ``reference`` at or above each value (ties counted half). The mean is 0 (the
-    average a missing signal is estimated at), the worst -1, the best of N ``ln(2N) - 1``:
-    a signal's hit rate falls with the log of the rank, so log-odds are linear in this."""
-    if not len(reference):
-        return np.zeros(len(values))
-    ordered = np.sort(reference)
-    below = np.searchsorted(ordered, values, side="left")
-    through = np.searchsorted(ordered, values, side="right")
-    above = len(ordered) - (below + through) / 2.0
+def normal_scores(values: np.ndarray) -> np.ndarray:
+    """``values`` as log-rank scores among themselves: ``-ln(q) - 1`` where ``q`` is the share
+    of the values at or above each one (ties counted half). The mean is 0 (the average a
+    missing signal is estimated at), the worst -1, the best of N ``ln(2N) - 1``: a signal's hit
+    rate falls with the log of the rank, so log-odds are linear in this."""
+    if not len(values):
+        return np.zeros(0)
+    # One sort, and each run of equal values found from where the sorted values change: two
+    # binary searches of 100,000 values in random order cost twice as much (a weekly that
+    # learns its blend makes 48 of these).
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts_run = np.empty(len(ordered), dtype=bool)
+    starts_run[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts_run[1:])
+    starts = np.flatnonzero(starts_run)
+    ends = np.append(starts[1:], len(ordered))
+    run = np.cumsum(starts_run) - 1
+    above = len(ordered) - (starts[run] + ends[run]) / 2.0
     share = np.clip(above, 0.5, len(ordered)) / len(ordered)
-    return -np.log(share) - 1.0
+    scores = np.empty(len(values))
+    scores[order] = -np.log(share) - 1.0
+    return scores
 
 
 def signal_normals(
@@ -118,7 +128,7 @@ def signal_normals(
         if not len(rows):
             continue
         full = np.full(size, np.nan)
-        full[rows] = normal_scores(values, values)
+        full[rows] = normal_scores(values)
         normal[signal.name] = full
     return normal
 
