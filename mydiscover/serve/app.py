@@ -82,6 +82,7 @@ def create_app(settings: Settings, *, token: str = "", upstream: str = "") -> St
         return handle
 
     def page(request: Request) -> Response:
+        """GET /: the page."""
         with state.connection() as conn:
             try:
                 week = this_weeks_picks(conn, settings)
@@ -105,6 +106,7 @@ def create_app(settings: Settings, *, token: str = "", upstream: str = "") -> St
         return HTMLResponse(body)
 
     def taste_map(request: Request) -> Response:
+        """GET /map.svg: the taste map."""
         with state.connection() as conn:
             try:
                 week = this_weeks_picks(conn, settings)
@@ -117,6 +119,7 @@ def create_app(settings: Settings, *, token: str = "", upstream: str = "") -> St
         return Response(svg, media_type="image/svg+xml")
 
     def stream(request: Request) -> Response:
+        """GET /stream/ID: a library track's file, by range, from inside the music folders."""
         track_id = int(request.path_params["track_id"])
         with state.connection() as conn:
             file = track_files(conn, [track_id]).get(track_id)
@@ -134,6 +137,7 @@ def create_app(settings: Settings, *, token: str = "", upstream: str = "") -> St
         return FileResponse(path, media_type=_media_type(path))
 
     async def feedback(request: Request) -> Response:
+        """POST /feedback/ID: love, skip, ban or unban a track."""
         form = await _checked_form(request, csrf)
         if isinstance(form, Response):
             return form
@@ -148,6 +152,7 @@ def create_app(settings: Settings, *, token: str = "", upstream: str = "") -> St
         return RedirectResponse(f"/#pick-{track_id}", status_code=303)
 
     async def start_refresh(request: Request) -> Response:
+        """POST /refresh: run every stage in the background."""
         form = await _checked_form(request, csrf)
         if isinstance(form, Response):
             return form
@@ -157,6 +162,7 @@ def create_app(settings: Settings, *, token: str = "", upstream: str = "") -> St
         return RedirectResponse("/#stages", status_code=303)
 
     def api_weekly(request: Request) -> Response:
+        """GET /api/weekly: this week's picks."""
         with state.connection() as conn:
             week = this_weeks_picks(conn, settings)
         return JSONResponse(
@@ -169,6 +175,7 @@ def create_app(settings: Settings, *, token: str = "", upstream: str = "") -> St
         )
 
     def api_stages(request: Request) -> Response:
+        """GET /api/stages: every stage's state, and the refresh's."""
         with state.connection() as conn:
             states = stage_states(conn, settings.database)
         return JSONResponse(
@@ -176,13 +183,16 @@ def create_app(settings: Settings, *, token: str = "", upstream: str = "") -> St
         )
 
     def api_refresh(request: Request) -> Response:
+        """GET /api/refresh: how the refresh is going."""
         return JSONResponse(state.job.to_json())
 
     def api_history(request: Request) -> Response:
+        """GET /api/history: the past weeklies' hit rates."""
         with state.connection() as conn:
             return JSONResponse({"weeklies": hit_rates(conn)})
 
     def api_tracks(request: Request) -> Response:
+        """GET /api/tracks/ID/similar|sonic|path: a track's mixes."""
         radio, _ = state.radio()
         kind = request.path_params["kind"]
         if kind not in ("similar", "sonic", "path"):
@@ -219,6 +229,7 @@ def create_app(settings: Settings, *, token: str = "", upstream: str = "") -> St
         )
 
     def api_artists(request: Request) -> Response:
+        """GET /api/artists/similar|top?name=: an artist's similar artists or top tracks."""
         if request.path_params["kind"] not in ("similar", "top"):
             return JSONResponse({"error": "ask for similar or top"}, 404)
         radio, _ = state.radio()
