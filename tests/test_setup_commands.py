@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 
-from mydiscover.config import tomllib
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on Python 3.10
+    import tomli as tomllib
 from tests import fake_services
 from tests.fake_services import FakeServer, Reply
 from tests.helpers import run_cli
