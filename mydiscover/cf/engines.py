@@ -45,3 +45,28 @@ def build_als(name: str, **options: float | int | str) -> ALS:
     if name == "als":
         return ALS(**options)  # type: ignore[arg-type]
     raise ValueError(f"{name} cannot be fitted for the weekly: choose from {', '.join(FOLDABLE)}")
+
+
+def fit_options(
+    engine: str,
+    *,
+    factors: int,
+    iterations: int,
+    regularization: float | None = None,
+    alpha: float | None = None,
+    weighting: str | None = None,
+    master: str | None = None,
+) -> tuple[str, dict[str, float | int | str]]:
+    """The foldable engine a name means and the options to fit it with (None: the engine's
+    own default; ``master`` for Spark only); ValueError for an engine a user cannot be folded
+    into."""
+    try:
+        name = engine_name(engine)
+    except ValueError:
+        name = ""
+    if name not in FOLDABLE:  # the others can be compared ('eval cf'), not folded into
+        raise ValueError(f"unknown engine {engine!r}: choose {' or '.join(FOLDABLE)}")
+    given = {"factors": factors, "iterations": iterations, "regularization": regularization,
+             "alpha": alpha, "weighting": weighting,
+             "master": master if name == "als-spark" else None}  # fmt: skip
+    return name, {key: value for key, value in given.items() if value is not None}

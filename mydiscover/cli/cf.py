@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -90,65 +90,68 @@ def import_command(
         err.print(f"note: {escape(note)}", highlight=False)
 
 
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        help="als (on this machine, with implicit) or als-spark (Apache Spark, for data "
+        "that outgrows one machine; pip install 'mydiscover[spark]'). 'implicit' and "
+        "'spark' name them too."
+    ),
+]
+SparkMasterOption = Annotated[
+    str, typer.Option(help="The Spark master: local[N], spark://host:7077, yarn, k8s://...")
+]
+FactorsOption = Annotated[int, typer.Option(min=2, help="Latent factors.")]
+RegularizationOption = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0,
+        help=f"L2 penalty. Default: {defaults.REGULARIZATION:g} (als), "
+        f"{defaults.SPARK_REGULARIZATION:g} per artist (als-spark).",
+    ),
+]
+IterationsOption = Annotated[int, typer.Option(min=1, help="ALS sweeps.")]
+AlphaOption = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0,
+        help=f"Confidence scale of a play. Default: {defaults.ALPHA:g} (als), "
+        f"{defaults.SPARK_ALPHA:g} (als-spark).",
+    ),
+]
+WeightingOption = Annotated[
+    str | None,
+    typer.Option(
+        help="How plays become confidence: bm25 (scaled to a mean of 1), log or binary. "
+        f"Default: {defaults.WEIGHTING} (als), {defaults.SPARK_WEIGHTING} (als-spark).",
+    ),
+]
+
+
 @app.command("fit")
 def fit_command(
-    engine: Annotated[
-        str,
-        typer.Option(
-            help="als (on this machine, with implicit) or als-spark (Apache Spark, for data "
-            "that outgrows one machine; pip install 'mydiscover[spark]'). 'implicit' and "
-            "'spark' name them too."
-        ),
-    ] = "als",
-    spark_master: Annotated[
-        str,
-        typer.Option(help="The Spark master: local[N], spark://host:7077, yarn, k8s://..."),
-    ] = defaults.SPARK_MASTER,
-    factors: Annotated[int, typer.Option(min=2, help="Latent factors.")] = defaults.FACTORS,
-    regularization: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0,
-            help=f"L2 penalty. Default: {defaults.REGULARIZATION:g} (als), "
-            f"{defaults.SPARK_REGULARIZATION:g} per artist (als-spark).",
-        ),
-    ] = None,
-    iterations: Annotated[int, typer.Option(min=1, help="ALS sweeps.")] = defaults.ITERATIONS,
-    alpha: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0,
-            help=f"Confidence scale of a play. Default: {defaults.ALPHA:g} (als), "
-            f"{defaults.SPARK_ALPHA:g} (als-spark).",
-        ),
-    ] = None,
-    weighting: Annotated[
-        str | None,
-        typer.Option(
-            help="How plays become confidence: bm25 (scaled to a mean of 1), log or binary. "
-            f"Default: {defaults.WEIGHTING} (als), {defaults.SPARK_WEIGHTING} (als-spark).",
-        ),
-    ] = None,
+    engine: EngineOption = "als",
+    spark_master: SparkMasterOption = defaults.SPARK_MASTER,
+    factors: FactorsOption = defaults.FACTORS,
+    regularization: RegularizationOption = None,
+    iterations: IterationsOption = defaults.ITERATIONS,
+    alpha: AlphaOption = None,
+    weighting: WeightingOption = None,
     db: DbOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Fit the ALS model on the imported co-listening data, then fold you in and score your
     library. The defaults are the ones 'mydiscover eval cf' chose on HetRec Last.fm 2K."""
-    from mydiscover.cf.engines import FOLDABLE, engine_name
+    from mydiscover.cf.engines import fit_options
     from mydiscover.cf.fit import fit_model, imported_data
     from mydiscover.cf.store import load_model
 
     try:
-        name = engine_name(engine)
-    except ValueError:
-        name = ""
-    if name not in FOLDABLE:  # the others can be compared ('eval cf'), not folded into
-        raise fail(f"unknown engine {engine!r}: choose als or als-spark")
-    options: dict[str, Any] = {"factors": factors, "iterations": iterations}
-    given = {"regularization": regularization, "alpha": alpha, "weighting": weighting}
-    options.update({name: value for name, value in given.items() if value is not None})
-    if name == "als-spark":
-        options["master"] = spark_master
+        name, options = fit_options(engine, factors=factors, iterations=iterations,
+                                    regularization=regularization, alpha=alpha,
+                                    weighting=weighting, master=spark_master)  # fmt: skip
+    except ValueError as error:
+        raise fail(str(error)) from None
     with reported_errors(), interruptible("cf fit: interrupted; the previous model is kept."):
         settings = settings_from(db, config)
         data = imported_data(settings.database)  # read once: for the label and the fit
