@@ -24,12 +24,17 @@ class Served:
     port: int
     token: str
     upstream: str
+    #: Whether the token was made up at this start (then the address shows it, once: the user
+    #: has no other way to learn it), not the user's own from the environment (never shown).
+    made_up: bool = False
 
     @property
     def address(self) -> str:
-        """The page's address, with the token the first visit trades for a cookie."""
+        """The page's address; with a made-up token, the one the first visit trades for a
+        cookie (a token of the user's own is never printed: logs are files too)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/" + (f"?token={self.token}" if self.token else "")
+        shown = f"?token={self.token}" if self.token and self.made_up else ""
+        return f"http://{host}:{self.port}/{shown}"
 
 
 def is_loopback(host: str) -> bool:
@@ -50,9 +55,9 @@ def plan(host: str, port: int, upstream: str) -> Served:
     if not 0 < port < 65536:
         raise MydiscoverError(f"--port {port}: not a port")
     token = os.environ.get(ENV_TOKEN, "")
-    if not token and not is_loopback(host):
-        token = secrets.token_urlsafe(24)
-    return Served(host, port, token, upstream.rstrip("/"))
+    if token or is_loopback(host):
+        return Served(host, port, token, upstream.rstrip("/"))
+    return Served(host, port, secrets.token_urlsafe(24), upstream.rstrip("/"), made_up=True)
 
 
 def serve(settings: Settings, served: Served, ready: Callable[[Served], None]) -> None:
