@@ -46,10 +46,9 @@ class Radio:
     """The library, with what the models say of each track, for mixes."""
 
     library: Library
-    #: Each row's artist as a number (the library's artist codes) and each artist's unit CF
-    #: factors (zero rows where neither the model nor the sound can say).
+    #: Each artist's unit CF factors, by the library's artist codes (zero rows where neither
+    #: the model nor the sound can say).
     artist_factors: np.ndarray
-    known_artist: np.ndarray  # bool per artist code: the model knows it
     #: Each artist's centred, unit-length mean embedding (zero where none is analysed).
     artist_sound: np.ndarray
     artist_rows: list[np.ndarray]
@@ -63,7 +62,7 @@ class Radio:
         codes, index = library.artist_codes()
         artists = len(index)
         model = fitted_model(database)
-        factors, known = _artist_factors(library, model, codes, artists)
+        factors = _artist_factors(library, model, codes, artists)
         analysed = np.flatnonzero(library.analysed)
         sound = _sum_by(codes[analysed], library.centred(analysed), artists)
         history = load_history(conn)
@@ -75,7 +74,7 @@ class Radio:
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(artists + 1))
         rows = [order[bounds[i] : bounds[i + 1]] for i in range(artists)]
-        return cls(library, factors, known, _unit(sound), rows, plays, banned_tracks(conn))
+        return cls(library, factors, _unit(sound), rows, plays, banned_tracks(conn))
 
     def row(self, track_id: int) -> int | None:
         """The library row of a track id (None: not an available track)."""
@@ -230,23 +229,24 @@ class Radio:
 
 def _artist_factors(
     library: Library, model: FittedModel | None, codes: np.ndarray, artists: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each artist code's unit CF factors and whether the model knows the artist; an artist it
-    lacks gets the mean of its analysed tracks' factors as the audio-to-CF map predicts them."""
+) -> np.ndarray:
+    """Each artist code's unit CF factors; an artist the model lacks gets the mean of its
+    analysed tracks' factors as the audio-to-CF map predicts them."""
     if model is None or model.als.item_factors is None:
-        return np.zeros((artists, 0), np.float32), np.zeros(artists, bool)
+        return np.zeros((artists, 0), np.float32)
     item_factors = model.als.item_factors
     view = ModelView(model, library, model.lookup(library.mbids, library.artist_keys)[0])
     factors = np.zeros((artists, item_factors.shape[1]), np.float32)
     item_of = np.full(artists, -1, np.int64)
-    item_of[codes] = view.items
+    # (an artist whose tracks the model knows only some of, by their MBIDs, is known)
+    np.maximum.at(item_of, codes, view.items)
     known = item_of >= 0
     factors[known] = item_factors[item_of[known]]
     cold = np.flatnonzero(~known[codes] & library.analysed)
     if len(view.trainable) >= MIN_TRAINABLE and len(cold):
         estimated = _sum_by(codes[cold], view.audio_map()(library.embeddings[cold]), artists)
         factors[~known] = estimated[~known]
-    return _unit(factors), known
+    return _unit(factors)
 
 
 def _sum_by(groups: np.ndarray, rows: np.ndarray, count: int) -> np.ndarray:
