@@ -458,20 +458,21 @@ def stage_states(conn: sqlite3.Connection, database: Path) -> list[StageState]:
 
 
 def _cf_state(conn: sqlite3.Connection, database: Path) -> StageState:
-    """The CF stage from its model and its last fold-in alone: the public dataset (it can be
-    gigabytes) and the whole library's coverage (a second at 100,000 tracks) are not read."""
-    from mydiscover.cf.store import fitted_model
+    """The CF stage from its model's header and its last fold-in alone: the public dataset (it
+    can be gigabytes), the model's factors and the whole library's coverage (a second at
+    100,000 tracks) are not read."""
+    from mydiscover.cf.store import fit_fingerprint, fitted_header
     from mydiscover.cf.tables import fold_state, history_marker
 
-    model = fitted_model(database)
-    if model is None:
+    header = fitted_header(database)
+    if header is None:
         return StageState("cf", "no model", "mydiscover cf import, then cf fit")
-    held = f"{model.meta['engine']} model of {len(model.names):,} artists"
+    held = f"{header['engine']} model of {header['items']:,} artists"
     fold = fold_state(conn)
     if fold is None:
         return StageState("cf", held, "fold the user in")
     known = (f"; it knows {fold['matched_artists']:,} of your {fold['user_artists']:,} artists "
              f"and scores {fold['scored_tracks']:,} tracks")  # fmt: skip
     stale = (fold["model_fingerprint"], fold["history_marker"]) != (
-        model.fingerprint, history_marker(conn))  # fmt: skip
+        fit_fingerprint(header), history_marker(conn))  # fmt: skip
     return StageState("cf", held + known, "fold the user in" if stale else "")

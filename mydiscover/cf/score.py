@@ -136,7 +136,8 @@ def _score_library(
     items, item_of = np.unique(pair_items[known], return_inverse=True)
     item_scores = item_factors[items] @ user_factors
     because_items = because_of(model, items, user_plays)
-    unknown = {keys[pair] for pair in np.flatnonzero(pair_items < 0).tolist()}
+    unknown_pairs = np.flatnonzero(pair_items < 0).tolist()
+    unknown = {keys[pair] for pair in unknown_pairs}
     listed = listed_scores(model, history, user_factors, listed_beside or {}, unknown, own_lists)
     listed_values = np.array([entry.score for entry in listed.values()], dtype=np.float32)
     percentile = _percentiles(np.concatenate([item_scores, listed_values]))
@@ -153,7 +154,7 @@ def _score_library(
     rank = {key: len(items) + at for at, key in enumerate(listed)}
     heard = {artist.key: artist.name for artist in history}
     beside = listed_beside or {}
-    for pair in np.flatnonzero(pair_items < 0).tolist():
+    for pair in unknown_pairs:
         if (key := keys[pair]) in listed:
             score, mine, _ = listed[key]
             scores[pair], percentiles[pair] = score, percentile[rank[key]]

@@ -66,7 +66,7 @@ class FittedModel:
     @property
     def fingerprint(self) -> str:
         """Identifies this fit: the data's fingerprint and when it was fitted."""
-        return f"{self.meta['dataset_fingerprint']}-{self.meta['fitted_at']}"
+        return fit_fingerprint(self.meta)
 
 
 @dataclass(frozen=True)
@@ -161,6 +161,22 @@ def load_model(path: Path) -> FittedModel:
         model = FittedModel(als, arrays["names"].tolist(), meta, lookups)
         model.popularity = arrays["popularity"]
         return model
+
+
+def fit_fingerprint(meta: dict[str, Any]) -> str:
+    """Identifies a fit by its model's header: the data's fingerprint and when it was fitted."""
+    return f"{meta['dataset_fingerprint']}-{meta['fitted_at']}"
+
+
+def fitted_header(database: Path) -> dict[str, Any] | None:
+    """The header of the model fitted beside ``database`` (its engine, parameters, data and
+    artists' count; read alone, without the factors), or None when none was fitted yet."""
+    path = model_path(database)
+    if not path.exists():
+        return None
+    with stored_arrays(path, MODEL_FORMAT, "fitted model", "model",
+                       "mydiscover cf fit") as (_, meta):  # fmt: skip
+        return meta
 
 
 def fitted_model(database: Path) -> FittedModel | None:

@@ -45,7 +45,7 @@ def serve(
         )
         if served.upstream:
             err.print(
-                f"Subsonic clients: use {escape(served.address.split('?')[0])} as the "
+                f"Subsonic clients: use {escape(served.base)} as the "
                 f"server (answers for {escape(served.upstream)})",
                 highlight=False,
             )

@@ -4,6 +4,7 @@ imports stand), ``server_songs`` (a Subsonic server's songs matched to local tra
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -283,16 +284,11 @@ def record_feedback(conn: sqlite3.Connection, track_id: int, kind: Feedback, now
 
 def feedback_of(conn: sqlite3.Connection, track_ids: Collection[int]) -> dict[int, Feedback]:
     """What the listener last said of each of these tracks (those they said something of)."""
-    wanted = list(track_ids)
-    said: dict[int, Feedback] = {}
-    for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
-        chunk = wanted[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
-        for track, kind in conn.execute(
-            f"SELECT track_id, kind FROM feedback WHERE track_id IN ({marks})", chunk
-        ):
-            said[int(track)] = Feedback(kind)
-    return said
+    rows = conn.execute(
+        "SELECT track_id, kind FROM feedback WHERE track_id IN (SELECT value FROM json_each(?))",
+        (json.dumps([int(track) for track in track_ids]),),
+    )
+    return {int(track): Feedback(kind) for track, kind in rows}
 
 
 def skipped_since(conn: sqlite3.Connection, since: int) -> set[int]:

@@ -337,7 +337,7 @@ def catalog_counts(conn: sqlite3.Connection) -> tuple[int, int, str | None]:
 
 def track_labels(conn: sqlite3.Connection, ids: Iterable[int]) -> dict[int, tuple[str, str, str]]:
     """Artist (the album artist where none), title and genre of these tracks, by id."""
-    wanted = "[" + ",".join(str(int(track)) for track in ids) + "]"
+    wanted = json.dumps([int(track) for track in ids])
     rows = conn.execute(
         "SELECT id, coalesce(artist, album_artist, '?'), coalesce(title, '?'), "
         "coalesce(genre, '') FROM tracks WHERE id IN (SELECT value FROM json_each(?))",

@@ -45,7 +45,13 @@ from mydiscover.library.tables import load_tracks_by_id
 from mydiscover.pipeline import stage_states
 from mydiscover.recommend.radio import Radio
 from mydiscover.recommend.tables import set_banned, track_files
-from mydiscover.serve.page import hit_rate_plot, hit_rates, taste_map_svg, this_weeks_picks
+from mydiscover.serve.page import (
+    hit_rate_plot,
+    hit_rates,
+    stored_pick_ids,
+    taste_map_svg,
+    this_weeks_picks,
+)
 from mydiscover.serve.state import ServeState, music_roots
 
 HERE = Path(__file__).parent
@@ -108,12 +114,7 @@ def create_app(settings: Settings, *, token: str = "", upstream: str = "") -> St
     def taste_map(request: Request) -> Response:
         """GET /map.svg: the taste map."""
         with state.connection() as conn:
-            try:
-                week = this_weeks_picks(conn, settings)
-                picked = {pick.track_id for pick in week.picks}
-            except MydiscoverError:
-                picked = set()
-            svg = taste_map_svg(conn, picked)
+            svg = taste_map_svg(conn, stored_pick_ids(conn))
         if not svg:
             return PlainTextResponse("no analysed track yet: run 'mydiscover analyze'", 404)
         return Response(svg, media_type="image/svg+xml")

@@ -15,8 +15,8 @@ from mydiscover.audio.taste_map import taste_map
 from mydiscover.config import Settings
 from mydiscover.history.tables import feedback_of, played_track_ids
 from mydiscover.library.tables import track_labels
-from mydiscover.recommend.service import weekly_playlist, weekly_user
-from mydiscover.recommend.tables import banned_tracks, weekly_feedback
+from mydiscover.recommend.service import this_week, weekly_playlist, weekly_user
+from mydiscover.recommend.tables import DamagedWeekly, load_weekly, weekly_feedback
 
 #: Points the map draws at most (a sample of the rest, the picks and played tracks always).
 MAP_POINTS = 4000
@@ -47,7 +47,7 @@ class PickRow:
     duration: str
     lead: str
     reasons: list[tuple[str, str]]
-    said: str  # "love", "skip", "ban" or ""
+    said: str  # "love", "skip" or "" (a banned pick leaves the week's weekly)
 
     def to_json(self) -> dict[str, Any]:
         """As ``/api/weekly`` gives it."""
@@ -80,7 +80,6 @@ def this_weeks_picks(conn: sqlite3.Connection, settings: Settings) -> WeekView:
     weekly, library = playlist.weekly, playlist.library
     ids = [pick.track_id for pick in weekly.picks]
     said = {track: kind.value for track, kind in feedback_of(conn, ids).items()}
-    said.update(dict.fromkeys(banned_tracks(conn) & set(ids), "ban"))
     picks = []
     for position, pick in enumerate(weekly.picks, start=1):
         seconds = library.durations[pick.row]
@@ -100,6 +99,16 @@ def this_weeks_picks(conn: sqlite3.Connection, settings: Settings) -> WeekView:
         )
     notes = [note for note in [*weekly.warnings, *weekly.notes] if note != weekly.blend]
     return WeekView(weekly.name, weekly.blend, picks, notes)
+
+
+def stored_pick_ids(conn: sqlite3.Connection) -> set[int]:
+    """The track ids of this week's stored weekly (none where none is, or it is damaged):
+    what the map marks, without making or reading the whole weekly again."""
+    try:
+        stored = load_weekly(conn, this_week())
+    except DamagedWeekly:
+        return set()
+    return {pick.track_id for pick in stored.picks} if stored else set()
 
 
 def hit_rates(conn: sqlite3.Connection) -> list[dict[str, Any]]:

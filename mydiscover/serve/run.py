@@ -29,12 +29,16 @@ class Served:
     made_up: bool = False
 
     @property
+    def base(self) -> str:
+        """The server's address (what Subsonic clients are given)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+    @property
     def address(self) -> str:
         """The page's address; with a made-up token, the one the first visit trades for a
         cookie (a token of the user's own is never printed: logs are files too)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        shown = f"?token={self.token}" if self.token and self.made_up else ""
-        return f"http://{host}:{self.port}/{shown}"
+        return self.base + (f"?token={self.token}" if self.token and self.made_up else "")
 
 
 def is_loopback(host: str) -> bool:
