@@ -38,12 +38,15 @@ kernel's high-water mark):
 - the baseline: a ``python -c`` script that reads what the weekly must read at the least: the
   tracks' ids, paths and embeddings (into a NumPy array) and each played track's listen count
   and last listen;
-- three ``python -m mydiscover weekly --no-update --db DB --week W`` in turn (the weekly
-  itself, not the refresh of the stages before it), without any user config: 2026-W48, the
-  first, which learns its blend from the history (a weekly does once in 28 days); 2026-W49, a
-  new week's weekly that reuses that blend (every other week); and 2026-W49 again, the week's
-  stored weekly. The first one's stdout must be an M3U of 30 tracks and its stderr's summary
-  must name the cf, text and audio signals (cold where it scored tracks).
+- three ``python -m mydiscover weekly --no-update --db DB --week W`` (the weekly itself, not
+  the refresh of the stages before it), without any user config, and the pipeline's blend step
+  between the first two: 2026-W48, a weekly that learns its blend from the history itself (as
+  one does when no ``update`` learned it in the last 28 days); then that blend forgotten and
+  learned again by ``mydiscover.pipeline.learn_blend``, the step ``update`` (and ``weekly``
+  without ``--no-update``) runs last, once in 28 days; 2026-W49, a new week's weekly that
+  reads the blend the step learned (every week's, when ``update`` runs); and 2026-W49 again,
+  the week's stored weekly. The first one's stdout must be an M3U of 30 tracks and its
+  stderr's summary must name the cf, text and audio signals (cold where it scored tracks).
 
 The table shows the baseline's best run, each weekly's best and median runs with its peak, the
 targets and how many times the baseline each took.
@@ -364,17 +367,35 @@ def check_weekly(run: MeasuredRun) -> dict[str, int]:
     return signals
 
 
-#: The weeklies each run makes on its copy, in order: (key, week, label in the table).
-WEEKLIES = (
-    ("learning", WEEK, "weekly that learns its blend (1st of 28 days)"),
-    ("kept_blend", NEXT_WEEK, "weekly of a new week, learned blend kept"),
+#: The steps each run takes on its copy, in order: (key, the week of a weekly or None for the
+#: pipeline's blend step, label in the table). Before the blend step the blend the first
+#: weekly learned is forgotten, so that the step learns it again.
+STEPS = (
+    ("learning", WEEK, "weekly that learns its blend itself (no 'update' ran; 1 in 28 days)"),
+    ("blend_step", None, "update's blend step, learning the blend (1 in 28 days)"),
+    ("kept_blend", NEXT_WEEK, "weekly of a new week, its blend kept"),
     ("kept_week", NEXT_WEEK, "the same week's weekly again (kept)"),
 )
 
+#: The pipeline's blend step alone, as 'mydiscover update' runs it last (its other steps would
+#: rescan the generated library's paths, which do not exist).
+BLEND_STEP = """
+import sys
+from pathlib import Path
+from mydiscover.config import load_settings
+from mydiscover.db import open_database
+from mydiscover.pipeline import SilentView, learn_blend
+database = Path(sys.argv[1])
+conn = open_database(database)
+learn_blend(conn, load_settings(database), SilentView())
+assert conn.execute("SELECT count(*) FROM learned_blend").fetchone()[0] == 1, "nothing learned"
+conn.close()
+"""
+
 
 def measure_once(cache: Path) -> tuple[MeasuredRun, dict[str, MeasuredRun], dict[str, int]]:
-    """The baseline and the weeklies (WEEKLIES, one after the other) on a fresh copy of the
-    cached database and model."""
+    """The baseline and the steps (STEPS, one after the other) on a fresh copy of the cached
+    database and model."""
     with tempfile.TemporaryDirectory(prefix="bench-weekly-") as scratch:
         database = Path(scratch) / DATABASE_NAME
         shutil.copyfile(cache / DATABASE_NAME, database)
@@ -382,13 +403,18 @@ def measure_once(cache: Path) -> tuple[MeasuredRun, dict[str, MeasuredRun], dict
         shutil.copyfile(vectors_path(cache / DATABASE_NAME), vectors_path(database))
         baseline = measured_run([sys.executable, "-c", BASELINE, str(database)],
                                 cwd=REPO_ROOT, interval=SAMPLE_INTERVAL)  # fmt: skip
-        weeklies = {}
-        for key, week, _ in WEEKLIES:
-            command = [sys.executable, "-m", "mydiscover", "weekly", "--no-update", "--db",
-                       str(database), "--week", week]  # fmt: skip
-            weeklies[key] = measured_run(command, cli_environment(Path(scratch) / "config"),
-                                         cwd=REPO_ROOT, interval=SAMPLE_INTERVAL)  # fmt: skip
-    return baseline, weeklies, check_weekly(weeklies["learning"])
+        environment = cli_environment(Path(scratch) / "config")
+        runs = {}
+        for key, week, _ in STEPS:
+            if week is None:
+                with contextlib.closing(sqlite3.connect(database)) as conn, conn:
+                    conn.execute("DELETE FROM learned_blend")
+                command = [sys.executable, "-c", BLEND_STEP, str(database)]
+            else:
+                command = [sys.executable, "-m", "mydiscover", "weekly", "--no-update", "--db",
+                           str(database), "--week", week]  # fmt: skip
+            runs[key] = measured_run(command, environment, cwd=REPO_ROOT, interval=SAMPLE_INTERVAL)
+    return baseline, runs, check_weekly(runs["learning"])
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -463,12 +489,13 @@ def main() -> None:
     table = [row("baseline: read tracks, embeddings, plays", base,
                  min(run["baseline_mb"] for run in runs), False)]  # fmt: skip
     figures: dict[str, Any] = {}
-    for key, _, label in WEEKLIES:
+    for key, week, label in STEPS:
         best = min(run[f"{key}_s"] for run in runs)
         median_s = statistics.median(run[f"{key}_s"] for run in runs)
         peak_mb = max(run[f"{key}_mb"] for run in runs)
-        table += [row(f"{label}, best", best, peak_mb, True),
-                  row(f"{label}, median", median_s, peak_mb, True)]  # fmt: skip
+        weekly = week is not None  # the blend step is not a weekly: no target of its own
+        table += [row(f"{label}, best", best, peak_mb, weekly),
+                  row(f"{label}, median", median_s, peak_mb, weekly)]  # fmt: skip
         figures[key] = {"best_s": best, "median_s": median_s, "peak_mb": peak_mb,
                         "pass": best < TARGET_SECONDS and peak_mb < TARGET_MB}  # fmt: skip
     signals = runs[0]["signals"]

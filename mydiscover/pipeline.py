@@ -1,6 +1,6 @@
 """The one-way flow as code: each stage asked whether it has work, and its runner run, in the
-data flow's order (scan, history, analysis, CF, reviews, terms), with one settings object and
-one connection.
+data flow's order (scan, history, analysis, CF, reviews, terms, the weekly's blend), with one
+settings object and one connection.
 
 ``mydiscover update`` and ``weekly`` run :func:`refresh`; ``mydiscover scan`` and the CF
 commands run the steps they share with it (:func:`scan_music`, :func:`fold_in`). Each step
@@ -52,6 +52,7 @@ from mydiscover.library.tables import (
 if TYPE_CHECKING:  # numpy and scipy load only when a step needs them
     from mydiscover.audio.tables import PendingTrack
     from mydiscover.cf.store import FittedModel
+    from mydiscover.recommend.rules import Rules
 
 #: Review asks per refresh, at most: a crawl of a whole new library belongs to 'reviews crawl'.
 CRAWL_PER_REFRESH = 25
@@ -181,6 +182,8 @@ def refresh(settings: Settings, view: PipelineView, *, offline: bool, wait: bool
                 _crawl_new_entities(conn, settings, view)
         with _step(view):
             _rebuild_terms_if_stale(conn, view)
+        with _step(view):
+            learn_blend(conn, settings, view)
     finally:
         conn.close()
 
@@ -412,6 +415,42 @@ def _rebuild_terms_if_stale(conn: sqlite3.Connection, view: PipelineView) -> Non
     if terms_stale(conn):
         report = build_terms(conn)
         view.said(f"terms: {report.entities:,} artists and albums")
+
+
+def learn_blend(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    view: PipelineView,
+    rules: Rules | None = None,
+) -> None:
+    """Learn the weekly's blend from the history when none was in the last RELEARN_DAYS, with
+    ``rules`` (None: the weekly's defaults) and this week's seed: a weekly then reads it
+    rather than spending several weeklies' work on it (and learns it itself if this step
+    never ran)."""
+    from mydiscover.cf.store import fitted_model
+    from mydiscover.db.connection import use_read_cache
+    from mydiscover.recommend.learn import kept_blend, learn_from_history
+    from mydiscover.recommend.library import load_library
+    from mydiscover.recommend.rules import Rules
+    from mydiscover.recommend.service import READ_CACHE_KIB, this_week, weekly_user
+    from mydiscover.recommend.weekly import week_seed
+
+    now = int(time.time())
+    if kept_blend(conn, now) is not None:
+        return
+    use_read_cache(conn, READ_CACHE_KIB)  # the last step: as a weekly, each page read once
+    with view.working("blend: learning from your history"):
+        library = load_library(conn)
+        if not len(library):
+            return
+        learned = learn_from_history(
+            conn, library, fitted_model(settings.database), now=now, rules=rules or Rules(),
+            seed=week_seed(this_week(), weekly_user(settings)),
+        )  # fmt: skip
+    if learned.learned_at is None:
+        view.note(f"blend: {learned.note}")
+    else:
+        view.said(f"blend: {learned.note}")
 
 
 @dataclass(frozen=True)

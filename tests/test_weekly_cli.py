@@ -348,9 +348,10 @@ def test_a_weekly_shorter_than_asked_says_why(home):
     assert "tracks may be offered (not played in the last 365 days" in result.stderr
 
 
-def test_a_long_enough_history_teaches_the_weekly_its_blend(tmp_path, cli_env):
+def _dream_pop_finder(tmp_path: Path, cli_env: dict[str, str]) -> tuple[dict[str, str], list[int]]:
     """A listener who keeps finding new dream pop: after each 28-day cut-off, 20 tracks never
-    played before, which the weekly made then (from its genre-tag terms) could have offered."""
+    played before, which the weekly made then (from its genre-tag terms) could have offered.
+    Their environment, and when each 28 days began."""
     music = tmp_path / "Music"
     for scene, genre in (("Dream", "Dream Pop"), ("Steel", "Thrash")):
         for artist in range(8):
@@ -371,10 +372,18 @@ def test_a_long_enough_history_teaches_the_weekly_its_blend(tmp_path, cli_env):
     for command in (["scan", str(music)], ["history", "import", str(plays)],
                     ["reviews", "crawl", "--source", "feeds"]):  # fmt: skip
         assert run_cli(env, *command).returncode == 0, command
+    return env, starts
+
+
+LEARNED = "learned from your history (60 plays after 3 cut-offs; cf, cold, audio as the defaults)"
+
+
+def test_a_long_enough_history_teaches_the_weekly_its_blend(tmp_path, cli_env):
+    env, starts = _dream_pop_finder(tmp_path, cli_env)
+    now = int(time.time())
     result = run_cli(env, "weekly", "--no-update", "--size", "10", "--min-length", "0.1")
     assert result.returncode == 0, result.stderr
-    learned = "learned from your history (60 plays after 3 cut-offs; cf, cold, audio as the " \
-        "defaults)"  # fmt: skip
+    learned = LEARNED
     assert f"note: {learned}: " in result.stderr
     assert "hits in the latest 28 days against the defaults'" in result.stderr
     line = next(x for x in result.stderr.splitlines() if x.startswith(f"note: blend ({learned})"))
@@ -395,6 +404,58 @@ def test_a_long_enough_history_teaches_the_weekly_its_blend(tmp_path, cli_env):
             assert sorted(one_pass.artists) == sorted(alone.artists)
     finally:
         conn.close()
+
+
+def test_the_pipeline_learns_the_blend_so_the_weekly_reads_it_and_a_damaged_one_is_learned_anew(
+    tmp_path, cli_env
+):
+    from mydiscover.config import load_settings
+    from mydiscover.db import open_database
+    from mydiscover.pipeline import SilentView, learn_blend
+    from mydiscover.recommend.rules import Rules
+
+    class Said(SilentView):
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def said(self, line: str) -> None:
+            self.lines.append(line)
+
+        def note(self, line: str) -> None:
+            self.lines.append(line)
+
+    env, _ = _dream_pop_finder(tmp_path, cli_env)
+    database = tmp_path / "db.sqlite"
+    settings, conn = load_settings(database), open_database(database)
+    try:
+        # 'update' learns it with the weekly's default rules; these tracks are 0.2 s long
+        for view in (first := Said(), again := Said()):
+            learn_blend(conn, settings, view, Rules(min_seconds=0.1))
+    finally:
+        conn.close()
+    assert len(first.lines) == 1 and first.lines[0].startswith(f"blend: {LEARNED}: ")
+    assert again.lines == []  # kept: nothing to do
+    result = run_cli(env, "weekly", "--no-update", "--size", "10", "--min-length", "0.1")
+    assert result.returncode == 0, result.stderr
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    assert f"note: {LEARNED}: " in result.stderr
+    assert f"(learned on {today}, kept 28 days)" in result.stderr  # read, not learned again
+    conn = sqlite3.connect(database)
+    with conn:
+        conn.execute("""UPDATE learned_blend SET blend = '{"weights": 3'""")
+    conn.close()
+    relearned = run_cli(env, "weekly", "--no-update", "--week", "2099-W01", "--size", "10",
+                        "--min-length", "0.1")  # fmt: skip
+    assert relearned.returncode == 0, relearned.stderr
+    assert f"note: {LEARNED}: " in relearned.stderr and "kept 28 days" not in relearned.stderr
+    assert "Traceback" not in relearned.stderr
+
+
+def test_update_says_why_it_learned_no_blend(home):
+    env, _ = home
+    updated = run_cli(env, "update", "--offline")
+    assert updated.returncode == 0, updated.stderr
+    assert "blend: " in updated.stderr and "too few to learn a blend from" in updated.stderr
 
 
 def test_the_jspf_names_every_tagged_track_by_its_musicbrainz_id(tmp_path, cli_env):

@@ -363,6 +363,17 @@ CREATE TABLE taste_map (
 );
 """
 
+_V12_LEARNED_BLEND = """
+-- The blend learned from the listener's own history (mydiscover.recommend.learn), kept
+-- for a while: learned by the pipeline's last step (or by a weekly that found none), so a
+-- weekly reads it instead of learning it (several weeklies' work) in its own time.
+CREATE TABLE learned_blend (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    learned_at  INTEGER NOT NULL,           -- UTC seconds
+    blend       TEXT NOT NULL               -- JSON: weights, offsets, source, note
+);
+"""
+
 #: MIGRATIONS[n] upgrades version n to n + 1. Append; never edit a released entry.
 MIGRATIONS: tuple[str, ...] = (
     _V1_CATALOG,
@@ -376,6 +387,7 @@ MIGRATIONS: tuple[str, ...] = (
     _V9_REMATCH,
     _V10_LEARNING,
     _V11_SERVE,
+    _V12_LEARNED_BLEND,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

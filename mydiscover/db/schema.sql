@@ -1,4 +1,4 @@
--- The schema of a new mydiscover database (version 11), written by
+-- The schema of a new mydiscover database (version 12), written by
 -- tools/schema_snapshot.py from the migrations in mydiscover/db/schema.py.
 CREATE TABLE audio_to_cf (
     id          INTEGER PRIMARY KEY CHECK (id = 1),
@@ -70,6 +70,12 @@ CREATE TABLE history_imports (
     run_cursor     INTEGER,      -- ...and how far it got (a page, or a timestamp)
     updated_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
     PRIMARY KEY (source, account)
+);
+
+CREATE TABLE learned_blend (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    learned_at  INTEGER NOT NULL,           -- UTC seconds
+    blend       TEXT NOT NULL               -- JSON: weights, offsets, source, note
 );
 
 CREATE TABLE listens (

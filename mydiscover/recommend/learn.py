@@ -11,6 +11,7 @@ otherwise the defaults, with one line saying why.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import sqlite3
@@ -32,7 +33,7 @@ from mydiscover.recommend.blend import (
 from mydiscover.recommend.library import Library
 from mydiscover.recommend.rules import Rules, candidate_mask, choose
 from mydiscover.recommend.signals import cf_known_share
-from mydiscover.recommend.tables import weekly_sources
+from mydiscover.recommend.tables import store_learned_blend, stored_learned_blend
 
 if TYPE_CHECKING:
     from mydiscover.cf.store import FittedModel
@@ -46,8 +47,8 @@ MIN_HITS = 60
 NEGATIVES = 3000
 
 
-#: A blend learned is kept this long (stored with the weeklies): the cut-offs it learned from
-#: move by a horizon only, and learning costs several weeklies' work.
+#: A blend learned is kept this long: the cut-offs it learned from move by a horizon only,
+#: and learning costs several weeklies' work.
 RELEARN_DAYS = 28
 
 
@@ -60,35 +61,30 @@ class LearnedBlend:
     note: str
     learned_at: int | None = None
 
-    def to_json(self) -> dict[str, Any] | None:
-        """What a weekly stores of it, so the next weeklies reuse it (None: nothing)."""
-        if self.learned_at is None:
-            return None
+    def to_json(self) -> dict[str, Any]:
+        """What is stored of it, for :func:`kept_blend` to read back."""
         blend = self.blend
         return {"weights": blend.weights, "offsets": blend.offsets, "source": blend.source,
-                "note": self.note, "learned_at": self.learned_at}  # fmt: skip
+                "note": self.note}  # fmt: skip
 
 
-def _kept(conn: sqlite3.Connection, now: int) -> LearnedBlend | None:
-    """The blend the latest weeklies learned, if it is younger than RELEARN_DAYS."""
-    for made_from in reversed(list(weekly_sources(conn).values())):
-        stored = made_from.get("learned")
-        if not isinstance(stored, dict):
-            continue
-        try:
-            learned_at = int(stored["learned_at"])
-            blend = Blend({str(k): float(v) for k, v in stored["weights"].items()},
-                          {str(k): float(v) for k, v in stored["offsets"].items()},
-                          str(stored["source"]))  # fmt: skip
-            note = str(stored["note"])
-        except (KeyError, TypeError, ValueError, AttributeError):
-            return None  # damaged: learn anew
-        if not 0 <= now - learned_at < RELEARN_DAYS * 86_400:
-            return None
-        day = dt.datetime.fromtimestamp(learned_at, dt.timezone.utc).date()
-        return LearnedBlend(blend, f"{note} (learned on {day}, kept {RELEARN_DAYS} days)",
-                            learned_at)  # fmt: skip
-    return None
+def kept_blend(conn: sqlite3.Connection, now: int) -> LearnedBlend | None:
+    """The blend learned last, if it is younger than RELEARN_DAYS (None: none, too old, or
+    damaged: to be learned anew)."""
+    if (stored := stored_learned_blend(conn)) is None:
+        return None
+    learned_at, made = stored
+    if not 0 <= now - learned_at < RELEARN_DAYS * 86_400:
+        return None
+    try:
+        blend = Blend({str(k): float(v) for k, v in made["weights"].items()},
+                      {str(k): float(v) for k, v in made["offsets"].items()},
+                      str(made["source"]))  # fmt: skip
+        note = str(made["note"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    day = dt.datetime.fromtimestamp(learned_at, dt.timezone.utc).date()
+    return LearnedBlend(blend, f"{note} (learned on {day}, kept {RELEARN_DAYS} days)", learned_at)
 
 
 def blend_for(
@@ -100,12 +96,43 @@ def blend_for(
     rules: Rules,
     seed: int,
 ) -> LearnedBlend:
-    """The blend learned from this listener's history, or the defaults (see the module); one
-    learned in the last RELEARN_DAYS is reused."""
+    """The blend kept from the last RELEARN_DAYS (the pipeline's last step learns it), else
+    one learned now (:func:`learn_from_history`)."""
+    if (kept := kept_blend(conn, now)) is not None:
+        return kept
+    return learn_from_history(conn, library, model, now=now, rules=rules, seed=seed)
+
+
+def learn_from_history(
+    conn: sqlite3.Connection,
+    library: Library,
+    model: FittedModel | None,
+    *,
+    now: int,
+    rules: Rules,
+    seed: int,
+) -> LearnedBlend:
+    """The blend learned from this listener's history, or the defaults (see the module);
+    stored for the next RELEARN_DAYS when it was learned (a short history is tried again)."""
+    learned = _learned(conn, library, model, now=now, rules=rules, seed=seed)
+    if learned.learned_at is not None:
+        # A read-only database, or one another process is writing: learned again next time.
+        with contextlib.suppress(sqlite3.OperationalError):
+            store_learned_blend(conn, learned.learned_at, learned.to_json())
+    return learned
+
+
+def _learned(
+    conn: sqlite3.Connection,
+    library: Library,
+    model: FittedModel | None,
+    *,
+    now: int,
+    rules: Rules,
+    seed: int,
+) -> LearnedBlend:
     from mydiscover.recommend.weekly import compute_signals
 
-    if (kept := _kept(conn, now)) is not None:
-        return kept
     defaults = default_blend(cf_known_share(model, library))
     horizon = HORIZON_DAYS * 86_400
     cutoffs = [now - horizon * back for back in range(CUTOFFS, 0, -1)]

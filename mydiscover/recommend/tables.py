@@ -260,6 +260,25 @@ def store_audio_map(conn: sqlite3.Connection, made_from: str, stored: bytes) -> 
                      (made_from, stored))  # fmt: skip
 
 
+def stored_learned_blend(conn: sqlite3.Connection) -> tuple[int, Any] | None:
+    """When the kept learned blend was learned, and its JSON as stored (None: none kept, or
+    its JSON unreadable)."""
+    row = conn.execute("SELECT learned_at, blend FROM learned_blend WHERE id = 1").fetchone()
+    if row is None:
+        return None
+    try:
+        return int(row[0]), json.loads(row[1])
+    except (ValueError, TypeError):
+        return None
+
+
+def store_learned_blend(conn: sqlite3.Connection, learned_at: int, blend: dict[str, Any]) -> None:
+    """Keep a learned blend (one: the latest), as :func:`stored_learned_blend` reads it."""
+    with transaction(conn):
+        conn.execute("INSERT OR REPLACE INTO learned_blend (id, learned_at, blend) "
+                     "VALUES (1, ?, ?)", (learned_at, json.dumps(blend)))  # fmt: skip
+
+
 def inputs_marker(conn: sqlite3.Connection) -> str:
     """Changes whenever what a mix is made from changes: the catalog, the bans, the listens
     and a server's songs (the analysis and the model have markers of their own)."""

@@ -72,7 +72,6 @@ class Weekly:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     blend: str = ""  # the blend in use and where it came from (Blend.described)
-    learned: dict[str, Any] | None = None  # a blend learned from the history, to be reused
     made_at: int = 0  # UTC seconds: when it was made (a kept weekly: when it first was)
 
     @property
@@ -149,10 +148,8 @@ def make_weekly(
         from mydiscover.recommend.learn import blend_for
 
         learned = blend_for(conn, library, model, now=now, rules=rules, seed=seed)
-        blend, stored_blend = learned.blend, learned.to_json()
+        blend = learned.blend
         notes.append(learned.note)
-    else:
-        stored_blend = None
     signals = compute_signals(conn, library, history, model, seed)
     fused = fuse(signals, blend, candidates, len(library))
     known = {artist.key for artist in history.artists}
@@ -193,7 +190,7 @@ def make_weekly(
     described = blend.described()
     notes.append(described)
     return Weekly(week, seed, picks, {s.name: len(s.rows) for s in signals}, dict(blend.weights),
-                  notes, blend=described, learned=stored_blend, made_at=now)  # fmt: skip
+                  notes, blend=described, made_at=now)  # fmt: skip
 
 
 def _shortfall(chosen: int, candidates: int, rules: Rules) -> str:
@@ -256,6 +253,5 @@ def save_weekly(
         for position, pick in enumerate(weekly.picks, start=1)
     ]
     signals: dict[str, Any] = {"scored": weekly.signals, "weights": weekly.weights,
-                               "blend": weekly.blend, "options": options,
-                               "learned": weekly.learned}  # fmt: skip
+                               "blend": weekly.blend, "options": options}  # fmt: skip
     store_weekly(conn, weekly.week, now, weekly.seed, signals, picks)
