@@ -114,23 +114,6 @@ def learn_from_history(
 ) -> LearnedBlend:
     """The blend learned from this listener's history, or the defaults (see the module);
     stored for the next RELEARN_DAYS when it was learned (a short history is tried again)."""
-    learned = _learned(conn, library, model, now=now, rules=rules, seed=seed)
-    if learned.learned_at is not None:
-        # A read-only database, or one another process is writing: learned again next time.
-        with contextlib.suppress(sqlite3.OperationalError):
-            store_learned_blend(conn, learned.learned_at, learned.to_json())
-    return learned
-
-
-def _learned(
-    conn: sqlite3.Connection,
-    library: Library,
-    model: FittedModel | None,
-    *,
-    now: int,
-    rules: Rules,
-    seed: int,
-) -> LearnedBlend:
     from mydiscover.recommend.weekly import compute_signals
 
     defaults = default_blend(cf_known_share(model, library))
@@ -187,11 +170,17 @@ def _learned(
     ours, theirs = (_hits(library, signals, blend, candidates, played, known, rules, seed)
                     for blend in (learned, defaults))  # fmt: skip
     if ours < theirs:
-        return LearnedBlend(defaults, f"the blend learned from your history found {ours} "
-                            f"hits in the latest {HORIZON_DAYS} days, the defaults {theirs}: "
-                            "the defaults", now)  # fmt: skip
-    return LearnedBlend(learned, f"{learned.source}: {ours} hits in the latest "
-                        f"{HORIZON_DAYS} days against the defaults' {theirs}", now)  # fmt: skip
+        chosen = LearnedBlend(defaults, f"the blend learned from your history found {ours} "
+                              f"hits in the latest {HORIZON_DAYS} days, the defaults {theirs}: "
+                              "the defaults", now)  # fmt: skip
+    else:
+        chosen = LearnedBlend(learned, f"{learned.source}: {ours} hits in the latest "
+                              f"{HORIZON_DAYS} days against the defaults' {theirs}",
+                              now)  # fmt: skip
+    # A read-only database, or one another process is writing: learned again next time.
+    with contextlib.suppress(sqlite3.OperationalError):
+        store_learned_blend(conn, now, chosen.to_json())
+    return chosen
 
 
 def _too_few(hits: int, defaults: Blend) -> LearnedBlend:
