@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -257,6 +258,38 @@ def test_version_and_help(cli_env) -> None:
     assert version.returncode == 0 and version.stdout.startswith("mydiscover ")
     helped = run_cli(cli_env, "scan", "--help")
     assert helped.returncode == 0 and "Ctrl-C" in helped.stdout
+
+
+DRAW_ROOT_HELP = """
+import sys
+from typer.core import TyperGroup
+from mydiscover.cli import LazyCommands, app
+if sys.argv[1] == "typer":  # typer's own renderer, every command made to list it
+    LazyCommands.format_help = TyperGroup.format_help
+app(["--help"], prog_name="mydiscover")
+"""
+
+
+def test_root_help_is_drawn_as_typer_draws_it(cli_env) -> None:
+    env = {**cli_env, "TERMINAL_WIDTH": "90"}
+    ours, typers = (subprocess.run([sys.executable, "-c", DRAW_ROOT_HELP, renderer], env=env,
+                                   capture_output=True, text=True, timeout=60)
+                    for renderer in ("ours", "typer"))  # fmt: skip
+    assert ours.returncode == typers.returncode == 0, ours.stderr + typers.stderr
+    assert "Usage: mydiscover [OPTIONS] COMMAND [ARGS]..." in ours.stdout
+    assert "│ weekly " in ours.stdout and "│ eval " in ours.stdout
+    assert ours.stdout == typers.stdout
+
+
+def test_titles_with_emoji_codes_are_printed_as_they_are() -> None:
+    from rich.markup import escape
+
+    from mydiscover.cli.common import err, out
+
+    for console in (out, err):
+        with console.capture() as captured:
+            console.print(f"[bold]{escape('Happy :fire: Day')}[/]")
+        assert captured.get().strip() == "Happy :fire: Day"
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,13 @@ class LazyCommands(TyperGroup):
             self.commands[cmd_name] = _made(cmd_name)
         return self.commands[cmd_name]
 
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Print ``mydiscover --help`` (see :mod:`mydiscover.cli.roothelp`: typer's look, half
+        its cost); every command's own help is typer's."""
+        from mydiscover.cli.roothelp import print_root_help
+
+        print_root_help(self, ctx)
+
 
 def _made(name: str) -> click.Command:
     module, attribute = COMMANDS[name]

@@ -19,8 +19,10 @@ from mydiscover.db import open_database
 from mydiscover.errors import MydiscoverError
 
 #: Data goes to stdout, so it pipes cleanly; progress, logs and errors go to stderr.
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)  # one message, one line, in logs too
+# No emoji codes: escape() leaves a title's ":fire:" alone, which rich would draw as an emoji
+# (and its table of codes cost every command 2 ms to import).
+out = Console(soft_wrap=True, emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False)  # one message, one line, in logs too
 
 DbOption = Annotated[
     Path | None,
