@@ -14,7 +14,7 @@ Spark's cost per iteration is set against the local engine's, measured in the sa
 
 1. HetRec Last.fm 2K (``--hetrec``, default ``../shared/data/hetrec2011-lastfm-2k`` from the
    repository root; skipped with a note where it is missing) is read with ``read_dataset`` and
-   ``ALS().fit(plays)`` (64 factors, 15 iterations, log weighting) is timed ``--repeat`` times
+   ``ALS().fit(plays)`` (the defaults of ``mydiscover.cf.defaults``) is timed ``--repeat`` times
    in this process: best and median.
 2. The last fit is saved with ``save_model`` and read back with ``load_model``, as ``cf fit``
    leaves it. ``score_library(model, history, library)`` is then timed once, the first call

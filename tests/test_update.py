@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mydiscover.cf import defaults
 from tests.colistening import write_hetrec
 from tests.helpers import click_track, run_cli, write_music
 
@@ -69,7 +70,7 @@ def test_the_readme_quick_start_gives_a_weekly(tmp_path):
     assert len(picks) == 5 and all(Path(p).is_file() for p in picks)
     assert not any("Shoegaze 0.flac" in p for p in picks)  # the one the user has been playing
     assert "Analysed 6 tracks" in done.stderr  # the weekly analysed the library itself
-    assert "fitted 64 factors" in done.stderr and "folded you in" in done.stderr
+    assert f"fitted {defaults.FACTORS} factors" in done.stderr and "folded you in" in done.stderr
     assert "from cf" in done.stderr and "audio" in done.stderr and "text" in done.stderr
 
 
