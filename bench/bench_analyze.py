@@ -36,6 +36,12 @@ one worker that loads the network once:
   the full track (``MonoLoader`` at 16 kHz with its default resample quality, ``mel_frames``,
   ``to_patches``, then ``MusicnnModel().predict`` on all the patches in one call). "CPU s" is
   the whole process, like ours; "work s" leaves out start-up, imports and the model load.
+- bliss: bliss-audio's ``Song(path)`` (Rust; it decodes and analyses the whole file), twice in
+  one fresh process: "bliss 2nd" is the CPU time of its second call, beside our "2nd s" (where
+  ``bliss_audio`` is not installed, ``pip install bliss-audio``, those columns are left out).
+- cosine: after its measured analyses, the child of ours also embeds the whole excerpts (all of
+  each 20 s, as the analysis did before the network heard only their middles) and prints the
+  cosine between the two embeddings.
 - peak MB is the child's ``VmHWM`` (the kernel's high-water mark of its resident memory) at
   its end, so it covers both analyses for ours; the parent's ``wait4`` ``ru_maxrss`` is kept in
   the JSON as a cross-check.
@@ -87,6 +93,10 @@ GENERATOR_VERSION = 1
 BLOCK_SECONDS = 10.0
 
 TARGET_CPU_SECONDS = 1.0
+#: Per track in a running worker, at most bliss-audio's CPU on the same 4-minute file.
+TARGET_BLISS_RATIO = 1.0
+#: The embedding of the excerpts' middles within this cosine of that of whole excerpts.
+TARGET_COSINE = 0.98
 TARGET_PEAK_MB = 600.0
 TARGET_SPEEDUP = 5.0
 MAX_LONG_TO_SHORT = 5.0
@@ -306,7 +316,50 @@ def child_ours(path: str, *, second: bool) -> dict[str, Any]:
         figures["second_cpu_s"] = _cpu() - started
         figures["second_wall_s"] = time.perf_counter() - wall
     figures["peak_mb"] = _peak_mb()
+    if result.embedding is not None:
+        figures["whole_excerpt_cosine"] = _cosine_to_whole_excerpts(
+            path, result.embedding.embedding
+        )
     return figures
+
+
+def _cosine_to_whole_excerpts(path: str, embedding: Any) -> float:
+    """The cosine between ``embedding`` and the embedding of the file's whole excerpts."""
+    import numpy as np
+
+    from mydiscover.audio.analyze import _network
+    from mydiscover.audio.decode import load_excerpts, resample
+    from mydiscover.audio.descriptors import SAMPLE_RATE
+    from mydiscover.audio.frontend import SAMPLE_RATE as CNN_RATE
+    from mydiscover.audio.frontend import mel_frames, to_patches
+
+    pieces = load_excerpts(os.fsencode(path), SAMPLE_RATE).pieces
+    patches = [to_patches(mel_frames(resample(piece, SAMPLE_RATE, CNN_RATE))) for piece in pieces]
+    whole = _network().summarize(np.concatenate(patches)).embedding
+    return float(whole @ embedding / np.linalg.norm(whole) / np.linalg.norm(embedding))
+
+
+def child_bliss(path: str) -> dict[str, Any]:
+    """Run in a fresh process: bliss-audio's analysis of the whole file, twice."""
+    from bliss_audio import Song
+
+    imported = _cpu()
+    Song(path)
+    first_cpu, first_end = _cpu(), time.time()
+    Song(path)
+    return {
+        "import_cpu_s": imported,
+        "cpu_s": first_cpu,
+        "end_time": first_end,
+        "second_cpu_s": _cpu() - first_cpu,
+        "peak_mb": _peak_mb(),
+    }
+
+
+def bliss_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("bliss_audio") is not None
 
 
 def child_baseline(path: str) -> dict[str, Any]:
@@ -441,6 +494,20 @@ class FileResult:
     generated: bool
     ours: list[dict[str, Any]] = field(default_factory=list)
     baseline: list[dict[str, Any]] = field(default_factory=list)
+    bliss: list[dict[str, Any]] = field(default_factory=list)
+
+    def bliss_median(self, key: str) -> float:
+        return statistics.median(run[key] for run in self.bliss)
+
+    @property
+    def bliss_ratio(self) -> float:
+        """Our CPU per track in a running worker over bliss-audio's."""
+        return self.ours_median("second_cpu_s") / self.bliss_median("second_cpu_s")
+
+    @property
+    def cosine(self) -> float | None:
+        values = [run["whole_excerpt_cosine"] for run in self.ours if "whole_excerpt_cosine" in run]
+        return min(values) if values else None
 
     def ours_median(self, key: str) -> float:
         return statistics.median(run[key] for run in self.ours)
@@ -483,8 +550,16 @@ class FileResult:
                 "peak_mb": self.baseline_peak,
                 "runs": self.baseline,
             },
+            "bliss": {
+                "second_cpu_s": self.bliss_median("second_cpu_s"),
+                "cpu_s": self.bliss_median("cpu_s"),
+                "runs": self.bliss,
+            }
+            if self.bliss
+            else None,
             "speedup": self.speedup,
             "warm_speedup": self.warm_speedup,
+            "whole_excerpt_cosine": self.cosine,
         }
 
 
@@ -516,6 +591,7 @@ def print_report(results: list[FileResult], repeat: int) -> list[tuple[str, bool
         f"Python {platform.python_version()}, Essentia {essentia.__version__}, "
         f"numpy {np.__version__}, {platform.processor() or platform.machine()}"
     )
+    with_bliss = all(result.bliss for result in results)
     rows = []
     for result in results:
         rows.append(
@@ -531,6 +607,8 @@ def print_report(results: list[FileResult], repeat: int) -> list[tuple[str, bool
                 f"{result.baseline_peak:.0f}",
                 f"{result.speedup:.1f}",
                 f"{result.warm_speedup:.1f}",
+                *((f"{result.bliss_median('second_cpu_s'):.2f}",) if with_bliss else ()),
+                f"{result.cosine:.3f}" if result.cosine is not None else "-",
                 _descriptor_note(result.ours),
             )
         )
@@ -538,9 +616,10 @@ def print_report(results: list[FileResult], repeat: int) -> list[tuple[str, bool
         rows,
         header=(
             "file", "duration s", "ours CPU s", "2nd s", "wall s", "peak MB",
-            "base CPU s", "work s", "peak MB", "speed-up", "warm x", "ours bpm key",
+            "base CPU s", "work s", "peak MB", "speed-up", "warm x",
+            *(("bliss 2nd",) if with_bliss else ()), "cosine", "ours bpm key",
         ),
-        right_aligned_columns=set(range(1, 11)),
+        right_aligned_columns=set(range(1, 12 + with_bliss)),
     )  # fmt: skip
 
     generated = [r for r in results if r.generated]
@@ -592,6 +671,15 @@ def print_report(results: list[FileResult], repeat: int) -> list[tuple[str, bool
                 r.speedup >= TARGET_SPEEDUP,
             )
         )
+        if with_bliss:
+            verdicts.append(
+                (
+                    f"ours against bliss-audio on the 4-min {fmt}, per track in a running "
+                    f"worker: {second:.2f} vs {r.bliss_median('second_cpu_s'):.2f} CPU s = "
+                    f"{r.bliss_ratio:.2f}x, target <= {TARGET_BLISS_RATIO:.1f}x",
+                    r.bliss_ratio <= TARGET_BLISS_RATIO,
+                )
+            )
         long = longs.get(r.path.suffix)
         if long is not None:
             warm = long.ours_median("second_cpu_s") / second
@@ -605,6 +693,17 @@ def print_report(results: list[FileResult], repeat: int) -> list[tuple[str, bool
                     warm < MAX_LONG_TO_SHORT and cold < MAX_LONG_TO_SHORT,
                 )
             )
+    cosines = [(r.cosine, r) for r in results if r.cosine is not None and r.cosine < 1.0]
+    if cosines:  # 1.0: a track analysed whole, whose network hears all of it
+        lowest, where = min(cosines, key=lambda pair: pair[0])
+        verdicts.append(
+            (
+                f"embeddings of the excerpts' middles against whole excerpts: cosine "
+                f"{lowest:.3f} at the lowest ({_short_name(where.path)}), target >= "
+                f"{TARGET_COSINE:.2f}",
+                lowest >= TARGET_COSINE,
+            )
+        )
     worst = max(results, key=lambda r: r.ours_peak)
     verdicts.append(
         (
@@ -673,7 +772,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         repeat_help="runs per measurement",
         json_help="also print all figures as one JSON line",
     )
-    parser.add_argument("--child", choices=("ours", "baseline", "profile"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", choices=("ours", "baseline", "bliss", "profile"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-second", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("path", nargs="?", help=argparse.SUPPRESS)
@@ -692,6 +793,8 @@ def run_as_child(args: argparse.Namespace) -> int:
         figures = child_ours(args.path, second=args.child_second)
     elif args.child == "baseline":
         figures = child_baseline(args.path)
+    elif args.child == "bliss":
+        figures = child_bliss(args.path)
     else:
         figures = child_profile(args.path)
     args.child_out.write_text(json.dumps(figures))
@@ -724,6 +827,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         files += [(p, False) for p in clips]
 
     results = [FileResult(p, _duration(p), generated) for p, generated in files]
+    with_bliss = bliss_installed()
+    if not with_bliss:
+        print("note: bliss_audio is not installed (pip install bliss-audio): no bliss column",
+              file=sys.stderr)  # fmt: skip
     try:
         for attempt in range(args.repeat):
             for result in results:
@@ -737,6 +844,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 result.ours.append(run_child("ours", result.path, second=True))
                 print(" baseline ...", end="", file=sys.stderr, flush=True)
                 result.baseline.append(run_child("baseline", result.path))
+                if with_bliss:
+                    print(" bliss ...", end="", file=sys.stderr, flush=True)
+                    result.bliss.append(run_child("bliss", result.path))
                 print(" done", file=sys.stderr, flush=True)
     except RuntimeError as exc:
         print(f"\nerror: a measurement failed:\n{exc}", file=sys.stderr)
@@ -754,6 +864,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "peak_mb": TARGET_PEAK_MB,
                 "speedup": TARGET_SPEEDUP,
                 "long_to_short": MAX_LONG_TO_SHORT,
+                "bliss_ratio": TARGET_BLISS_RATIO,
+                "cosine": TARGET_COSINE,
             },
         }
         print(json.dumps(figures))

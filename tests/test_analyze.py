@@ -18,7 +18,7 @@ import pytest
 
 pytest.importorskip("essentia")
 
-from mydiscover.audio.analyze import ANALYSIS_VERSION, analyze_file
+from mydiscover.audio.analyze import ANALYSIS_VERSION, EMBED_SECONDS, analyze_file, middle
 from mydiscover.audio.tables import load_embeddings, pending_tracks
 from tests.helpers import (
     SR,
@@ -41,6 +41,20 @@ def test_a_click_track_is_analysed(tmp_path: Path) -> None:
     assert analysis.embedding is not None and analysis.embedding.patches == 10
     assert analysis.embedding.embedding.shape == (200,)
     assert analysis.analysed_seconds == pytest.approx(30, abs=0.1)
+
+
+def test_a_long_track_is_heard_by_the_network_in_the_middle_of_each_excerpt(tmp_path: Path) -> None:
+    path = write_music(tmp_path / "long.flac", click_track(96, seconds=150))
+
+    analysis = analyze_file(str(path).encode())
+
+    assert analysis.analysed_seconds == pytest.approx(60, abs=0.1)  # three 20-s excerpts
+    assert analysis.descriptors.bpm == pytest.approx(96, rel=0.04)
+    assert analysis.embedding is not None and analysis.embedding.patches == 9  # 3 x 3 s each
+    excerpt = np.arange(20 * SR, dtype=np.float32)
+    heard = middle(excerpt)
+    assert len(heard) == EMBED_SECONDS * SR and heard[0] == 5 * SR  # 5 s cut at either end
+    assert len(middle(excerpt[: 4 * SR])) == 4 * SR  # shorter than that: all of it
 
 
 def test_embedding_tells_pieces_apart(tmp_path: Path) -> None:
