@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from mydiscover.history.tables import histories_before, load_history
-from mydiscover.recommend.blend import DEFAULT_BLEND, KNOWN_BLEND, Blend
+from mydiscover.recommend.blend import DEFAULT_BLEND, KNOWN_BLEND
 from tests.helpers import run_cli
 from tests.library_factory import make_track
 from tests.scenes import run_stages, scene_track, stage_env, write_history, write_scenes
@@ -376,11 +376,6 @@ def _dream_pop_finder(tmp_path: Path, cli_env: dict[str, str]) -> tuple[dict[str
     return env, starts
 
 
-def signal_part(blend: Blend, name: str) -> str:
-    """How Blend.described() shows one signal's weight and offset."""
-    return f"{name} {blend.weights[name]:.2f}{blend.offsets[name]:+.2f}"
-
-
 LEARNED = "learned from your history (60 plays after 3 cut-offs; cf, cold, audio as the defaults)"
 
 
@@ -393,8 +388,8 @@ def test_a_long_enough_history_teaches_the_weekly_its_blend(tmp_path, cli_env):
     assert f"note: {learned}: " in result.stderr
     assert "hits in the latest 28 days against the defaults'" in result.stderr
     line = next(x for x in result.stderr.splitlines() if x.startswith(f"note: blend ({learned})"))
-    assert signal_part(DEFAULT_BLEND, "cf") in line  # cf kept the default
-    assert signal_part(DEFAULT_BLEND, "text") not in line  # text learned
+    assert DEFAULT_BLEND.signal_described("cf") in line  # cf kept the default
+    assert DEFAULT_BLEND.signal_described("text") not in line  # text learned
     following = run_cli(env, "weekly", "--no-update", "--size", "10", "--min-length", "0.1",
                         "--week", "2099-W01")  # fmt: skip
     assert f"note: {learned}: " in following.stderr

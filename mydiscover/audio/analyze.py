@@ -20,8 +20,9 @@ from mydiscover.audio.frontend import audio_backend, mel_frames, to_patches
 ANALYSIS_VERSION = 2
 #: The network hears the middle this-many seconds of each excerpt (3 of its 3-s patches), not
 #: all 20: the network is most of an analysis's cost, and the embeddings stay within cosine
-#: 0.98 of those of whole excerpts (mean 0.994 over 35 long FLAC, Ogg and MP3 tracks; see
-#: bench/bench_analyze.py), so those stored before need no new analysis.
+#: 0.98 of those of whole excerpts (0.986 at the lowest on bench/bench_analyze.py's tracks;
+#: 0.982 at the lowest, 0.994 on average, over 35 longer FLAC, Ogg and MP3 tracks, most of them
+#: medleys of rendered works), so those stored before need no new analysis.
 EMBED_SECONDS = 10.0
 
 

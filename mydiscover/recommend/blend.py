@@ -37,13 +37,13 @@ class Blend:
     offsets: dict[str, float] = field(default_factory=dict)
     source: str = "given"
 
+    def signal_described(self, name: str) -> str:
+        """One signal's weight and offset, as ``described`` shows them: 'cf 0.82-1.67'."""
+        return f"{name} {self.weights.get(name, 0.0):.2f}{self.offsets.get(name, 0.0):+.2f}"
+
     def described(self) -> str:
         """One line: the weights and offsets in use, and where they came from."""
-        parts = [
-            f"{name} {self.weights.get(name, 0.0):.2f}{self.offsets.get(name, 0.0):+.2f}"
-            for name in SIGNALS
-            if name in self.weights
-        ]
+        parts = [self.signal_described(name) for name in SIGNALS if name in self.weights]
         return f"blend ({self.source}): " + ", ".join(parts)
 
 
