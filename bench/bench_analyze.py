@@ -327,16 +327,14 @@ def _cosine_to_whole_excerpts(path: str, embedding: Any) -> float:
     """The cosine between ``embedding`` and the embedding of the file's whole excerpts."""
     import numpy as np
 
-    from mydiscover.audio.analyze import _network
-    from mydiscover.audio.decode import load_excerpts, resample
+    from mydiscover.audio.analyze import embed_pieces
+    from mydiscover.audio.decode import load_excerpts
     from mydiscover.audio.descriptors import SAMPLE_RATE
-    from mydiscover.audio.frontend import SAMPLE_RATE as CNN_RATE
-    from mydiscover.audio.frontend import mel_frames, to_patches
 
-    pieces = load_excerpts(os.fsencode(path), SAMPLE_RATE).pieces
-    patches = [to_patches(mel_frames(resample(piece, SAMPLE_RATE, CNN_RATE))) for piece in pieces]
-    whole = _network().summarize(np.concatenate(patches)).embedding
-    return float(whole @ embedding / np.linalg.norm(whole) / np.linalg.norm(embedding))
+    whole = embed_pieces(load_excerpts(os.fsencode(path), SAMPLE_RATE).pieces)
+    assert whole is not None  # the same pieces gave ``embedding``
+    vector = whole.embedding
+    return float(vector @ embedding / np.linalg.norm(vector) / np.linalg.norm(embedding))
 
 
 def child_bliss(path: str) -> dict[str, Any]:

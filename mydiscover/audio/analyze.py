@@ -51,12 +51,18 @@ def analyze_file(path: bytes) -> TrackAnalysis:
     descriptors = describe(
         excerpts.pieces, channels=excerpts.channels, channels_rate=excerpts.native_rate
     )
-    heard = excerpts.pieces if len(excerpts.pieces) == 1 else map(middle, excerpts.pieces)
-    patches = [to_patches(mel_frames(resample(piece, SAMPLE_RATE, CNN_RATE))) for piece in heard]
-    all_patches = np.concatenate(patches) if patches else np.zeros((0, 187, 96), np.float32)
-    embedding = _network().summarize(all_patches) if len(all_patches) else None
+    heard = excerpts.pieces if len(excerpts.pieces) == 1 else [middle(p) for p in excerpts.pieces]
+    embedding = embed_pieces(heard)
     seconds = sum(len(piece) for piece in excerpts.pieces) / SAMPLE_RATE
     return TrackAnalysis(descriptors, embedding, round(seconds, 2), audio_backend())
+
+
+def embed_pieces(pieces: list[np.ndarray]) -> TrackEmbedding | None:
+    """The network's summary of mono pieces at the analysis rate; None where they hold no
+    whole 3-s patch."""
+    patches = [to_patches(mel_frames(resample(piece, SAMPLE_RATE, CNN_RATE))) for piece in pieces]
+    all_patches = np.concatenate(patches) if patches else np.zeros((0, 187, 96), np.float32)
+    return _network().summarize(all_patches) if len(all_patches) else None
 
 
 def middle(piece: np.ndarray, seconds: float = EMBED_SECONDS) -> np.ndarray:
