@@ -89,9 +89,6 @@ import argparse
 import json
 import os
 import platform
-import re
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -105,6 +102,20 @@ from typing import Any
 
 import numpy as np
 from common import CACHE_DIR, add_repo_to_path, print_table, usable_cores, verdict
+from render import (
+    ENSEMBLES,
+    RATE,
+    Composer,
+    Work,
+    candidate_works,
+    find_soundfonts,
+    level_excerpt,
+    midi_file,
+    opening,
+    parse_work,
+    render_midi,
+    without_repeats,
+)
 
 add_repo_to_path()
 
@@ -121,20 +132,10 @@ from mydiscover.recommend.signals import ModelView, audio_signal, cold_start  # 
 
 #: Bumped when the rendering changes, so cached audio is made again.
 RENDER_VERSION = 1
-RATE = 22_050
 EXCERPT_SECONDS = 30.0
 #: How much of the score is written as MIDI, at its first tempo (the excerpt's silent start
 #: and a slower tempo later on take some of it).
 SCORE_SECONDS = 45.0
-#: A work with less sound than this in its opening is replaced by the next.
-MIN_SOUND_SECONDS = 5.0
-#: Frames quieter than this, below the loudest, are silence (at the start and the end).
-SILENCE_DB = -40.0
-TARGET_RMS_DB = -20.0
-RENDER_TIMEOUT_S = 180
-#: fluidsynth renders until every voice has stopped: a file cap keeps a runaway render from
-#: filling the disk (45 s of float stereo is 8 MB).
-MAX_RENDER_BYTES = 64 * 2**20
 MFCC_COEFFICIENTS = 20
 
 TOP_K = 30
@@ -157,37 +158,6 @@ CF_FACTORS = 8
 CF_REGULARIZATION = 1.0
 CF_ALPHA = 4.0
 
-SOUNDFONTS = {
-    "FluidR3_GM": ("/usr/share/sounds/sf2/FluidR3_GM.sf2",),
-    "MuseScore_General": (
-        "/usr/share/sounds/sf3/MuseScore_General.sf3",
-        "/usr/share/sounds/sf2/MuseScore_General.sf2",
-        "/usr/share/sounds/sf3/MuseScore_General_Full.sf3",
-    ),
-}
-#: General MIDI programs (0-based) from the highest voice to the lowest.
-ENSEMBLES: dict[str, tuple[int, ...]] = {
-    "piano": (0,),
-    "strings": (40, 40, 41, 42, 43),
-    "organ": (19,),
-    "winds": (73, 68, 71, 70),
-    "brass": (56, 60, 57, 58),
-    "choir": (52,),
-    "guitar": (24,),
-    "harpsichord": (6,),
-}
-
-
-@dataclass(frozen=True)
-class Composer:
-    """A corpus folder standing for a composer (an artist of the library)."""
-
-    corpus: str  # music21's name for it
-    name: str  # the artist name in the library
-    style: str
-    tunes: bool = False  # its ABC files are collections: each X: tune is a work
-
-
 COMPOSERS = (
     Composer("trecento", "Trecento masters", "early"),
     Composer("josquin", "Josquin des Prez", "early"),
@@ -205,77 +175,6 @@ COMPOSERS = (
     Composer("airdsAirs", "Aird's Airs", "folk", tunes=True),
 )
 
-#: Score formats, the preferred first where one work comes in several.
-SCORE_SUFFIXES = (".mxl", ".musicxml", ".xml", ".krn", ".abc")
-
-
-@dataclass(frozen=True)
-class Work:
-    """One piece of the corpus: a file, or one tune of a collection."""
-
-    composer: str  # Composer.corpus
-    source: str  # path inside music21's corpus folder
-    number: int | None = None  # the tune's X: number in a collection
-
-    @property
-    def slug(self) -> str:
-        """A file name for it."""
-        stem = re.sub(r"[^A-Za-z0-9]+", "-", str(Path(self.source).with_suffix(""))).strip("-")
-        return f"{stem}-{self.number}" if self.number is not None else stem
-
-
-# --- the corpus ------------------------------------------------------------------------------
-
-
-def corpus_root() -> Path:
-    """music21's corpus folder."""
-    from music21 import common
-
-    return Path(common.getCorpusFilePath())
-
-
-def candidate_works(composer: Composer) -> list[Work]:
-    """The composer's works in a fixed shuffled order (the same on every machine)."""
-    from music21 import corpus
-
-    root = corpus_root()
-    by_stem: dict[str, Path] = {}
-    for path in sorted(Path(p) for p in corpus.getComposer(composer.corpus)):
-        if path.suffix not in SCORE_SUFFIXES:
-            continue  # .rntxt: a harmonic analysis, not a score
-        stem = str(path.with_suffix(""))
-        known = by_stem.get(stem)
-        if known is None or SCORE_SUFFIXES.index(path.suffix) < SCORE_SUFFIXES.index(known.suffix):
-            by_stem[stem] = path
-    works: list[Work] = []
-    for path in sorted(by_stem.values()):
-        source = path.relative_to(root).as_posix()
-        if composer.tunes and path.suffix == ".abc":
-            text = path.read_text(encoding="latin-1")
-            numbers = sorted({int(n) for n in re.findall(r"^X:\s*(\d+)", text, re.MULTILINE)})
-            works += [Work(composer.corpus, source, number) for number in numbers]
-        else:
-            works.append(Work(composer.corpus, source))
-    order = np.random.default_rng(zlib.crc32(composer.corpus.encode())).permutation(len(works))
-    return [works[i] for i in order]
-
-
-# --- rendering (in the workers) --------------------------------------------------------------
-
-
-def find_soundfonts() -> dict[str, str]:
-    """The path of each soundfont; exits with what to install where one is missing."""
-    found: dict[str, str] = {}
-    for name, paths in SOUNDFONTS.items():
-        existing = [path for path in paths if Path(path).exists()]
-        if not existing:
-            raise SystemExit(
-                f"soundfont {name} not found (looked for {', '.join(paths)}): apt install "
-                "fluid-soundfont-gm musescore-general-soundfont"
-            )
-        found[name] = existing[0]
-    return found
-
 
 def ensembles_for(work: Work) -> tuple[str, str]:
     """The work's two instrumentations: piano, and one of the others drawn from the work's
@@ -283,176 +182,6 @@ def ensembles_for(work: Work) -> tuple[str, str]:
     rng = np.random.default_rng(zlib.crc32(f"{work.composer}/{work.slug}".encode()))
     others = [name for name in ENSEMBLES if name != "piano"]
     return "piano", others[int(rng.integers(len(others)))]
-
-
-def _parse(work: Work) -> Any:
-    from music21 import corpus, stream
-
-    path = corpus_root() / work.source
-    if work.number is not None:
-        parsed = corpus.parse(str(path), number=work.number)
-    else:
-        parsed = corpus.parse(str(path))
-    if isinstance(parsed, stream.Opus):  # Josquin's ABC files: one voice per X: tune
-        parsed = parsed.mergeScores()
-    return parsed
-
-
-def _opening(score: Any, seconds: float) -> Any:
-    """The first measures of ``score`` that last ``seconds`` at its first tempo (all of it
-    when it is shorter or has no measures)."""
-    qpm = 120.0
-    boundaries = score.metronomeMarkBoundaries()
-    if boundaries:
-        qpm = boundaries[0][2].getQuarterBPM() or qpm
-    wanted = seconds * qpm / 60.0
-    parts = list(score.parts)
-    if not parts:
-        return score
-    measures = list(parts[0].getElementsByClass("Measure"))
-    if len(measures) < 2:
-        return score
-    total = 0.0
-    for measure in measures:
-        total += float(measure.duration.quarterLength)
-        if total >= wanted:
-            return score.measures(measures[0].number, measure.number)
-    return score
-
-
-def _without_repeats(excerpt: Any) -> Any:
-    """The excerpt played as written, once: its repeat signs, endings and jumps removed (a
-    repeat cut in two by the excerpt cannot be expanded, and the opening is what is wanted)."""
-    from music21 import bar, repeat, spanner
-
-    for measure in excerpt.recurse().getElementsByClass("Measure"):
-        if isinstance(measure.leftBarline, bar.Repeat):
-            measure.leftBarline = None
-        if isinstance(measure.rightBarline, bar.Repeat):
-            measure.rightBarline = bar.Barline("regular")
-    doomed = list(excerpt.recurse().getElementsByClass(repeat.RepeatExpression))
-    doomed += list(excerpt.recurse().getElementsByClass(spanner.RepeatBracket))
-    for element in doomed:
-        for site in list(element.sites.get()):
-            if hasattr(site, "remove"):
-                site.remove(element)
-    return excerpt
-
-
-def _midi_bytes(excerpt: Any, programs: tuple[int, ...]) -> bytes:
-    """The excerpt as a MIDI file: each voiced track on its own channel with its ensemble's
-    program, and the notes still held at the end released (fluidsynth renders until every
-    voice is silent, so a tie cut by the excerpt would sound for ever)."""
-    from music21 import midi
-
-    midi_file = midi.translate.streamToMidiFile(excerpt)
-    note_on, note_off = midi.ChannelVoiceMessages.NOTE_ON, midi.ChannelVoiceMessages.NOTE_OFF
-    voiced = [t for t in midi_file.tracks if any(e.type == note_on for e in t.events)]
-    channels = [c for c in range(1, 17) if c != 10]  # 1-based; 10 is percussion
-    for track in voiced[len(channels) :]:
-        midi_file.tracks.remove(track)
-    voiced = voiced[: len(channels)]
-    channel_kinds = set(midi.ChannelVoiceMessages) | set(midi.ChannelModeMessages)
-    for index, track in enumerate(voiced):
-        position = index * (len(programs) - 1) // max(1, len(voiced) - 1) if programs else 0
-        program = programs[min(position, len(programs) - 1)]
-        channel = channels[index]
-        held: dict[int, int] = {}
-        end = len(track.events)
-        for at, event in enumerate(track.events):
-            if isinstance(event, midi.DeltaTime):
-                continue
-            if event.type == midi.MetaEvents.END_OF_TRACK:
-                end = at
-            if event.type not in channel_kinds:
-                continue
-            event.channel = channel
-            if event.type == midi.ChannelVoiceMessages.PROGRAM_CHANGE:
-                event.data = program
-            elif event.type == note_on and event.velocity:
-                held[event.pitch] = held.get(event.pitch, 0) + 1
-            elif event.type in (note_on, note_off) and held.get(event.pitch):
-                held[event.pitch] -= 1
-        releases: list[Any] = []
-        for pitch, count in held.items():
-            for _ in range(count):
-                off = midi.MidiEvent(track, type=note_off, channel=channel)
-                off.pitch, off.velocity = pitch, 0
-                releases += [midi.DeltaTime(track, time=0, channel=channel), off]
-        # Before the END_OF_TRACK's delta time: released at the last note's end.
-        track.events[max(0, end - 1) : max(0, end - 1)] = releases
-        change = midi.MidiEvent(
-            track, type=midi.ChannelVoiceMessages.PROGRAM_CHANGE, channel=channel
-        )
-        change.data = program
-        track.events[0:0] = [midi.DeltaTime(track, time=0, channel=channel), change]
-    return midi_file.writestr()
-
-
-def _limit_file_size() -> None:
-    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_RENDER_BYTES, MAX_RENDER_BYTES))
-
-
-def _render(midi_path: Path, soundfont: str, wav_path: Path) -> np.ndarray:
-    """fluidsynth's rendering of a MIDI file, mono float32 at RATE."""
-    import soundfile
-
-    command = [
-        "fluidsynth",
-        "-ni",
-        "-q",
-        "-o",
-        "synth.dynamic-sample-loading=1",
-        "-O",
-        "float",
-        "-r",
-        str(RATE),
-        "-F",
-        str(wav_path),
-        soundfont,
-        str(midi_path),
-    ]
-    done = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=RENDER_TIMEOUT_S,
-        preexec_fn=_limit_file_size,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"fluidsynth exit status {done.returncode}: {done.stderr.strip()[:200]}")
-    audio, rate = soundfile.read(str(wav_path), dtype="float32", always_2d=True)
-    if rate != RATE:
-        raise RuntimeError(f"fluidsynth wrote {rate} Hz, not {RATE}")
-    return audio.mean(axis=1)
-
-
-def _excerpt(audio: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """EXCERPT_SECONDS from the first sound (repeated where shorter), at TARGET_RMS_DB; with
-    the second the sound starts at and how many seconds of sound there were."""
-    frame = 1024
-    frames = len(audio) // frame
-    if not frames:
-        raise ValueError("no sound")
-    rms = np.sqrt(np.mean(audio[: frames * frame].reshape(frames, frame) ** 2, axis=1))
-    loud = np.flatnonzero(rms > rms.max() * 10 ** (SILENCE_DB / 20))
-    if rms.max() <= 1e-6 or not len(loud):
-        raise ValueError("no sound")
-    sound = audio[loud[0] * frame : (loud[-1] + 1) * frame]
-    seconds = len(sound) / RATE
-    if seconds < MIN_SOUND_SECONDS:
-        raise ValueError(f"only {seconds:.1f} s of sound")
-    wanted = int(EXCERPT_SECONDS * RATE)
-    if len(sound) < wanted:  # a short tune is played again, after half a second
-        gap = np.zeros(RATE // 2, dtype=np.float32)
-        sound = np.concatenate([sound, gap] * (wanted // (len(sound) + len(gap)) + 1))
-    cut = sound[:wanted].astype(np.float64)
-    cut *= 10 ** (TARGET_RMS_DB / 20) / max(np.sqrt(np.mean(cut**2)), 1e-9)
-    peak = np.abs(cut).max()
-    if peak > 0.99:
-        cut *= 0.99 / peak
-    return cut.astype(np.float32), loud[0] * frame / RATE, seconds
 
 
 def render_work(work: Work, folder: str, soundfonts: dict[str, str]) -> dict[str, Any]:
@@ -473,17 +202,17 @@ def render_work(work: Work, folder: str, soundfonts: dict[str, str]) -> dict[str
     }
     started = time.perf_counter()
     try:
-        score = _parse(work)
+        score = parse_work(work)
         record["title"] = (score.metadata.title if score.metadata else "") or work.slug
-        excerpt = _without_repeats(_opening(score, SCORE_SECONDS))
+        excerpt = without_repeats(opening(score, SCORE_SECONDS))
         with tempfile.TemporaryDirectory(prefix="bench-sound-") as scratch:
             for rendering, (ensemble, (font, font_path)) in enumerate(
                 zip(ensembles_for(work), soundfonts.items(), strict=True)
             ):
                 midi_path = Path(scratch) / f"{rendering}.mid"
-                midi_path.write_bytes(_midi_bytes(excerpt, ENSEMBLES[ensemble]))
-                audio = _render(midi_path, font_path, Path(scratch) / f"{rendering}.wav")
-                cut, start, sound = _excerpt(audio)
+                midi_path.write_bytes(midi_file(excerpt, ENSEMBLES[ensemble]).writestr())
+                audio = render_midi(midi_path, font_path, Path(scratch) / f"{rendering}.wav")
+                cut, start, sound = level_excerpt(audio, EXCERPT_SECONDS, gap_seconds=0.5)
                 name = f"{work.slug}-{rendering}.flac"
                 soundfile.write(str(out / f".{name}"), cut, RATE, subtype="PCM_16", format="FLAC")
                 os.replace(out / f".{name}", out / name)
