@@ -66,9 +66,8 @@ import tempfile
 import time
 import zlib
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import wait as wait_for
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +85,9 @@ from render import (
     opening,
     parse_work,
     render_midi,
+    spawn_pool,
     without_repeats,
+    write_json,
 )
 
 add_repo_to_path()
@@ -275,14 +276,8 @@ def render_piece(work: Work, seed: int, folder: str, soundfonts: dict[str, str])
         record.update(file=name, key=f"{PITCH_CLASSES[plan['tonic']]} {mode}", sound_s=sound)
     except Exception as exc:  # a score that is not kept, or one music21 or fluidsynth refuses
         record["error"] = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
-    _write_json(out / f"{work.slug}-{seed}.json", record)
+    write_json(out / f"{work.slug}-{seed}.json", record)
     return record
-
-
-def _write_json(path: Path, data: Any) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(data))
-    os.replace(temporary, path)
 
 
 # --- measuring (in the workers) --------------------------------------------------------------
@@ -315,7 +310,7 @@ def whole_file_readings(audio_path: str, cache_path: str) -> dict[str, Any]:
         key, scale, _ = extractor(audio)
         keys[profile] = f"{key} {scale}"
     readings = {"bpm": float(bpm), "confidence": float(confidence), "keys": keys}
-    _write_json(cached, readings)
+    write_json(cached, readings)
     return readings
 
 
@@ -352,11 +347,6 @@ def measure_piece(audio_path: str, cache_path: str) -> dict[str, Any]:
 # --- the corpus ------------------------------------------------------------------------------
 
 
-def _pool(jobs: int) -> ProcessPoolExecutor:
-    """Workers started fresh (spawn): nothing of this process's threads or imports is forked."""
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
-
-
 def render_pieces(
     folder: Path, split: str, seed: int, share: float, jobs: int
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -371,7 +361,7 @@ def render_pieces(
     }
     wanted = {composer.corpus: max(1, round(quota * share)) for composer, quota in POOL}
     started, rendered = time.perf_counter(), 0
-    with _pool(jobs) as pool:
+    with spawn_pool(jobs) as pool:
         running: dict[Future, str] = {}
 
         def top_up(corpus: str) -> None:
@@ -413,7 +403,7 @@ def render_pieces(
 def measure_pieces(pieces: list[dict[str, Any]], jobs: int) -> list[dict[str, Any]]:
     """Each piece's record with every estimator's readings (``error`` where it failed)."""
     started = time.perf_counter()
-    with _pool(jobs) as pool:
+    with spawn_pool(jobs) as pool:
         futures = [
             pool.submit(
                 measure_piece,

@@ -94,9 +94,8 @@ import tempfile
 import time
 import zlib
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +113,9 @@ from render import (
     opening,
     parse_work,
     render_midi,
+    spawn_pool,
     without_repeats,
+    write_json,
 )
 
 add_repo_to_path()
@@ -229,14 +230,8 @@ def render_work(work: Work, folder: str, soundfonts: dict[str, str]) -> dict[str
         record["error"] = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
         record["renderings"] = []
     record["seconds"] = round(time.perf_counter() - started, 2)
-    _write_json(out / f"{work.slug}.json", record)
+    write_json(out / f"{work.slug}.json", record)
     return record
-
-
-def _write_json(path: Path, data: Any) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(data))
-    os.replace(temporary, path)
 
 
 # --- analysis (in the workers) ---------------------------------------------------------------
@@ -271,11 +266,6 @@ def analyse_track(audio_path: str, cache_path: str) -> str | None:
     except Exception as exc:
         return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
     return None
-
-
-def _pool(jobs: int) -> ProcessPoolExecutor:
-    """Workers started fresh (spawn): nothing of this process's threads or imports is forked."""
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
 
 
 def _progress(label: str, done: int, total: int, failed: int, started: float) -> None:
@@ -323,7 +313,7 @@ def render_corpus(cache: Path, works_per_composer: int, jobs: int) -> tuple[list
     next_index = dict.fromkeys(candidates, 0)
     rendered = 0
     started = time.perf_counter()
-    with _pool(jobs) as pool:
+    with spawn_pool(jobs) as pool:
         while True:
             wanted: list[Work] = []
             for composer in COMPOSERS:
@@ -397,7 +387,7 @@ def analyse_corpus(cache: Path, records: list[dict[str, Any]], jobs: int) -> Cor
     if todo:
         for item in todo:
             item[5].parent.mkdir(parents=True, exist_ok=True)
-        with _pool(jobs) as pool:
+        with spawn_pool(jobs) as pool:
             futures = {
                 pool.submit(analyse_track, str(item[4]), str(item[5])): item for item in todo
             }

@@ -8,11 +8,15 @@ fluid-soundfont-gm musescore-general-soundfont``).
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import resource
 import subprocess
 import zlib
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -297,3 +301,16 @@ def level_excerpt(
     if peak > 0.99:
         cut *= 0.99 / peak
     return cut.astype(np.float32), loud[0] * frame / RATE, sound_seconds
+
+
+def spawn_pool(jobs: int) -> ProcessPoolExecutor:
+    """Workers started fresh (spawn): nothing of this process's threads or imports is forked."""
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` whole or not at all (a killed run leaves no half
+    record in the cache)."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(data))
+    os.replace(temporary, path)
