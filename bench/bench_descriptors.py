@@ -65,7 +65,7 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_for
 from pathlib import Path
@@ -461,8 +461,16 @@ def auc(scores: Sequence[float | None], right: Sequence[bool]) -> float | None:
     return float(wins / (len(good) * len(bad)))
 
 
+#: How an estimator's reading (a tempo, a key or a confidence) is taken from a piece's record.
+Reading = Callable[[dict[str, Any]], Any]
+
+
 def score_estimator(
-    pieces: list[dict[str, Any]], bpm_of: Any, key_of: Any, confidence_of: Any, seed: int
+    pieces: list[dict[str, Any]],
+    bpm_of: Reading,
+    key_of: Reading | None,
+    confidence_of: Reading | None,
+    seed: int,
 ) -> dict[str, Any]:
     """One estimator's figures over ``pieces`` (each reading taken by the given functions)."""
     truth = np.array([p["bpm"] for p in pieces])
@@ -472,7 +480,7 @@ def score_estimator(
     slow = truth < SLOW_BPM
     drums = np.array([p["drums"] for p in pieces])
     figures: dict[str, Any] = {
-        "acc1": float(acc1.mean()) if found[0] is not None or any(found) else None,
+        "acc1": float(acc1.mean()),
         "acc1_95": interval95(acc1.astype(float), seed),
         "acc2": float(acc2.mean()),
         "acc1_slow": float(acc1[slow].mean()) if slow.any() else None,
