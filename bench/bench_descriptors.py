@@ -92,6 +92,8 @@ from render import (
 
 add_repo_to_path()
 
+from mydiscover.audio.descriptors import PITCH_CLASSES  # noqa: E402
+
 #: Bumped when the rendering changes, so cached audio is made again.
 RENDER_VERSION = 2
 TRACK_SECONDS = 100.0
@@ -101,6 +103,8 @@ DRUM_SHARE = 0.45
 #: music21's key correlation from which a piece's key counts as clear.
 CLEAR_KEY = 0.8
 TOLERANCE = 0.04
+#: Acc2 forgives the metrical level: the tempo times one of these.
+ACC2_FACTORS = (1 / 3, 1 / 2, 1.0, 2.0, 3.0)
 DEFAULT_SEED = 2026
 BOOTSTRAP_DRAWS = 2_000
 KEY_PROFILES = ("bgate", "edma", "edmm", "krumhansl", "temperley", "shaath", "braw")
@@ -150,10 +154,8 @@ def piece_plan(work: Work, seed: int) -> dict[str, Any]:
     bpm = round(float(rng.uniform(*TEMPO_RANGE)), 1)
     tonic = int(rng.integers(12))
     drums = bool(rng.random() < DRUM_SHARE)
-    ensembles = list(ENSEMBLES)
-    ensemble = (
-        "piano" if rng.random() < 0.5 else ensembles[1 + int(rng.integers(len(ensembles) - 1))]
-    )
+    others = [name for name in ENSEMBLES if name != "piano"]
+    ensemble = "piano" if rng.random() < 0.5 else others[int(rng.integers(len(others)))]
     return {"bpm": bpm, "tonic": tonic, "drums": drums, "ensemble": ensemble}
 
 
@@ -271,8 +273,6 @@ def render_piece(work: Work, seed: int, folder: str, soundfonts: dict[str, str])
         name = f"{work.slug}-{seed}.flac"
         soundfile.write(str(out / f".{name}"), cut, RATE, subtype="PCM_16", format="FLAC")
         os.replace(out / f".{name}", out / name)
-        from mydiscover.audio.descriptors import PITCH_CLASSES
-
         record.update(file=name, key=f"{PITCH_CLASSES[plan['tonic']]} {mode}", sound_s=sound)
     except Exception as exc:  # a score that is not kept, or one music21 or fluidsynth refuses
         record["error"] = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
@@ -427,9 +427,6 @@ def measure_pieces(pieces: list[dict[str, Any]], jobs: int) -> list[dict[str, An
 def tempo_right(truth: float, bpm: float | None, factors: Sequence[float] = (1.0,)) -> bool:
     """Whether ``bpm`` is within TOLERANCE of ``truth`` times one of ``factors``."""
     return bpm is not None and any(abs(bpm - truth * f) <= TOLERANCE * truth * f for f in factors)
-
-
-ACC2_FACTORS = (1 / 3, 1 / 2, 1.0, 2.0, 3.0)
 
 
 def key_score(truth: str, found: str | None) -> float:
