@@ -329,13 +329,14 @@ def analyze_tracks(
 def _refresh_cf(conn: sqlite3.Connection, settings: Settings, view: PipelineView) -> None:
     """Import the configured dataset if it never was, fit if no model is, and fold the user in
     again when the history changed."""
-    from mydiscover.cf.fit import fit_model, import_dataset, imported_data
-    from mydiscover.cf.store import dataset_path, load_model, model_path
+    from mydiscover.cf.fit import fit_model, import_dataset
+    from mydiscover.cf.spark_data import SparkDataset
+    from mydiscover.cf.store import has_imported_data, imported_data, load_model, model_path
     from mydiscover.cf.tables import fold_stale
 
     database = settings.database
     configured = settings.cf.dataset
-    if configured and not dataset_path(database).exists():
+    if configured and not has_imported_data(database):
         path = Path(configured)
         with (
             _interrupted("cf import: interrupted; nothing was changed."),
@@ -343,13 +344,17 @@ def _refresh_cf(conn: sqlite3.Connection, settings: Settings, view: PipelineView
         ):
             view.said(import_dataset(path, "auto", database, progress).summary())
     if not model_path(database).exists():
-        if not dataset_path(database).exists():
+        if not has_imported_data(database):
             view.note("cf: no public co-listening data yet ('mydiscover cf import PATH')")
             return
         data = imported_data(database)  # read once: for the label and the fit
+        if isinstance(data, SparkDataset):
+            view.note("cf: the dataset imported on Spark is fitted there: "
+                      "'mydiscover cf fit --engine als-spark'")  # fmt: skip
+            return
         with (
             _interrupted("cf fit: interrupted; the previous model is kept."),
-            view.working(f"fitting ALS (als) on {data.plays.nnz:,} play counts"),
+            view.working(f"fitting ALS (als) on {data.pairs:,} play counts"),
         ):
             report = fit_model(database, "als", data)
         view.said(report.summary())

@@ -153,6 +153,19 @@ def write_tar(path: Path, members: dict[str, bytes]) -> Path:
 def write_listens_dump(path: Path, listens: dict[str, list[str]]) -> Path:
     """A ListenBrainz listens dump as published: per listener (name -> JSON lines), a
     ``listens/<u>/<uu>/<uuid>.listens`` file located by ``index.json``, beside COPYING."""
+    return write_tar(path, listens_dump_members(listens))
+
+
+def write_files(folder: Path, members: dict[str, bytes]) -> Path:
+    """``members`` (name -> bytes) as files under ``folder``: an archive extracted."""
+    for name, data in members.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def listens_dump_members(listens: dict[str, list[str]]) -> dict[str, bytes]:
+    """The files of a ListenBrainz listens dump (see write_listens_dump), by name."""
     top = "listenbrainz-listens-dump-1-20240101-000000-full"
     members: dict[str, bytes] = {f"{top}/COPYING": b"CC0\n"}
     index = {}
@@ -162,7 +175,7 @@ def write_listens_dump(path: Path, listens: dict[str, list[str]]) -> Path:
         index[user] = {"file_name": uuid, "offset": 0, "size": len(data)}
         members[f"{top}/listens/{uuid[0]}/{uuid[:2]}/{uuid}.listens"] = data
     members[f"{top}/index.json"] = json.dumps(index).encode()
-    return write_tar(path, members)
+    return members
 
 
 def mlhd_line(when: int, artists: list[str], release: str = "", recording: str = "") -> str:
@@ -172,6 +185,10 @@ def mlhd_line(when: int, artists: list[str], release: str = "", recording: str =
 
 def write_mlhd(path: Path, listeners: dict[str, list[str]], ending: str = ".txt.gz") -> Path:
     """An MLHD tar of one file per listener (UUID -> lines), each compressed by ``ending``."""
-    return write_tar(path, {f"MLHD_000/{uuid}{ending}":
-                            _compressed(("\n".join(lines) + "\n").encode(), ending)
-                            for uuid, lines in listeners.items()})  # fmt: skip
+    return write_tar(path, mlhd_members(listeners, ending))
+
+
+def mlhd_members(listeners: dict[str, list[str]], ending: str = ".txt.gz") -> dict[str, bytes]:
+    """MLHD's files (see write_mlhd), by name."""
+    return {f"MLHD_000/{uuid}{ending}": _compressed(("\n".join(lines) + "\n").encode(), ending)
+            for uuid, lines in listeners.items()}  # fmt: skip

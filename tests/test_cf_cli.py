@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import numpy as np
 import pytest
 
 from mydiscover.cf.store import dataset_path, model_path
@@ -233,3 +234,33 @@ def test_mlhd_knows_artists_by_mbid_and_learns_their_names_from_the_library(tmp_
     matched = sorted(row[0] for row in conn.execute("SELECT matched_by FROM cf_scores"))
     conn.close()
     assert matched == ["mbid", "name"]  # the tagged track, and the untagged one by name
+
+
+def test_a_dataset_imported_on_spark_is_shown_fitted_there_only_and_replaced_by_a_local_import(
+    setup, tmp_path
+):
+    from mydiscover.cf.spark_data import SparkDataset
+    from mydiscover.cf.store import spark_dataset_path
+
+    env, db, _ = setup
+    imported = SparkDataset(
+        "hdfs:///mydiscover/plays-1", 40, 120, ["shoegaze artist 0", "mbid:" + MBID],
+        ["Shoegaze Artist 0", MBID], ["", MBID], np.array([30, 12]),
+        {"source": "hdfs:///dumps/mlhd", "dataset_format": "mlhd", "engine": "spark"},
+    )  # fmt: skip
+    imported.save(spark_dataset_path(db))
+    status = json.loads(run_cli(env, "cf", "status", "--json").stdout)["dataset"]
+    assert status["engine"] == "spark" and status["format"] == "mlhd"
+    assert (status["listeners"], status["artists"], status["play_counts"]) == (40, 2, 120)
+    local = run_cli(env, "cf", "fit")
+    assert local.returncode == 1
+    assert "imported on Spark, so it is fitted there: 'mydiscover cf fit --engine als-spark'" \
+        in local.stderr  # fmt: skip
+    assert not model_path(db).exists()
+    update = run_cli(env, "update", "--offline")
+    assert "the dataset imported on Spark is fitted there" in update.stderr
+    wrong = run_cli(env, "cf", "import", "--engine", "ease", str(tmp_path))
+    assert wrong.returncode != 0 and "choose als or als-spark" in wrong.stderr
+    assert run_cli(env, "cf", "import", str(write_hetrec(tmp_path / "h"))).returncode == 0
+    assert dataset_path(db).exists() and not spark_dataset_path(db).exists()
+    assert json.loads(run_cli(env, "cf", "status", "--json").stdout)["dataset"]["engine"] == "local"

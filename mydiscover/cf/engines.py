@@ -47,6 +47,17 @@ def build_als(name: str, **options: float | int | str) -> ALS:
     raise ValueError(f"{name} cannot be fitted for the weekly: choose from {', '.join(FOLDABLE)}")
 
 
+def foldable_engine(engine: str) -> str:
+    """The foldable engine (als or als-spark) a name means; ValueError for any other."""
+    try:
+        name = engine_name(engine)
+    except ValueError:
+        name = ""
+    if name not in FOLDABLE:  # the others can be compared ('eval cf'), not folded into
+        raise ValueError(f"unknown engine {engine!r}: choose {' or '.join(FOLDABLE)}")
+    return name
+
+
 def fit_options(
     engine: str,
     *,
@@ -60,12 +71,7 @@ def fit_options(
     """The foldable engine a name means and the options to fit it with (None: the engine's
     own default; ``master`` for Spark only); ValueError for an engine a user cannot be folded
     into."""
-    try:
-        name = engine_name(engine)
-    except ValueError:
-        name = ""
-    if name not in FOLDABLE:  # the others can be compared ('eval cf'), not folded into
-        raise ValueError(f"unknown engine {engine!r}: choose {' or '.join(FOLDABLE)}")
+    name = foldable_engine(engine)
     given = {"factors": factors, "iterations": iterations, "regularization": regularization,
              "alpha": alpha, "weighting": weighting,
              "master": master if name == "als-spark" else None}  # fmt: skip

@@ -7,6 +7,7 @@ written atomically), so Ctrl-C or a failure changes nothing. Folding the user in
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,15 @@ from pathlib import Path
 from mydiscover.cf.datasets import ProgressCallback, read_dataset
 from mydiscover.cf.engines import build_als, engine_name
 from mydiscover.cf.matrix import MBID_KEY_PREFIX, CoListening, ImportFilters
-from mydiscover.cf.store import dataset_path, model_path, save_model
+from mydiscover.cf.spark import SparkALS
+from mydiscover.cf.spark_data import SparkDataset, import_on_spark
+from mydiscover.cf.store import (
+    dataset_path,
+    imported_data,
+    model_path,
+    save_model,
+    spark_dataset_path,
+)
 from mydiscover.cf.tables import library_tracks, listened_artist_mbids
 from mydiscover.db import open_database
 from mydiscover.errors import MydiscoverError
@@ -25,7 +34,7 @@ from mydiscover.library.match import artist_key
 class ImportedData:
     """A dataset imported: its matrix, where it was saved and how long it took."""
 
-    data: CoListening
+    data: CoListening | SparkDataset
     target: Path
     seconds: float
     #: For a dataset that knows artists by MBID only: the library's tracks it cannot know
@@ -35,12 +44,14 @@ class ImportedData:
 
     def summary(self) -> str:
         """One line for people."""
-        users, items = self.data.plays.shape
+        users, items = self.data.shape
         skipped = self.data.meta["rows_skipped"]
         filtered = self.data.meta.get("rows_filtered", 0)
+        where = f"; the play counts at {self.data.ratings}" if isinstance(
+            self.data, SparkDataset) else ""  # fmt: skip
         return (
             f"imported {self.data.meta['dataset_format']}: {users:,} listeners x {items:,} "
-            f"artists, {self.data.plays.nnz:,} play counts"
+            f"artists, {self.data.pairs:,} play counts{where}"
             + (f" ({skipped:,} unusable rows skipped)" if skipped else "")
             + (f" ({filtered:,} rows left out by the filters)" if filtered else "")
             + f" in {self.seconds:.1f} s -> {self.target}"
@@ -108,11 +119,50 @@ def import_dataset(
     lacking = _named_from_library(data, database)
     target = dataset_path(database)
     data.save(target)
+    spark_dataset_path(database).unlink(missing_ok=True)  # the latest import is the dataset
     seconds = time.perf_counter() - started
     return ImportedData(data, target, seconds, lacking)
 
 
-def _named_from_library(data: CoListening, database: Path) -> tuple[int, int, int] | None:
+def default_spark_output(database: Path) -> str:
+    """Where an import on Spark writes its play counts when not told: beside the database
+    (right for ``local[N]``; a cluster needs a path all its machines see)."""
+    return f"file:{(dataset_path(database).parent / 'spark-plays').resolve()}"
+
+
+def import_dataset_on_spark(
+    uri: str,
+    fmt: str,
+    database: Path,
+    *,
+    master: str,
+    output: str | None = None,
+    filters: ImportFilters | None = None,
+) -> ImportedData:
+    """Read a raw dump where the Spark cluster at ``master`` sees it (see
+    mydiscover.cf.spark_data), leave its play counts at ``output`` and keep its artists'
+    labels as the dataset the fit reads, replacing any earlier."""
+    started = time.perf_counter()
+    target = spark_dataset_path(database)
+    previous = None
+    with contextlib.suppress(MydiscoverError):
+        previous = SparkDataset.load(target).ratings
+    lacking: tuple[int, int, int] | None = None
+
+    def keep(data: SparkDataset) -> None:
+        nonlocal lacking
+        lacking = _named_from_library(data, database)
+        data.save(target)
+        dataset_path(database).unlink(missing_ok=True)  # the latest import is the dataset
+
+    data = import_on_spark(uri, fmt, output or default_spark_output(database), master, keep,
+                           filters, replaces=previous)  # fmt: skip
+    return ImportedData(data, target, time.perf_counter() - started, lacking)
+
+
+def _named_from_library(
+    data: CoListening | SparkDataset, database: Path
+) -> tuple[int, int, int] | None:
     """For a dataset that knows artists by MBID only: name them from the library's tags and
     the history's listens (see CoListening.named_by); the library's tracks that it still
     cannot know (no artist MBID, and no name it got), all of them, and how many artists were
@@ -133,26 +183,27 @@ def _named_from_library(data: CoListening, database: Path) -> tuple[int, int, in
     return lacking, len(tracks), named
 
 
-def imported_data(database: Path) -> CoListening:
-    """The dataset imported beside ``database`` (MydiscoverError when none is)."""
-    return CoListening.load(dataset_path(database))
-
-
 def fit_model(
-    database: Path, engine: str = "als", data: CoListening | None = None,
+    database: Path, engine: str = "als", data: CoListening | SparkDataset | None = None,
     **options: float | int | str,
 ) -> FitReport:  # fmt: skip
     """Fit ``engine`` (``als``, or ``als-spark`` with a ``master``) on ``data`` (default: the
     imported dataset) with ``options`` over its defaults, and save it as the model the weekly
-    uses."""
+    uses. A dataset imported on Spark is fitted there (``als-spark`` only)."""
     try:
         als = build_als(engine, **options)
     except ValueError as error:
         raise MydiscoverError(str(error)) from None
     data = data or imported_data(database)
+    if isinstance(data, SparkDataset) and not isinstance(als, SparkALS):
+        raise MydiscoverError("the dataset was imported on Spark, so it is fitted there: "
+                              "'mydiscover cf fit --engine als-spark'")  # fmt: skip
     started = time.perf_counter()
     try:
-        als.fit(data.plays)
+        if isinstance(data, SparkDataset) and isinstance(als, SparkALS):
+            als.fit_imported(data)
+        else:
+            als.fit(data.plays)
     except ValueError as error:
         raise MydiscoverError(str(error)) from None
     seconds = time.perf_counter() - started
@@ -162,4 +213,4 @@ def fit_model(
     saved_as = "spark" if engine_name(engine) == "als-spark" else "implicit"
     save_model(target, als, data, {"engine": saved_as, "fitted_at": fitted_at,
                                    "fit_seconds": seconds})  # fmt: skip
-    return FitReport(saved_as, als.factors, data.plays.shape[1], target, seconds)
+    return FitReport(saved_as, als.factors, data.shape[1], target, seconds)

@@ -43,6 +43,21 @@ class CoListening:
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def shape(self) -> tuple[int, int]:
+        """Listeners x artists."""
+        return self.plays.shape
+
+    @property
+    def pairs(self) -> int:
+        """The (listener, artist) play counts."""
+        return int(self.plays.nnz)
+
+    @property
+    def popularity(self) -> np.ndarray:
+        """Each artist's listeners."""
+        return np.bincount(self.plays.indices, minlength=self.plays.shape[1])
+
+    @property
     def fingerprint(self) -> str:
         """A short digest of the matrix and its labels: a model names the data it was fitted on."""
         digest = hashlib.sha256()
@@ -52,22 +67,8 @@ class CoListening:
         return digest.hexdigest()[:16]
 
     def named_by(self, known: Iterable[tuple[str, str]]) -> int:
-        """Give the artists known by MBID only (MLHD) the names ``known`` (artist name, MBID
-        pairs: the library's tags, the history's listens) has for their MBIDs, so that tracks
-        and listens without an MBID find them by name too; how many were named. A name whose
-        key another artist already has is left out (two artists of one name stay apart)."""
-        names = {mbid.lower(): name for name, mbid in known if name and mbid}
-        taken = set(self.keys)
-        named = 0
-        for index, key in enumerate(self.keys):
-            if not key.startswith(MBID_KEY_PREFIX):
-                continue
-            name = names.get(self.mbids[index].lower(), "")
-            if name and (new := artist_key(name)) and new not in taken:
-                self.keys[index], self.names[index] = new, name
-                taken.add(new)
-                named += 1
-        return named
+        """:func:`name_by_mbid` on this matrix's artists."""
+        return name_by_mbid(self.keys, self.names, self.mbids, known)
 
     def save(self, path: Path) -> None:
         """Write the matrix atomically (a crash leaves the previous file)."""
@@ -95,6 +96,27 @@ class CoListening:
                                   shape=shape)  # fmt: skip
             return cls(plays, arrays["keys"].tolist(), arrays["names"].tolist(),
                        arrays["mbids"].tolist(), meta)  # fmt: skip
+
+
+def name_by_mbid(
+    keys: list[str], names: list[str], mbids: list[str], known: Iterable[tuple[str, str]]
+) -> int:
+    """Give the artists known by MBID only (MLHD) the names ``known`` (artist name, MBID
+    pairs: the library's tags, the history's listens) has for their MBIDs, in place, so that
+    tracks and listens without an MBID find them by name too; how many were named. A name
+    whose key another artist already has is left out (two artists of one name stay apart)."""
+    by_mbid = {mbid.lower(): name for name, mbid in known if name and mbid}
+    taken = set(keys)
+    named = 0
+    for index, key in enumerate(keys):
+        if not key.startswith(MBID_KEY_PREFIX):
+            continue
+        name = by_mbid.get(mbids[index].lower(), "")
+        if name and (new := artist_key(name)) and new not in taken:
+            keys[index], names[index] = new, name
+            taken.add(new)
+            named += 1
+    return named
 
 
 @contextmanager

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,6 +24,9 @@ from mydiscover.cf import defaults
 from mydiscover.cf.models import ALS
 from mydiscover.cf.weighting import Weighting
 from mydiscover.errors import MydiscoverError
+
+if TYPE_CHECKING:
+    from mydiscover.cf.spark_data import SparkDataset
 
 DEFAULT_MASTER = defaults.SPARK_MASTER
 #: Spark's own logging, quiet: its start-up warnings mean nothing to a mydiscover user.
@@ -42,14 +46,14 @@ class SparkALS(ALS):
     weighting: str = defaults.SPARK_WEIGHTING
 
     def fit(self, plays: sp.csr_matrix) -> None:
-        """Fit on Spark; the item factors are collected back into NumPy."""
+        """Fit on Spark a matrix imported on this machine; the item factors are collected back
+        into NumPy."""
         self._gram = None
         self.learned_weighting, weighted = Weighting.fitted(plays, self.weighting)
         ratings = weighted.tocoo()
-        spark = _session(self.master)
+        spark = spark_session(self.master, "mydiscover cf fit")
         try:
             import pandas as pd
-            from pyspark.ml.recommendation import ALS as SparkEstimator
 
             frame = spark.createDataFrame(
                 pd.DataFrame(
@@ -60,28 +64,85 @@ class SparkALS(ALS):
                     }
                 )
             )
-            estimator = SparkEstimator(
-                rank=self.factors,
-                maxIter=self.iterations,
-                regParam=self.regularization,
-                alpha=self.alpha,
-                implicitPrefs=True,
-                seed=self.seed,
-                userCol="user",
-                itemCol="item",
-                ratingCol="rating",
-            )
-            fitted = estimator.fit(frame)
-            factors = np.zeros((plays.shape[1], self.factors), dtype=np.float32)
-            for row in fitted.itemFactors.toLocalIterator():
-                factors[row["id"]] = row["features"]
-            self.item_factors = factors
+            self._fit_frame(frame, plays.shape[1])
         finally:
             spark.stop()
 
+    def fit_imported(self, data: SparkDataset) -> None:
+        """Fit on the play counts an import on Spark left where the cluster sees them: they
+        are weighted there as :class:`~mydiscover.cf.weighting.Weighting` weights a local
+        matrix, and only the item factors come back."""
+        from pyspark.sql import functions as F
 
-def _session(master: str):  # noqa: ANN202 - pyspark is an optional dependency
-    """A Spark session on ``master`` with the web UI off, Spark's own logging quiet."""
+        self._gram = None
+        spark = spark_session(self.master, "mydiscover cf fit")
+        try:
+            try:
+                plays = spark.read.parquet(data.ratings)
+            except Exception as error:  # py4j and Spark raise their own, untyped
+                why = str(error).splitlines()[0]
+                raise MydiscoverError(
+                    f"cannot read the imported plays at {data.ratings} ({why}): import again"
+                ) from None
+            users, items = data.shape
+            listeners = data.popularity.astype(np.float64)
+            idf = (np.log(max(users, 1)) - np.log1p(listeners)).astype(np.float32)
+            total = plays.agg(F.sum("plays")).first()[0] or 0.0
+            learned = Weighting(self.weighting, idf, float(total / max(users, 1)) or 1.0)
+            rating = F.col("plays")
+            if learned.scheme == "binary":
+                rating = F.lit(1.0)
+            elif learned.scheme == "log":
+                rating = F.log1p("plays")
+            elif learned.scheme == "bm25":
+                lengths = plays.groupBy("user").agg(F.sum("plays").alias("length"))
+                weights = spark.createDataFrame(
+                    [(i, float(max(w, 0.0))) for i, w in enumerate(idf.tolist())],
+                    "item int, idf double",
+                )
+                plays = plays.join(lengths, "user").join(F.broadcast(weights), "item")
+                norm = (1.0 - learned.b) + learned.b * F.col("length") / learned.average_length
+                rating = (rating * (learned.k1 + 1.0) / (learned.k1 * norm + rating)) * F.col("idf")
+            else:
+                raise ValueError(f"unknown weighting {learned.scheme!r}")
+            frame = plays.select("user", "item", rating.cast("float").alias("rating"))
+            frame = frame.where(F.col("rating") != 0).cache()
+            if learned.scheme == "bm25":
+                mean = frame.agg(F.avg("rating")).first()[0] or 0.0
+                if mean > 0:
+                    learned = replace(learned, scale=1.0 / mean)
+                    frame = frame.withColumn(
+                        "rating", (F.col("rating") * learned.scale).cast("float")
+                    )
+            self.learned_weighting = learned
+            self._fit_frame(frame, items)
+        finally:
+            spark.stop()
+
+    def _fit_frame(self, frame: Any, items: int) -> None:
+        """ALS on a frame of (user, item, rating): the item factors, collected."""
+        from pyspark.ml.recommendation import ALS as SparkEstimator
+
+        estimator = SparkEstimator(
+            rank=self.factors,
+            maxIter=self.iterations,
+            regParam=self.regularization,
+            alpha=self.alpha,
+            implicitPrefs=True,
+            seed=self.seed,
+            userCol="user",
+            itemCol="item",
+            ratingCol="rating",
+        )
+        fitted = estimator.fit(frame)
+        factors = np.zeros((items, self.factors), dtype=np.float32)
+        for row in fitted.itemFactors.toLocalIterator():
+            factors[row["id"]] = row["features"]
+        self.item_factors = factors
+
+
+def spark_session(master: str, app: str):  # noqa: ANN201 - pyspark is an optional dependency
+    """A Spark session on ``master`` named ``app``, the web UI off, Spark's logging quiet."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -93,10 +154,13 @@ def _session(master: str):  # noqa: ANN202 - pyspark is an optional dependency
     try:
         spark = (
             SparkSession.builder.master(master)
-            .appName("mydiscover cf fit")
+            .appName(app)
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            # Dumps hold damaged lines: a short array or an overflowing number is a null
+            # (counted as unusable), not the error that ends the job in ANSI mode.
+            .config("spark.sql.ansi.enabled", "false")
             .config("spark.driver.memory", os.environ.get("MYDISCOVER_SPARK_DRIVER_MEMORY", "4g"))
             .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_LOG_CONFIG}")
             .getOrCreate()

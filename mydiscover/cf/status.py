@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mydiscover.cf.coverage import Coverage, stored_coverage
-from mydiscover.cf.matrix import CoListening
-from mydiscover.cf.store import dataset_path, load_model, model_path
+from mydiscover.cf.store import imported_data, load_model, model_path
 from mydiscover.cf.tables import fold_state
 from mydiscover.errors import MydiscoverError
 
@@ -39,11 +38,12 @@ def cf_status(database: Path) -> CfStatus:
 
     dataset = model = fold = coverage = None
     try:
-        data = CoListening.load(dataset_path(database))
+        data = imported_data(database)
         dataset = {
             "source": data.meta.get("source"), "format": data.meta.get("dataset_format"),
-            "listeners": data.plays.shape[0], "artists": data.plays.shape[1],
-            "play_counts": data.plays.nnz, "fingerprint": data.fingerprint,
+            "listeners": data.shape[0], "artists": data.shape[1],
+            "play_counts": data.pairs, "fingerprint": data.fingerprint,
+            "engine": data.meta.get("engine", "local"),
         }  # fmt: skip
     except MydiscoverError:
         pass

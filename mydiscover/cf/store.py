@@ -18,6 +18,7 @@ import numpy as np
 
 from mydiscover.cf.matrix import CoListening, stored_arrays
 from mydiscover.cf.models import ALS
+from mydiscover.cf.spark_data import SparkDataset
 from mydiscover.cf.weighting import Weighting
 from mydiscover.files import atomic_file
 
@@ -37,6 +38,25 @@ def cf_folder(database: Path) -> Path:
 def dataset_path(database: Path) -> Path:
     """The imported co-listening matrix."""
     return cf_folder(database) / "dataset.npz"
+
+
+def spark_dataset_path(database: Path) -> Path:
+    """The labels of a dataset imported on Spark (its play counts lie where the cluster sees
+    them)."""
+    return cf_folder(database) / "dataset-spark.npz"
+
+
+def has_imported_data(database: Path) -> bool:
+    """Whether a dataset was imported beside ``database`` (here or on Spark)."""
+    return dataset_path(database).exists() or spark_dataset_path(database).exists()
+
+
+def imported_data(database: Path) -> CoListening | SparkDataset:
+    """The dataset imported beside ``database``: the matrix imported here, or the labels of
+    one imported on Spark (MydiscoverError when none is)."""
+    if spark_dataset_path(database).exists() and not dataset_path(database).exists():
+        return SparkDataset.load(spark_dataset_path(database))
+    return CoListening.load(dataset_path(database))
 
 
 def model_path(database: Path) -> Path:
@@ -101,7 +121,9 @@ def _search(ordered: np.ndarray, items: np.ndarray, queries: Sequence[str]) -> n
     return np.where(found, items[position], -1).astype(np.int64)
 
 
-def save_model(path: Path, als: ALS, data: CoListening, meta: dict[str, Any]) -> None:
+def save_model(
+    path: Path, als: ALS, data: CoListening | SparkDataset, meta: dict[str, Any]
+) -> None:
     """Write a fitted model atomically."""
     assert als.item_factors is not None and als.learned_weighting is not None, "fit first"
     weighting = als.learned_weighting
@@ -118,8 +140,8 @@ def save_model(path: Path, als: ALS, data: CoListening, meta: dict[str, Any]) ->
         },
         "dataset_fingerprint": data.fingerprint,
         "dataset": data.meta.get("source"),
-        "users": data.plays.shape[0],
-        "items": data.plays.shape[1],
+        "users": data.shape[0],
+        "items": data.shape[1],
     }
     lookups = ArtistLookup.of(data.keys, data.mbids)
     with atomic_file(path) as handle:
@@ -127,7 +149,7 @@ def save_model(path: Path, als: ALS, data: CoListening, meta: dict[str, Any]) ->
             handle,
             item_factors=als.item_factors.astype(np.float32),
             gram=als.gram(),
-            popularity=np.bincount(data.plays.indices, minlength=data.plays.shape[1]),
+            popularity=data.popularity,
             idf=weighting.idf,
             names=np.array(data.names, dtype=np.str_),
             keys=lookups.keys,

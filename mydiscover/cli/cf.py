@@ -39,13 +39,46 @@ app = typer.Typer(
 )
 
 
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        help="als (on this machine, with implicit) or als-spark (Apache Spark, for data "
+        "that outgrows one machine; pip install 'mydiscover[spark]'). 'implicit' and "
+        "'spark' name them too."
+    ),
+]
+SparkMasterOption = Annotated[
+    str, typer.Option(help="The Spark master: local[N], spark://host:7077, yarn, k8s://...")
+]
+
+
 @app.command("import")
 def import_command(
     path: Annotated[
-        Path,
-        typer.Argument(help="The dataset's file, archive or folder.", show_default=False),
+        str,
+        typer.Argument(
+            help="The dataset's file, archive or folder; with --engine als-spark, where the "
+            "cluster sees the dump's files: a path or a file://, hdfs:// or s3a:// URI.",
+            show_default=False,
+        ),
     ],
     fmt: DatasetFormatOption = "auto",
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="als: read it on this machine; als-spark: parse, filter and count it on "
+            "Apache Spark (ListenBrainz dumps and MLHD), for data that outgrows one machine."
+        ),
+    ] = "als",
+    spark_master: SparkMasterOption = defaults.SPARK_MASTER,
+    spark_output: Annotated[
+        str | None,
+        typer.Option(
+            show_default=False,
+            help="Where Spark writes the play counts (a path every machine of the cluster "
+            "sees). Default: a folder beside the database (fine for local[N]).",
+        ),
+    ] = None,
     since: Annotated[
         datetime | None,
         typer.Option(
@@ -75,32 +108,33 @@ def import_command(
     """Import a public co-listening dataset you downloaded (HetRec Last.fm 2K, Last.fm 1K or
     360K, ListenBrainz listens or a ListenBrainz listens dump, MLHD or MLHD+) as a compact
     sparse matrix beside the database, streamed in bounded memory. Importing again replaces
-    it; then run 'mydiscover cf fit'."""
-    from mydiscover.cf.fit import import_dataset
+    it; then run 'mydiscover cf fit'. On Spark (--engine als-spark) the play counts stay on the
+    cluster and only the artists come back; 'mydiscover cf fit --engine als-spark' fits there."""
+    from mydiscover.cf.engines import foldable_engine
+    from mydiscover.cf.fit import import_dataset, import_dataset_on_spark
     from mydiscover.cf.matrix import ImportFilters
 
     stamp = None if since is None else int(since.replace(tzinfo=timezone.utc).timestamp())
     filters = ImportFilters(stamp, min_listeners, min_items, sample_users)
+    try:
+        name = foldable_engine(engine)
+    except ValueError as error:
+        raise fail(str(error)) from None
     with reported_errors(), interruptible("cf import: interrupted; nothing was changed."):
         settings = settings_from(db, config)
-        with bytes_read(f"reading {path.name}") as progress:
-            imported = import_dataset(path, fmt, settings.database, progress, filters)
+        if name == "als-spark":
+            with err.status(f"importing {path} on Spark ({spark_master})", spinner="dots"):
+                imported = import_dataset_on_spark(path, fmt, settings.database,
+                                                   master=spark_master, output=spark_output,
+                                                   filters=filters)  # fmt: skip
+        else:
+            with bytes_read(f"reading {Path(path).name}") as progress:
+                imported = import_dataset(Path(path), fmt, settings.database, progress, filters)
     err.print(escape(imported.summary()), highlight=False)
     if note := imported.mbid_note():
         err.print(f"note: {escape(note)}", highlight=False)
 
 
-EngineOption = Annotated[
-    str,
-    typer.Option(
-        help="als (on this machine, with implicit) or als-spark (Apache Spark, for data "
-        "that outgrows one machine; pip install 'mydiscover[spark]'). 'implicit' and "
-        "'spark' name them too."
-    ),
-]
-SparkMasterOption = Annotated[
-    str, typer.Option(help="The Spark master: local[N], spark://host:7077, yarn, k8s://...")
-]
 FactorsOption = Annotated[int, typer.Option(min=2, help="Latent factors.")]
 RegularizationOption = Annotated[
     float | None,
@@ -143,8 +177,8 @@ def fit_command(
     """Fit the ALS model on the imported co-listening data, then fold you in and score your
     library. The defaults are the ones 'mydiscover eval cf' chose on HetRec Last.fm 2K."""
     from mydiscover.cf.engines import fit_options
-    from mydiscover.cf.fit import fit_model, imported_data
-    from mydiscover.cf.store import load_model
+    from mydiscover.cf.fit import fit_model
+    from mydiscover.cf.store import imported_data, load_model
 
     try:
         name, options = fit_options(engine, factors=factors, iterations=iterations,
@@ -155,7 +189,7 @@ def fit_command(
     with reported_errors(), interruptible("cf fit: interrupted; the previous model is kept."):
         settings = settings_from(db, config)
         data = imported_data(settings.database)  # read once: for the label and the fit
-        label = f"fitting ALS ({name}) on {data.plays.nnz:,} play counts"
+        label = f"fitting ALS ({name}) on {data.pairs:,} play counts"
         with err.status(label, spinner="dots"):
             report = fit_model(settings.database, name, data, **options)
         err.print(escape(report.summary()), highlight=False)
