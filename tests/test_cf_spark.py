@@ -28,7 +28,9 @@ if shutil.which("java") is None:
     pytest.skip("Spark needs a Java runtime", allow_module_level=True)
 
 
-def test_spark_fit_writes_the_model_the_local_engine_reads(tmp_path, cli_env):
+def _shoegaze_listener(tmp_path: Path, cli_env: dict[str, str]) -> tuple[dict[str, str], Path]:
+    """A library of three artists and a history of shoegaze listens (not yet scanned or
+    imported): the environment and the database."""
     music = tmp_path / "Music"
     for name in ("Shoegaze Artist 1", "Shoegaze Artist 12", "Techno Artist 12"):
         make_track(music / f"{name}.flac", title="t", artist=name)
@@ -39,7 +41,23 @@ def test_spark_fit_writes_the_model_the_local_engine_reads(tmp_path, cli_env):
     )
     db = tmp_path / "db.sqlite"
     env = {**cli_env, "MYDISCOVER_DB": str(db)}
-    for command in (["scan", str(music)], ["history", "import", str(plays)],
+    return env, db
+
+
+def _assert_shoegaze_first(db: Path) -> None:
+    """The fold-in scored the library: the shoegaze listener's shoegaze above techno."""
+    conn = sqlite3.connect(db)
+    scores = dict(
+        conn.execute("SELECT tracks.artist, score FROM cf_scores JOIN tracks ON id = track_id")
+    )
+    conn.close()
+    assert scores["Shoegaze Artist 12"] > scores["Techno Artist 12"]
+
+
+def test_spark_fit_writes_the_model_the_local_engine_reads(tmp_path, cli_env):
+    env, db = _shoegaze_listener(tmp_path, cli_env)
+    for command in (["scan", str(tmp_path / "Music")],
+                    ["history", "import", str(tmp_path / "plays.csv")],
                     ["cf", "import", str(write_hetrec(tmp_path / "h"))]):  # fmt: skip
         assert run_cli(env, *command).returncode == 0, command
     result = run_cli(
@@ -53,12 +71,7 @@ def test_spark_fit_writes_the_model_the_local_engine_reads(tmp_path, cli_env):
     assert model.meta["parameters"]["scale_regularization"] is True
     assert model.als.item_factors is not None and model.als.item_factors.shape == (60, 8)
     assert model.als.item_factors.any(axis=1).all()  # every artist got factors back from Spark
-    conn = sqlite3.connect(db)
-    scores = dict(
-        conn.execute("SELECT tracks.artist, score FROM cf_scores JOIN tracks ON id = track_id")
-    )
-    conn.close()
-    assert scores["Shoegaze Artist 12"] > scores["Techno Artist 12"]
+    _assert_shoegaze_first(db)
     status = json.loads(run_cli(env, "cf", "status", "--json").stdout)
     assert status["model"]["engine"] == "spark"
 
@@ -132,17 +145,9 @@ def test_an_import_on_spark_keys_filters_and_counts_as_the_local_import_does(tmp
 def test_cf_import_and_fit_on_spark_end_to_end_leave_the_model_the_weekly_folds_into(
     tmp_path, cli_env
 ):
-    music = tmp_path / "Music"
-    for name in ("Shoegaze Artist 1", "Shoegaze Artist 12", "Techno Artist 12"):
-        make_track(music / f"{name}.flac", title="t", artist=name)
-    plays = tmp_path / "plays.csv"
-    plays.write_text(
-        "listened_at,artist,title\n"
-        + "".join(f"{1_700_000_000 + n * 600},Shoegaze Artist {n % 3},t\n" for n in range(30))
-    )
-    db = tmp_path / "db.sqlite"
-    env = {**cli_env, "MYDISCOVER_DB": str(db)}
-    for command in (["scan", str(music)], ["history", "import", str(plays)]):
+    env, db = _shoegaze_listener(tmp_path, cli_env)
+    for command in (["scan", str(tmp_path / "Music")],
+                    ["history", "import", str(tmp_path / "plays.csv")]):  # fmt: skip
         assert run_cli(env, *command).returncode == 0, command
     dump = _planted_dump(tmp_path / "dump folder", damaged=False)
     imported = run_cli(env, "cf", "import", "--engine", "als-spark", dump.as_uri())
@@ -159,12 +164,7 @@ def test_cf_import_and_fit_on_spark_end_to_end_leave_the_model_the_weekly_folds_
     assert model.meta["engine"] == "spark" and model.meta["weighting"]["scheme"] == "bm25"
     assert model.als.item_factors is not None and model.als.item_factors.any(axis=1).all()
     assert model.popularity.sum() > 0 and model.meta["items"] == len(model.names)
-    conn = sqlite3.connect(db)
-    scores = dict(
-        conn.execute("SELECT tracks.artist, score FROM cf_scores JOIN tracks ON id = track_id")
-    )
-    conn.close()
-    assert scores["Shoegaze Artist 12"] > scores["Techno Artist 12"]
+    _assert_shoegaze_first(db)
     status = json.loads(run_cli(env, "cf", "status", "--json").stdout)
     assert status["dataset"]["engine"] == "spark" and status["dataset"]["listeners"] == 80
     # Importing again replaces the dataset, and its play counts, only once the new ones are in.

@@ -1,9 +1,11 @@
 """Where the co-listening data and the fitted model live: files beside the database.
 
-``<database>-cf/dataset.npz`` is the imported matrix, ``<database>-cf/model.npz`` the fitted ALS
-model: its item factors, the weighting it learned, its parameters, the fingerprint of the data it
-was fitted on, and the artists' labels, so scoring the user needs the model file alone. Both
-engines (implicit and Spark) write the same model file.
+``<database>-cf/dataset.npz`` is the imported matrix (``dataset-spark.npz`` instead for a
+dataset imported on Spark: its artists' labels, the play counts left on the cluster), and
+``<database>-cf/model.npz`` the fitted ALS model: its item factors, the weighting it learned,
+its parameters, the fingerprint of the data it was fitted on, and the artists' labels, so
+scoring the user needs the model file alone. Both engines (implicit and Spark) write the same
+model file.
 """
 
 from __future__ import annotations
