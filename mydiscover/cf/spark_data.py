@@ -244,8 +244,9 @@ def _counted(
     from mydiscover.cf.spark_keys import artist_keys, user_hashes
 
     # The key of each distinct spelling (name and MBID), computed once per spelling on the
-    # workers and joined back: an artist is listened to thousands of times, and a Python UDF
-    # per listen was most of the import (1M listens: 86 s on local[2]).
+    # workers and joined back: an artist is listened to thousands of times, so the Python
+    # calls follow the spellings, not the listens. (On local[2], one run each, 1M listens took
+    # 86 s with a call per listen and 99 s so: there Spark's own start and stages dominate.)
     key_of = F.pandas_udf(artist_keys, "string")
     spellings = (listens.select("artist", "mbid").distinct()
                  .withColumn("key", key_of("artist", "mbid")).cache())  # fmt: skip
