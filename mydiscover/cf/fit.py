@@ -200,10 +200,10 @@ def fit_model(
                               "'mydiscover cf fit --engine als-spark'")  # fmt: skip
     started = time.perf_counter()
     try:
-        if isinstance(data, SparkDataset) and isinstance(als, SparkALS):
-            als.fit_imported(data)
-        else:
+        if isinstance(data, CoListening):
             als.fit(data.plays)
+        elif isinstance(als, SparkALS):  # (always, for a dataset imported on Spark)
+            als.fit_imported(data)
     except ValueError as error:
         raise MydiscoverError(str(error)) from None
     seconds = time.perf_counter() - started
